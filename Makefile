@@ -1,0 +1,46 @@
+# Thin wrapper: CMake does the building, scripts do the rest.
+# Targets: all (default), guest, check, unit, e2e, demo, bench, deps, format, clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build/asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all asan guest check unit e2e demo bench deps format clean
+
+all:
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+guest:
+	@tools/guest/build
+
+asan:
+	@cmake -S . -B $(ASAN_BUILD) -DEBB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+unit: all asan
+	@echo "== unit tests (release build)"
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@echo "== unit tests (ASan+UBSan build)"
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+e2e: all guest
+	@tests/e2e/run-all
+
+check: unit e2e
+
+demo: deps all guest
+	@tools/demo/run
+
+bench: all guest
+	@tools/bench/run
+
+deps:
+	@scripts/install-deps
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

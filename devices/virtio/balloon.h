@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef EBB_VIRTIO_BALLOON_H
+#define EBB_VIRTIO_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "devices/virtio/mmio.h"
+
+/*
+ * virtio-balloon: inflate/deflate, statistics, deflate-on-oom, page poison
+ * and free page reporting. Queue processing runs on the event loop thread;
+ * every function here except balloon_init() expects the transport lock.
+ */
+
+#define BALLOON_MAX_STATS	   64
+#define BALLOON_QUEUE_SIZE	   256
+#define BALLOON_PAGES_PER_MIB	   256 /* 4 KiB balloon pages */
+
+struct balloon_params {
+	uint32_t target_mib;
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: no stats queue */
+	bool reporting;
+	uint16_t reporting_queue_size;
+};
+
+/* Where each queue is, from the acked features; -1 when absent. */
+struct balloon_queue_roles {
+	int inflate;
+	int deflate;
+	int stats;
+	int free_page_hint;
+	int reporting;
+	unsigned int count;
+};
+
+struct balloon_stat {
+	uint16_t tag;
+	uint64_t value;
+};
+
+struct balloon_counters {
+	uint64_t reports;	  /* reporting chains completed */
+	uint64_t report_ranges;	  /* descriptors in them */
+	uint64_t bytes_reported;
+	uint64_t bytes_discarded; /* by reporting */
+	uint64_t bytes_skipped;	  /* reported but not discarded: poison or invalid */
+	uint64_t inflated_pages;
+	uint64_t deflated_pages;
+	uint64_t inflate_ranges;  /* madvise/fallocate calls after coalescing */
+	uint64_t bad_descriptors;
+	uint64_t discard_ns;
+	uint64_t oom_deflates;
+	uint64_t stats_updates;
+	uint64_t config_interrupts;
+};
+
+typedef int64_t (*balloon_discard_fn)(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+struct balloon {
+	struct virtio_mmio transport;
+	struct balloon_params params;
+	struct guest_memory *mem;
+	struct event_loop *loop;
+	balloon_discard_fn discard; /* mem_discard; tests put a probe here */
+
+	struct balloon_queue_roles roles;
+	bool poison_acked;
+	bool deflate_on_oom_acked;
+
+	uint32_t num_pages;	  /* the target the guest sees */
+	uint32_t requested_pages; /* what the operator asked for */
+	uint32_t actual;	  /* written by the guest */
+	uint32_t poison_val;	  /* written by the guest */
+
+	int stats_timer_fd;
+	uint32_t stats_interval_s;
+	bool stats_held;
+	uint16_t stats_head;
+	unsigned int nr_stats;
+	struct balloon_stat stats[BALLOON_MAX_STATS];
+	struct timespec stats_time; /* CLOCK_REALTIME of the last update */
+
+	struct balloon_counters counters;
+};
+
+void balloon_queue_roles(uint64_t acked, struct balloon_queue_roles *roles);
+
+int balloon_init(struct balloon *b, const struct balloon_params *params, struct guest_memory *mem,
+		 struct event_loop *loop, uint64_t base, unsigned int gsi);
+void balloon_destroy(struct balloon *b);
+
+/* Runtime control, on the event loop thread. Return negative errno. */
+int balloon_set_target(struct balloon *b, uint32_t mib);
+int balloon_set_stats_interval(struct balloon *b, uint32_t seconds);
+
+/* The stats queue exists (offered and acked). */
+bool balloon_stats_enabled(const struct balloon *b);
+
+#endif

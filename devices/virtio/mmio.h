@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef EBB_VIRTIO_MMIO_H
+#define EBB_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtio/queue.h"
+#include "vmm/bus.h"
+#include "vmm/event_loop.h"
+#include "vmm/memory.h"
+
+/*
+ * virtio-mmio version 2 transport. Register accesses arrive on vCPU threads;
+ * queue notifications arrive as eventfds (KVM ioeventfds with a datamatch
+ * per queue) on the event loop, which is the only thread that processes
+ * queues. Used-buffer interrupts are collected during one event-loop wakeup
+ * and raised once at its end, through an irqfd.
+ */
+
+#define VIRTIO_MMIO_MAX_QUEUES 8
+#define VIRTIO_MMIO_VENDOR     0x00626265 /* "ebb" */
+
+struct virtio_mmio;
+
+struct virtio_device_ops {
+	const char *name;
+	uint32_t device_id;
+	uint32_t config_size;
+	unsigned int max_queues; /* queue indices that may ever exist */
+	uint64_t (*features)(void *dev);
+	/* Size limit of queue idx under the acked features; 0: no such queue. */
+	uint16_t (*queue_max_size)(void *dev, unsigned int idx, uint64_t acked);
+	/* FEATURES_OK was set with these acked features; < 0 refuses them. */
+	int (*features_ok)(void *dev, uint64_t acked);
+	void (*config_read)(void *dev, uint32_t offset, void *data, unsigned int len);
+	void (*config_write)(void *dev, uint32_t offset, const void *data, unsigned int len);
+	/* DRIVER_OK: the queues are live. */
+	void (*activate)(void *dev);
+	/* On the event loop thread, with the transport lock held. */
+	void (*queue_notify)(void *dev, unsigned int idx);
+	void (*reset)(void *dev);
+};
+
+struct virtio_mmio_notifier {
+	struct virtio_mmio *transport;
+	unsigned int queue;
+	int fd;
+};
+
+struct virtio_mmio {
+	pthread_mutex_t lock;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	struct guest_memory *mem;
+	uint64_t base;
+	unsigned int gsi;
+
+	uint64_t device_features;
+	uint64_t driver_features;
+	uint64_t acked_features; /* valid once FEATURES_OK is set */
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t interrupt_status; /* atomic */
+	uint32_t config_generation;
+	unsigned int nr_queues;
+	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+
+	int irq_fd;
+	bool vring_irq_pending;
+	struct virtio_mmio_notifier notifiers[VIRTIO_MMIO_MAX_QUEUES];
+
+	uint64_t interrupts_raised;
+	uint64_t needs_reset_events;
+	uint64_t bad_register_accesses;
+};
+
+extern const struct bus_ops virtio_mmio_bus_ops;
+
+/*
+ * Creates eventfds for the interrupt and every queue and registers them with
+ * the event loop; no KVM needed, so unit tests use it directly.
+ */
+int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev,
+		     struct guest_memory *mem, struct event_loop *loop, uint64_t base,
+		     unsigned int gsi);
+/* Wires the eventfds into KVM: ioeventfds for queue notify, an irqfd for the GSI. */
+int virtio_mmio_attach_kvm(struct virtio_mmio *t, int vm_fd);
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* Event-loop thread helpers for devices. */
+struct virtq *virtio_mmio_queue(struct virtio_mmio *t, unsigned int idx);
+/* The device pushed used buffers on idx; an interrupt is raised at the end of this wakeup. */
+void virtio_mmio_used(struct virtio_mmio *t, unsigned int idx);
+/* Raises what virtio_mmio_used() collected. Called once per event-loop wakeup. */
+void virtio_mmio_flush_interrupts(void *transport);
+/* The device changed its config space: new generation, config interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
+/* The driver broke the protocol: DEVICE_NEEDS_RESET and a config interrupt. */
+void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
+bool virtio_mmio_driver_ok(const struct virtio_mmio *t);
+
+#endif

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vmm/memory: bounds checks, and discards that really give pages back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/memory.h"
+#include "vmm/util.h"
+
+static void two_regions(struct guest_memory *mem, enum mem_backing backing)
+{
+	const struct mem_region layout[] = {
+		{ .gpa = 0, .size = MiB(8) },
+		{ .gpa = MiB(16), .size = MiB(8) },
+	};
+	assert_int_equal(mem_init(mem, backing, false, layout, 2), 0);
+}
+
+static void test_translation_bounds(void **state)
+{
+	struct guest_memory mem;
+	two_regions(&mem, MEM_BACKING_ANON);
+
+	assert_non_null(mem_gpa_to_hva(&mem, 0, MiB(8)));
+	assert_non_null(mem_gpa_to_hva(&mem, MiB(16), MiB(8)));
+	assert_ptr_equal(mem_gpa_to_hva(&mem, MiB(16), 1), mem.base + MiB(8));
+	/* The gap, ranges that straddle a region end, and past the end. */
+	assert_null(mem_gpa_to_hva(&mem, MiB(8), 1));
+	assert_null(mem_gpa_to_hva(&mem, MiB(8) - 1, 2));
+	assert_null(mem_gpa_to_hva(&mem, MiB(12), 1));
+	assert_null(mem_gpa_to_hva(&mem, MiB(24), 1));
+	assert_null(mem_gpa_to_hva(&mem, MiB(16), MiB(8) + 1));
+	/* Overflow of gpa + len must not wrap into RAM. */
+	assert_null(mem_gpa_to_hva(&mem, UINT64_MAX - 10, 20));
+	assert_null(mem_gpa_to_hva(&mem, 4096, UINT64_MAX));
+
+	uint32_t v = 0x12345678, r = 0;
+	assert_int_equal(mem_write(&mem, 4096, &v, sizeof(v)), 0);
+	assert_int_equal(mem_read(&mem, 4096, &r, sizeof(r)), 0);
+	assert_int_equal(r, v);
+	assert_int_equal(mem_read(&mem, MiB(8) - 2, &r, sizeof(r)), -EFAULT);
+	mem_destroy(&mem);
+}
+
+static void test_rejects_bad_layout(void **state)
+{
+	struct guest_memory mem;
+	const struct mem_region unaligned[] = { { .gpa = 0, .size = 4097 } };
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, false, unaligned, 1), -EINVAL);
+	const struct mem_region overlap[] = { { .gpa = 0, .size = MiB(4) },
+					      { .gpa = MiB(2), .size = MiB(4) } };
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, false, overlap, 2), -EINVAL);
+	const struct mem_region hugetlb_unaligned[] = { { .gpa = 0, .size = MiB(3) } };
+	assert_int_equal(mem_init(&mem, MEM_BACKING_HUGETLBFS, false, hugetlb_unaligned, 1),
+			 -EINVAL);
+}
+
+static uint64_t resident_pages(uint8_t *p, uint64_t len)
+{
+	static unsigned char vec[MiB(64) / 4096];
+	assert_true(len <= MiB(64));
+	assert_int_equal(mincore(p, len, vec), 0);
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < len / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+static void test_discard_anon_drops_rss(void **state)
+{
+	struct guest_memory mem;
+	two_regions(&mem, MEM_BACKING_ANON);
+	uint8_t *p = mem_gpa_to_hva(&mem, MiB(16), MiB(8));
+	memset(p, 0xab, MiB(8));
+	assert_int_equal(resident_pages(p, MiB(8)), MiB(8) / 4096);
+
+	assert_int_equal(mem_discard(&mem, MiB(16), MiB(4)), (int64_t)MiB(4));
+	assert_int_equal(resident_pages(p, MiB(8)), MiB(4) / 4096);
+	/* Discarded private memory reads back as zeroes. */
+	assert_int_equal(p[0], 0);
+	assert_int_equal(p[MiB(4)], 0xab);
+	assert_int_equal(mem.discard_stats.bytes_discarded, MiB(4));
+	mem_destroy(&mem);
+}
+
+static void test_discard_memfd_frees_blocks(void **state)
+{
+	struct guest_memory mem;
+	two_regions(&mem, MEM_BACKING_MEMFD);
+	uint8_t *p = mem_gpa_to_hva(&mem, 0, MiB(8));
+	memset(p, 0xcd, MiB(8));
+	uint64_t before = mem_resident_bytes(&mem);
+	assert_true(before >= MiB(8));
+
+	assert_int_equal(mem_discard(&mem, 0, MiB(8)), (int64_t)MiB(8));
+	uint64_t after = mem_resident_bytes(&mem);
+	assert_true(after <= before - MiB(8));
+	/* The mapping is shared: a discarded page reads back zero from the file. */
+	assert_int_equal(p[4096], 0);
+	mem_destroy(&mem);
+}
+
+static void test_discard_clips_inward(void **state)
+{
+	struct guest_memory mem;
+	two_regions(&mem, MEM_BACKING_ANON);
+	uint8_t *p = mem_gpa_to_hva(&mem, 0, MiB(1));
+	memset(p, 0x11, MiB(1));
+
+	/* [100, 3*4096 + 100) covers only pages 1 and 2 completely. */
+	assert_int_equal(mem_discard(&mem, 100, 3 * 4096), 2 * 4096);
+	assert_int_equal(p[0], 0x11);
+	assert_int_equal(p[4096], 0);
+	assert_int_equal(p[2 * 4096], 0);
+	assert_int_equal(p[3 * 4096], 0x11);
+	/* Less than a page: nothing is discarded, nothing widened. */
+	assert_int_equal(mem_discard(&mem, 5 * 4096 + 1, 4096), 0);
+	assert_int_equal(p[5 * 4096], 0x11);
+	assert_int_equal(p[6 * 4096], 0x11);
+	/* Outside RAM is refused. */
+	assert_int_equal(mem_discard(&mem, MiB(9), 4096), -EFAULT);
+	assert_int_equal(mem_discard(&mem, MiB(8) - 4096, 8192), -EFAULT);
+	mem_destroy(&mem);
+}
+
+static void test_discardable_checks(void **state)
+{
+	struct guest_memory mem;
+	two_regions(&mem, MEM_BACKING_ANON);
+	assert_true(mem_range_is_discardable(&mem, MiB(2), MiB(2)));
+	assert_false(mem_range_is_discardable(&mem, MiB(2) + 1, MiB(2)));
+	assert_false(mem_range_is_discardable(&mem, MiB(2), 100));
+	assert_false(mem_range_is_discardable(&mem, MiB(8), 4096));
+	assert_false(mem_range_is_discardable(&mem, 0, 0));
+	mem_destroy(&mem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_translation_bounds),
+		cmocka_unit_test(test_rejects_bad_layout),
+		cmocka_unit_test(test_discard_anon_drops_rss),
+		cmocka_unit_test(test_discard_memfd_frees_blocks),
+		cmocka_unit_test(test_discard_clips_inward),
+		cmocka_unit_test(test_discardable_checks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

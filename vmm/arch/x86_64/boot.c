@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "vmm/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/arch.h"
+#include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/cpu_state.h"
+#include "vmm/arch/x86_64/kernel_loader.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/mptable.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+struct boot_plan {
+	struct kernel_image kernel;
+	int initrd_fd;
+	uint64_t initrd_size;
+	uint64_t initrd_addr;
+	char *cmdline;
+};
+
+void boot_plan_free(struct boot_plan *plan)
+{
+	if (!plan)
+		return;
+	kernel_image_close(&plan->kernel);
+	if (plan->initrd_fd >= 0)
+		close(plan->initrd_fd);
+	free(plan->cmdline);
+	free(plan);
+}
+
+static int open_initrd(const char *path, struct boot_plan *plan)
+{
+	plan->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (plan->initrd_fd < 0) {
+		int err = -errno;
+		log_err("initrd %s: %s", path, strerror(errno));
+		return err;
+	}
+	struct stat st;
+	if (fstat(plan->initrd_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_err("initrd %s: not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		log_err("initrd %s: file is empty", path);
+		return -EINVAL;
+	}
+	plan->initrd_size = st.st_size;
+	return 0;
+}
+
+int boot_plan_create(const struct vm_config *cfg, const char *cmdline, struct boot_plan **out)
+{
+	struct boot_plan *plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
+	plan->initrd_fd = -1;
+	int ret;
+
+	if (!cfg->kernel_path) {
+		log_err("no kernel given (--kernel or boot-source.kernel_image_path)");
+		ret = -EINVAL;
+		goto fail;
+	}
+	char err[256];
+	ret = kernel_image_open(cfg->kernel_path, &plan->kernel, err, sizeof(err));
+	if (ret < 0) {
+		log_err("kernel %s: %s", cfg->kernel_path, err);
+		goto fail;
+	}
+
+	uint64_t ram = MiB(cfg->mem_mib);
+	struct mem_region layout[MEM_MAX_REGIONS];
+	arch_ram_layout(ram, layout);
+	uint64_t low_end = layout[0].gpa + layout[0].size;
+	if (plan->kernel.end > low_end) {
+		log_err("guest RAM of %u MiB is too small for kernel %s, which needs %llu MiB",
+			cfg->mem_mib, cfg->kernel_path,
+			(unsigned long long)((plan->kernel.end + MiB(1) - 1) >> 20));
+		ret = -ENOSPC;
+		goto fail;
+	}
+
+	if (cfg->initrd_path) {
+		ret = open_initrd(cfg->initrd_path, plan);
+		if (ret < 0)
+			goto fail;
+		ret = kernel_initrd_place(&plan->kernel, plan->initrd_size, low_end,
+					  &plan->initrd_addr);
+		if (ret < 0) {
+			log_err("initrd %s (%llu MiB) does not fit in %u MiB of guest RAM next to the kernel",
+				cfg->initrd_path,
+				(unsigned long long)((plan->initrd_size + MiB(1) - 1) >> 20),
+				cfg->mem_mib);
+			goto fail;
+		}
+	}
+
+	size_t len = strlen(cmdline);
+	if (len > plan->kernel.cmdline_max) {
+		log_err("kernel command line is %zu bytes; kernel %s accepts at most %u", len,
+			cfg->kernel_path, plan->kernel.cmdline_max);
+		ret = -E2BIG;
+		goto fail;
+	}
+	plan->cmdline = strdup(cmdline);
+	if (!plan->cmdline) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	*out = plan;
+	return 0;
+
+fail:
+	boot_plan_free(plan);
+	return ret;
+}
+
+static int load_initrd(struct guest_memory *mem, const struct boot_plan *plan)
+{
+	uint8_t *dst = mem_gpa_to_hva(mem, plan->initrd_addr, plan->initrd_size);
+	if (!dst)
+		return -EFAULT;
+	uint64_t done = 0;
+	while (done < plan->initrd_size) {
+		ssize_t n = pread(plan->initrd_fd, dst + done, plan->initrd_size - done, done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+int boot_plan_load(struct vm *vm, const struct boot_plan *plan, uint64_t *entry)
+{
+	int ret = kernel_image_load(&plan->kernel, &vm->mem);
+	if (ret < 0) {
+		log_err("loading the kernel into guest memory: %s", strerror(-ret));
+		return ret;
+	}
+	if (plan->initrd_fd >= 0) {
+		ret = load_initrd(&vm->mem, plan);
+		if (ret < 0) {
+			log_err("loading the initrd: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	ret = x86_write_boot_params(&vm->mem, &plan->kernel, plan->cmdline, plan->initrd_addr,
+				    plan->initrd_size);
+	if (ret == 0)
+		ret = x86_write_boot_tables(&vm->mem);
+	if (ret == 0)
+		ret = x86_write_mptable(&vm->mem, vm->cfg->vcpus);
+	if (ret < 0) {
+		log_err("writing boot structures: %s", strerror(-ret));
+		return ret;
+	}
+	log_debug("kernel %s (%s) entry 0x%llx, initrd at 0x%llx (%llu bytes)",
+		  vm->cfg->kernel_path, plan->kernel.format == KERNEL_ELF ? "ELF" : "bzImage",
+		  (unsigned long long)plan->kernel.entry, (unsigned long long)plan->initrd_addr,
+		  (unsigned long long)plan->initrd_size);
+	*entry = plan->kernel.entry;
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef EBB_X86_CPU_STATE_H
+#define EBB_X86_CPU_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/memory.h"
+
+/* Writes the GDT, IDT and identity page tables the 64-bit entry needs. */
+int x86_write_boot_tables(struct guest_memory *mem);
+
+/* Long mode, flat segments and paging on; entry in RIP, boot_params in RSI. */
+int x86_setup_boot_regs(int vcpu_fd, uint64_t entry);
+/* For every vCPU: MSRs, FPU and the LAPIC's LINT pins. */
+int x86_setup_vcpu_common(int vcpu_fd);
+
+/* One line of general and control registers, for fatal-exit messages. */
+void x86_format_regs(int vcpu_fd, char *buf, size_t len);
+
+#endif

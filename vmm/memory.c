@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest RAM: one host mapping holds every RAM region back to back, so the
+ * 32-bit MMIO gap costs no host address space. The mapping is 2 MiB aligned
+ * so THP and hugetlbfs pages line up with guest-physical 2 MiB blocks, which
+ * is the size free page reporting hands back.
+ */
+#include "vmm/memory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/memfd.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/util.h"
+
+#define HUGE_2M (2ull << 20)
+
+static const char *const backing_names[] = {
+	[MEM_BACKING_ANON] = "anon",
+	[MEM_BACKING_MEMFD] = "memfd",
+	[MEM_BACKING_HUGETLBFS] = "hugetlbfs",
+};
+
+const char *mem_backing_name(enum mem_backing backing)
+{
+	return backing_names[backing];
+}
+
+int mem_backing_parse(const char *name, enum mem_backing *backing)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(backing_names); i++) {
+		if (strcmp(name, backing_names[i]) == 0) {
+			*backing = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Reserves size bytes of address space aligned to align; returns NULL on failure. */
+static uint8_t *reserve_aligned(uint64_t size, uint64_t align)
+{
+	uint64_t span = size + align;
+	uint8_t *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uint8_t *aligned = (uint8_t *)ALIGN_UP((uintptr_t)raw, align);
+	if (aligned > raw)
+		munmap(raw, aligned - raw);
+	uint8_t *end = raw + span;
+	if (end > aligned + size)
+		munmap(aligned + size, end - (aligned + size));
+	return aligned;
+}
+
+static int open_backing_fd(enum mem_backing backing, uint64_t size)
+{
+	unsigned int flags = MFD_CLOEXEC;
+	if (backing == MEM_BACKING_HUGETLBFS)
+		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+	int fd = memfd_create("ebb-guest-ram", flags);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int mem_init(struct guest_memory *mem, enum mem_backing backing, bool thp,
+	     const struct mem_region *layout, unsigned int nr_regions)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->fd = -1;
+	mem->backing = backing;
+	mem->thp = thp;
+	mem->page_size = backing == MEM_BACKING_HUGETLBFS ? HUGE_2M : 4096;
+
+	if (nr_regions == 0 || nr_regions > MEM_MAX_REGIONS)
+		return -EINVAL;
+	uint64_t total = 0;
+	for (unsigned int i = 0; i < nr_regions; i++) {
+		const struct mem_region *r = &layout[i];
+		if (r->size == 0 || r->size % mem->page_size || r->gpa % mem->page_size)
+			return -EINVAL;
+		if (i > 0 && r->gpa < layout[i - 1].gpa + layout[i - 1].size)
+			return -EINVAL;
+		if (__builtin_add_overflow(total, r->size, &total))
+			return -EOVERFLOW;
+	}
+
+	uint8_t *base = reserve_aligned(total, HUGE_2M);
+	if (!base)
+		return -ENOMEM;
+
+	int ret;
+	if (backing == MEM_BACKING_ANON) {
+		void *p = mmap(base, total, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			goto err_unmap;
+		}
+		if (thp && madvise(base, total, MADV_HUGEPAGE) < 0) {
+			ret = -errno;
+			log_err("memory: MADV_HUGEPAGE on %llu MiB failed: %s",
+				(unsigned long long)(total >> 20), strerror(errno));
+			goto err_unmap;
+		}
+	} else {
+		mem->fd = open_backing_fd(backing, total);
+		if (mem->fd < 0) {
+			ret = mem->fd;
+			mem->fd = -1;
+			goto err_unmap;
+		}
+		/* hugetlbfs reserves its pages here, so a short pool fails now, not at fault time. */
+		void *p = mmap(base, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mem->fd,
+			       0);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			goto err_unmap;
+		}
+	}
+
+	mem->base = base;
+	mem->mapping_size = total;
+	mem->ram_size = total;
+	mem->nr_regions = nr_regions;
+	uint64_t offset = 0;
+	for (unsigned int i = 0; i < nr_regions; i++) {
+		mem->regions[i] = layout[i];
+		mem->regions[i].offset = offset;
+		mem->regions[i].hva = base + offset;
+		offset += layout[i].size;
+	}
+	return 0;
+
+err_unmap:
+	munmap(base, total);
+	if (mem->fd >= 0)
+		close(mem->fd);
+	mem->fd = -1;
+	return ret;
+}
+
+void mem_destroy(struct guest_memory *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->mapping_size);
+	if (mem->fd >= 0)
+		close(mem->fd);
+	mem->base = NULL;
+	mem->fd = -1;
+}
+
+static const struct mem_region *find_region(const struct guest_memory *mem, uint64_t gpa,
+					    uint64_t len)
+{
+	uint64_t end;
+	if (__builtin_add_overflow(gpa, len, &end))
+		return NULL;
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct mem_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && end <= r->gpa + r->size && gpa < r->gpa + r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *mem_gpa_to_hva(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = find_region(mem, gpa, len);
+	return r ? r->hva + (gpa - r->gpa) : NULL;
+}
+
+int mem_read(const struct guest_memory *mem, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = mem_gpa_to_hva(mem, gpa, len);
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int mem_write(struct guest_memory *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = mem_gpa_to_hva(mem, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	return len > 0 && find_region(mem, gpa, len) && gpa % mem->page_size == 0 &&
+	       len % mem->page_size == 0;
+}
+
+int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = find_region(mem, gpa, len);
+	if (!r || len == 0)
+		return -EFAULT;
+
+	struct mem_discard_stats *st = &mem->discard_stats;
+	uint64_t start = ALIGN_UP(gpa, mem->page_size);
+	uint64_t end = ALIGN_DOWN(gpa + len, mem->page_size);
+	__atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+	if (end <= start) {
+		__atomic_add_fetch(&st->bytes_clipped, len, __ATOMIC_RELAXED);
+		return 0;
+	}
+	uint64_t bytes = end - start;
+	__atomic_add_fetch(&st->bytes_clipped, len - bytes, __ATOMIC_RELAXED);
+
+	uint64_t offset = r->offset + (start - r->gpa);
+	int ret;
+	if (mem->backing == MEM_BACKING_ANON)
+		ret = madvise(mem->base + offset, bytes, MADV_DONTNEED);
+	else
+		ret = fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, bytes);
+	if (ret < 0) {
+		int err = errno;
+		__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
+		log_err("memory: discard gpa 0x%llx len 0x%llx (%s) failed: %s",
+			(unsigned long long)start, (unsigned long long)bytes,
+			mem_backing_name(mem->backing), strerror(err));
+		return -err;
+	}
+	__atomic_add_fetch(&st->bytes_discarded, bytes, __ATOMIC_RELAXED);
+	return (int64_t)bytes;
+}
+
+uint64_t mem_resident_bytes(const struct guest_memory *mem)
+{
+	if (mem->fd >= 0) {
+		struct stat st;
+		if (fstat(mem->fd, &st) < 0)
+			return 0;
+		return (uint64_t)st.st_blocks * 512;
+	}
+	const size_t chunk_pages = 1 << 16;
+	unsigned char vec[1 << 16];
+	uint64_t resident = 0;
+	for (uint64_t off = 0; off < mem->mapping_size; off += chunk_pages * 4096ull) {
+		uint64_t len = MIN(mem->mapping_size - off, chunk_pages * 4096ull);
+		if (mincore(mem->base + off, len, vec) < 0)
+			return 0;
+		for (uint64_t i = 0; i < len / 4096; i++)
+			resident += vec[i] & 1;
+	}
+	return resident * 4096;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef EBB_MEMORY_H
+#define EBB_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Guest RAM. This module is the only place that turns a guest-physical
+ * address into a host pointer, and it refuses anything outside guest RAM.
+ */
+
+enum mem_backing {
+	MEM_BACKING_ANON,      /* private anonymous memory; discard = MADV_DONTNEED */
+	MEM_BACKING_MEMFD,     /* shared memfd; discard = PUNCH_HOLE */
+	MEM_BACKING_HUGETLBFS, /* 2 MiB hugetlbfs memfd; discard = PUNCH_HOLE in 2 MiB units */
+};
+
+#define MEM_MAX_REGIONS 4
+
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint64_t offset; /* offset in the backing fd and in the host mapping */
+};
+
+struct mem_discard_stats {
+	uint64_t calls;
+	uint64_t bytes_discarded;
+	uint64_t bytes_clipped; /* parts of ranges not on whole backing pages */
+	uint64_t errors;
+};
+
+struct guest_memory {
+	enum mem_backing backing;
+	bool thp;
+	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON */
+	uint8_t *base;
+	uint64_t mapping_size;
+	uint64_t ram_size;
+	uint64_t page_size; /* backing page size: the discard granule */
+	unsigned int nr_regions;
+	struct mem_region regions[MEM_MAX_REGIONS];
+	struct mem_discard_stats discard_stats;
+};
+
+const char *mem_backing_name(enum mem_backing backing);
+int mem_backing_parse(const char *name, enum mem_backing *backing);
+
+/*
+ * Maps the host memory for a guest with the given regions. Regions must be
+ * sorted, non-overlapping and multiples of the backing page size. Returns
+ * negative errno.
+ */
+int mem_init(struct guest_memory *mem, enum mem_backing backing, bool thp,
+	     const struct mem_region *layout, unsigned int nr_regions);
+void mem_destroy(struct guest_memory *mem);
+
+/*
+ * Returns a host pointer for [gpa, gpa + len) if the whole range lies inside
+ * one RAM region, NULL otherwise (including on overflow). len may be 0.
+ */
+void *mem_gpa_to_hva(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Bounds-checked copies; return -EFAULT when the range is not guest RAM. */
+int mem_read(const struct guest_memory *mem, uint64_t gpa, void *dst, size_t len);
+int mem_write(struct guest_memory *mem, uint64_t gpa, const void *src, size_t len);
+
+/* True when [gpa, gpa+len) is RAM and starts and ends on backing pages. */
+bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/*
+ * Gives [gpa, gpa + len) back to the host. The range is clipped inward to
+ * whole backing pages, never widened. Returns the bytes discarded (>= 0) or
+ * negative errno when the range is not guest RAM or the syscall failed.
+ */
+int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Bytes of guest RAM that are resident on the host (mincore/fd blocks). */
+uint64_t mem_resident_bytes(const struct guest_memory *mem);
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU threads: each runs KVM_RUN and sends PIO and MMIO exits to the buses.
+ * To stop them, the main thread sets vm->stopping, and for each vCPU sets
+ * immediate_exit and sends VCPU_KICK_SIGNAL, so a vCPU both inside and about
+ * to enter KVM_RUN comes back out.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "seccomp/seccomp.h"
+#include "vmm/arch.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+int vcpus_create(struct vm *vm, uint64_t entry)
+{
+	vm->nr_vcpus = vm->cfg->vcpus;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->id = i;
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
+		if (v->fd < 0) {
+			int err = -errno;
+			log_err("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
+			return err;
+		}
+		v->run = mmap(NULL, vm->run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			int err = -errno;
+			v->run = NULL;
+			log_err("mmap kvm_run of vCPU %u: %s", i, strerror(errno));
+			return err;
+		}
+		int ret = arch_vcpu_setup(vm, v, entry);
+		if (ret < 0) {
+			log_err("setting up vCPU %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void vcpu_fatal(struct vcpu *v, const char *what)
+{
+	char regs[512];
+	arch_vcpu_format_regs(v, regs, sizeof(regs));
+	vm_request_exit(v->vm, EBB_EXIT_VM_ERROR, "vCPU %u: %s; %s", v->id, what, regs);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(&v->vm->pio_bus, run->io.port, data, run->io.size);
+		else
+			bus_read(&v->vm->pio_bus, run->io.port, data, run->io.size);
+	}
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	unsigned int len = run->mmio.len;
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (run->mmio.is_write)
+		bus_write(&v->vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		bus_read(&v->vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, len);
+}
+
+/* Returns false when the vCPU must stop. */
+static bool handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		return true;
+	case KVM_EXIT_HLT:
+		/* The in-kernel LAPIC handles HLT; seeing one means there is nothing left to run. */
+		vm_request_exit(v->vm, EBB_EXIT_OK, "vCPU %u halted", v->id);
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_fatal(v, "triple fault (KVM_EXIT_SHUTDOWN)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_exit(v->vm, EBB_EXIT_OK, "guest shut down");
+			return false;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_exit(v->vm, EBB_EXIT_OK, "guest reset");
+			return false;
+		default:
+			snprintf(what, sizeof(what), "system event %u", run->system_event.type);
+			vcpu_fatal(v, what);
+			return false;
+		}
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
+			 run->internal.suberror);
+		vcpu_fatal(v, what);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed, reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu_fatal(v, what);
+		return false;
+	case KVM_EXIT_INTR:
+		return true;
+	default:
+		snprintf(what, sizeof(what), "unexpected exit reason %u", run->exit_reason);
+		vcpu_fatal(v, what);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+
+	if (!vm->cfg->no_seccomp) {
+		int ret = seccomp_install(SECCOMP_ROLE_VCPU, vm->cfg->level == LOG_DEBUG);
+		if (ret < 0) {
+			vm_request_exit(vm, EBB_EXIT_VM_ERROR, "vCPU %u: seccomp: %s", v->id,
+					strerror(-ret));
+			return NULL;
+		}
+	}
+
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		int ret = ioctl(v->fd, KVM_RUN, 0);
+		__atomic_add_fetch(&v->exits, 1, __ATOMIC_RELAXED);
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			char what[128];
+			snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+			vcpu_fatal(v, what);
+			break;
+		}
+		if (!handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpus_start(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (err) {
+			log_err("starting vCPU %u thread: %s", i, strerror(err));
+			return -err;
+		}
+		v->thread_started = true;
+		char name[16];
+		snprintf(name, sizeof(name), "ebb-vcpu%u", i % 1000);
+		pthread_setname_np(v->thread, name);
+	}
+	return 0;
+}
+
+void vcpus_stop(struct vm *vm)
+{
+	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->thread_started)
+			continue;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->thread_started)
+			continue;
+		pthread_join(v->thread, NULL);
+		v->thread_started = false;
+	}
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "devices/virtio/balloon.h"
+#include "vmm/arch.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+
+int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->start_time = *start;
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
+	vm->exit_code = -1;
+	bus_init(&vm->pio_bus, "pio");
+	bus_init(&vm->mmio_bus, "mmio");
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->exit_fd < 0)
+		return -errno;
+	return event_loop_init(&vm->loop);
+}
+
+int vm_open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+		log_err("cannot open /dev/kvm: %s", strerror(errno));
+		return err;
+	}
+	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		log_err("/dev/kvm speaks API version %d, ebb needs %d", version, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	static const struct {
+		int cap;
+		const char *name;
+	} required[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
+			log_err("KVM lacks %s", required[i].name);
+			return -ENOTSUP;
+		}
+	}
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	vm->max_vcpus = max > 0 ? (unsigned int)max : 1;
+	vm->run_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_mmap_size < (int)sizeof(struct kvm_run)) {
+		log_err("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+		return -ENOTSUP;
+	}
+	return arch_kvm_probe(vm);
+}
+
+static int register_memory(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region region = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			int err = -errno;
+			log_err("KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s", i,
+				(unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
+				strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int vm_create_kvm(struct vm *vm)
+{
+	struct mem_region layout[MEM_MAX_REGIONS];
+	uint64_t ram = MiB(vm->cfg->mem_mib);
+	unsigned int nr = arch_ram_layout(ram, layout);
+	int ret = mem_init(&vm->mem, vm->cfg->backing, vm->cfg->thp, layout, nr);
+	if (ret < 0) {
+		log_err("cannot map %u MiB of guest RAM (%s backing): %s", vm->cfg->mem_mib,
+			mem_backing_name(vm->cfg->backing), strerror(-ret));
+		if (vm->cfg->backing == MEM_BACKING_HUGETLBFS)
+			log_err("hugetlbfs needs %u free 2 MiB pages: see /proc/sys/vm/nr_hugepages",
+				vm->cfg->mem_mib / 2);
+		return ret;
+	}
+	vm->mem_ready = true;
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		ret = -errno;
+		log_err("KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	ret = arch_vm_setup(vm);
+	if (ret < 0)
+		return ret;
+	return register_memory(vm);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			if (vm->vcpus[i].run)
+				munmap(vm->vcpus[i].run, vm->run_mmap_size);
+			if (vm->vcpus[i].fd >= 0)
+				close(vm->vcpus[i].fd);
+		}
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	if (vm->balloon) {
+		balloon_destroy(vm->balloon);
+		free(vm->balloon);
+		vm->balloon = NULL;
+	}
+	event_loop_destroy(&vm->loop);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	if (vm->mem_ready)
+		mem_destroy(&vm->mem);
+	serial_destroy(&vm->serial);
+	free(vm->cpuid);
+	free(vm->cmdline);
+	vm->vm_fd = vm->kvm_fd = vm->exit_fd = -1;
+}
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
+		int err = -errno;
+		log_err("KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int vm_device_slot(unsigned int index, struct device_slot *slot)
+{
+	return arch_device_slot(index, &slot->addr, &slot->size, &slot->gsi);
+}
+
+void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)
+{
+	int expected = -1;
+	if (!__atomic_compare_exchange_n(&vm->exit_code, &expected, code, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	char reason[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (code == EBB_EXIT_OK)
+		log_info("%s; exiting with status %d", reason, code);
+	else
+		log_err("%s; exiting with status %d", reason, code);
+	uint64_t one = 1;
+	ssize_t n = write(vm->exit_fd, &one, sizeof(one));
+	(void)n;
+}
+
+bool vm_exit_requested(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->exit_code, __ATOMIC_ACQUIRE) != -1;
+}
