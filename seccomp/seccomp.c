@@ -1,10 +1,132 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder until the per-role allowlists land (issue [4/8]): installs nothing. */
 #include "seccomp/seccomp.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+#include "vmm/util.h"
+
+/* What the SIGSYS handler may print without calling anything but write(). */
+static __thread char thread_name[16];
+static __thread int thread_tid;
+
+static void fix_datum(struct scmp_arg_cmp *cmp)
+{
+	if (cmp->datum_a == SECCOMP_DATUM_KICK_SIGNAL)
+		cmp->datum_a = SIGRTMIN;
+}
+
+scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log)
+{
+	const struct seccomp_table *t = seccomp_table(role);
+	if (!t)
+		return NULL;
+	scmp_filter_ctx ctx = seccomp_init(trap_and_log ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return NULL;
+	for (size_t i = 0; i < t->nr_rules; i++) {
+		const struct seccomp_rule *r = &t->rules[i];
+		int nr = seccomp_syscall_resolve_name(r->syscall);
+		struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
+		memcpy(args, r->args, sizeof(args));
+		for (unsigned int a = 0; a < r->nr_args; a++)
+			fix_datum(&args[a]);
+		if (nr == __NR_SCMP_ERROR ||
+		    seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nr_args, args) < 0) {
+			log_err("seccomp: %s: cannot add rule for %s", t->role, r->syscall);
+			seccomp_release(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+static void format_number(char *buf, size_t len, long v)
+{
+	char tmp[24];
+	int n = 0;
+	if (v < 0)
+		v = -v;
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < (int)sizeof(tmp));
+	size_t i = 0;
+	while (n && i + 1 < len)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+}
+
+/* Async-signal-safe: builds the line by hand and writes it once. */
+static void sigsys_handler(int sig, siginfo_t *info, void *ucontext)
+{
+	char line[160] = "ebb: seccomp: thread ";
+	char num[24];
+	strncat(line, thread_name, sizeof(line) - strlen(line) - 1);
+	strncat(line, " (tid ", sizeof(line) - strlen(line) - 1);
+	format_number(num, sizeof(num), thread_tid);
+	strncat(line, num, sizeof(line) - strlen(line) - 1);
+	strncat(line, ") made forbidden syscall ", sizeof(line) - strlen(line) - 1);
+	format_number(num, sizeof(num), info->si_syscall);
+	strncat(line, num, sizeof(line) - strlen(line) - 1);
+	strncat(line, "; see docs/security.md\n", sizeof(line) - strlen(line) - 1);
+	ssize_t w = write(log_fd(), line, strlen(line));
+	(void)w;
+	syscall(SYS_exit_group, 2);
+}
 
 int seccomp_install(enum seccomp_role role, bool trap_and_log)
 {
-	(void)role;
-	(void)trap_and_log;
+	scmp_filter_ctx ctx = seccomp_build(role, trap_and_log);
+	if (!ctx)
+		return -EINVAL;
+	if (trap_and_log) {
+		prctl(PR_GET_NAME, thread_name);
+		thread_tid = gettid();
+		struct sigaction sa = { .sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSYS, &sa, NULL);
+	}
+	int ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret < 0) {
+		log_err("seccomp: loading the %s filter: %s", seccomp_table(role)->role,
+			strerror(-ret));
+		return ret;
+	}
+	log_debug("seccomp: %s filter installed (%u syscalls)", seccomp_table(role)->role,
+		  seccomp_distinct_syscalls(role));
 	return 0;
+}
+
+unsigned int seccomp_distinct_syscalls(enum seccomp_role role)
+{
+	const struct seccomp_table *t = seccomp_table(role);
+	unsigned int n = 0;
+	for (size_t i = 0; i < t->nr_rules; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(t->rules[i].syscall, t->rules[j].syscall) == 0;
+		n += !seen;
+	}
+	return n;
+}
+
+void seccomp_print(FILE *out)
+{
+	for (int role = 0; role < SECCOMP_NR_ROLES; role++) {
+		const struct seccomp_table *t = seccomp_table(role);
+		fprintf(out, "%s: %u syscalls, default action: kill the process\n", t->role,
+			seccomp_distinct_syscalls(role));
+		for (size_t i = 0; i < t->nr_rules; i++) {
+			const struct seccomp_rule *r = &t->rules[i];
+			fprintf(out, "  %-16s %-34s # %s\n", r->syscall,
+				r->args_text ? r->args_text : "any arguments", r->why);
+		}
+	}
 }

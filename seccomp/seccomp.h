@@ -2,21 +2,56 @@
 #ifndef EBB_SECCOMP_H
 #define EBB_SECCOMP_H
 
+#include <seccomp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
-/* One allowlist per thread role; see docs/security.md. */
+/*
+ * One allowlist per thread role (docs/security.md). A thread installs its
+ * role's filter itself, after its setup and before it handles guest- or
+ * client-controlled data. Anything not listed kills the whole process.
+ */
 enum seccomp_role {
-	SECCOMP_ROLE_VMM,  /* main thread and the device event loop */
+	SECCOMP_ROLE_VMM,  /* the main thread after setup, and the device event loop */
 	SECCOMP_ROLE_VCPU, /* KVM_RUN loops */
 	SECCOMP_ROLE_API,  /* the HTTP API thread */
 	SECCOMP_NR_ROLES,
 };
 
+#define SECCOMP_MAX_ARGS 2
+
+/* Stands for the vCPU kick signal, which is only known at run time. */
+#define SECCOMP_DATUM_KICK_SIGNAL (~0ull - 1)
+
+struct seccomp_rule {
+	const char *syscall;
+	unsigned int nr_args;
+	struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
+	const char *args_text; /* the condition in words, NULL when there is none */
+	const char *why;
+};
+
+struct seccomp_table {
+	const char *role;
+	const struct seccomp_rule *rules;
+	size_t nr_rules;
+};
+
+const struct seccomp_table *seccomp_table(enum seccomp_role role);
+/* Number of distinct syscalls a role allows. */
+unsigned int seccomp_distinct_syscalls(enum seccomp_role role);
+
 /*
  * Installs the calling thread's filter. With trap_and_log, a forbidden call
- * logs its number and thread before the process dies instead of dying silently.
+ * logs its number and the thread before the process exits, instead of the
+ * kernel killing it silently. Returns negative errno.
  */
 int seccomp_install(enum seccomp_role role, bool trap_and_log);
+/* Builds a role's filter without loading it (for --print-seccomp and tests). */
+scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log);
+
+/* ebb --print-seccomp */
+void seccomp_print(FILE *out);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "seccomp/seccomp.h"
 #include "vmm/cli.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	block_signals();
+	/* Load the timezone now: later, seccomp would not let log timestamps open files. */
+	tzset();
 
 	struct vm_config cfg;
 	config_init(&cfg);
@@ -40,8 +43,8 @@ int main(int argc, char **argv)
 		status = EBB_EXIT_USAGE;
 		goto out;
 	case CLI_PRINT_SECCOMP:
-		fprintf(stderr, "ebb: --print-seccomp: not available yet\n");
-		status = EBB_EXIT_USAGE;
+		seccomp_print(stdout);
+		status = EBB_EXIT_OK;
 		goto out;
 	case CLI_RUN:
 		break;

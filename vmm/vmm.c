@@ -202,6 +202,14 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start)
 	if (event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 ||
 	    vcpus_start(vm) < 0) {
 		vm_request_exit(vm, EBB_EXIT_VM_ERROR, "cannot start threads");
+	} else if (!cfg->no_seccomp) {
+		/* Setup is over: from here the main thread only waits and tears down. */
+		int ret = seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG);
+		if (ret < 0)
+			vm_request_exit(vm, EBB_EXIT_VM_ERROR, "main thread: seccomp: %s",
+					strerror(-ret));
+	} else {
+		log_warn("seccomp is OFF (--no-seccomp): a compromised device could make any syscall");
 	}
 	status = wait_for_exit(vm);
 

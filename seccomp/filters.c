@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The allowlists, one table per thread role and one row per rule. A syscall
+ * may have several rows (ioctl, one per request code); rows for the same
+ * syscall are alternatives. Keep the reason short and true.
+ */
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/kvm.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <asm/ioctls.h>
+
+#include "seccomp/seccomp.h"
+#include "vmm/util.h"
+
+#define ARG_EQ(n, v)	     { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
+#define ARG_BITS_CLEAR(n, m) { .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (m), .datum_b = 0 }
+
+#define ALLOW(sc, why) { #sc, 0, { { 0 } }, NULL, why }
+#define ALLOW_IF(sc, cmp, text, why) { #sc, 1, { cmp }, text, why }
+#define IOCTL(req, why) ALLOW_IF(ioctl, ARG_EQ(1, req), "request == " #req, why)
+
+static const struct seccomp_rule vcpu_rules[] = {
+	IOCTL(KVM_RUN, "run the guest"),
+	IOCTL(KVM_IRQ_LINE, "the UART raises its interrupt from a register write"),
+	IOCTL(KVM_GET_REGS, "registers for the message of a fatal exit"),
+	IOCTL(KVM_GET_SREGS, "registers for the message of a fatal exit"),
+	ALLOW(write, "guest console to stdout, log lines, eventfd kicks"),
+	ALLOW(futex, "device locks"),
+	ALLOW(clock_gettime, "boot timer: process CPU time has no vDSO path"),
+	ALLOW(rt_sigreturn, "return from the vCPU kick signal handler"),
+	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
+		 "glibc trims a thread's stack when it exits"),
+	ALLOW(exit, "the thread ends when ebb stops"),
+	ALLOW(exit_group, "exit after a trapped violation (--level debug)"),
+};
+
+static const struct seccomp_rule vmm_rules[] = {
+	ALLOW(epoll_wait, "the device event loop"),
+	ALLOW(epoll_ctl, "console input is watched and unwatched at run time"),
+	ALLOW(read, "eventfds, timerfds, the signalfd, stdin"),
+	ALLOW(write, "irqfds, eventfds, logs, metrics"),
+	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
+		 "give reported and inflated anonymous guest memory back"),
+	ALLOW_IF(fallocate, ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
+		 "mode == PUNCH_HOLE|KEEP_SIZE", "give back memfd and hugetlbfs guest memory"),
+	ALLOW(timerfd_settime, "balloon statistics interval changes"),
+	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
+	IOCTL(TCSETS, "restore the terminal on exit"),
+	ALLOW(futex, "locks and cross-thread calls"),
+	ALLOW(clock_gettime, "timestamps when the vDSO cannot answer"),
+	ALLOW_IF(mmap, ARG_BITS_CLEAR(2, PROT_EXEC), "prot has no PROT_EXEC", "malloc"),
+	ALLOW_IF(mprotect, ARG_BITS_CLEAR(2, PROT_EXEC), "prot has no PROT_EXEC",
+		 "malloc grows thread arenas"),
+	ALLOW(brk, "malloc"),
+	ALLOW(munmap, "free, and unmapping guest memory on exit"),
+	ALLOW(rt_sigprocmask, "pthread_kill blocks signals around the kick"),
+	ALLOW(getpid, "pthread_kill names the process"),
+	ALLOW_IF(tgkill, ARG_EQ(2, SECCOMP_DATUM_KICK_SIGNAL), "signal == vCPU kick",
+		 "kick vCPUs out of KVM_RUN to stop them"),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFL), "cmd == F_SETFL", "restore stdin's flags on exit"),
+	ALLOW(close, "closing fds on exit"),
+	ALLOW(exit, "the event loop thread ends"),
+	ALLOW(exit_group, "the process ends"),
+};
+
+static const struct seccomp_rule api_rules[] = {
+	ALLOW(epoll_wait, "wait for API connections and requests"),
+	ALLOW(epoll_ctl, "libmicrohttpd tracks connections"),
+	ALLOW(accept4, "accept API clients on the pre-bound socket"),
+	ALLOW_IF(socket, ARG_EQ(0, AF_UNIX), "domain == AF_UNIX", "libmicrohttpd's own signalling"),
+	ALLOW(read, "requests, eventfds"),
+	ALLOW(recvfrom, "requests"),
+	ALLOW(write, "responses, logs, kicking the event loop"),
+	ALLOW(sendto, "responses"),
+	ALLOW(shutdown, "closing API connections"),
+	ALLOW(close, "closing API connections"),
+	ALLOW(futex, "waiting for the event loop's answer"),
+	ALLOW(clock_gettime, "connection timeouts"),
+	ALLOW_IF(mmap, ARG_BITS_CLEAR(2, PROT_EXEC), "prot has no PROT_EXEC", "malloc"),
+	ALLOW_IF(mprotect, ARG_BITS_CLEAR(2, PROT_EXEC), "prot has no PROT_EXEC",
+		 "malloc grows thread arenas"),
+	ALLOW(munmap, "free"),
+	ALLOW(brk, "malloc"),
+	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
+		 "glibc trims a thread's stack when it exits"),
+	ALLOW(exit, "the thread ends"),
+	ALLOW(exit_group, "exit after a trapped violation (--level debug)"),
+};
+
+static const struct seccomp_table tables[SECCOMP_NR_ROLES] = {
+	[SECCOMP_ROLE_VMM] = { "vmm", vmm_rules, ARRAY_SIZE(vmm_rules) },
+	[SECCOMP_ROLE_VCPU] = { "vcpu", vcpu_rules, ARRAY_SIZE(vcpu_rules) },
+	[SECCOMP_ROLE_API] = { "api", api_rules, ARRAY_SIZE(api_rules) },
+};
+
+const struct seccomp_table *seccomp_table(enum seccomp_role role)
+{
+	return role < SECCOMP_NR_ROLES ? &tables[role] : NULL;
+}
