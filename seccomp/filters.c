@@ -32,6 +32,7 @@ static const struct seccomp_rule vcpu_rules[] = {
 	ALLOW(rt_sigreturn, "return from the vCPU kick signal handler"),
 	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 		 "glibc trims a thread's stack when it exits"),
+	ALLOW(rt_sigprocmask, "glibc blocks signals while a thread exits"),
 	ALLOW(exit, "the thread ends when ebb stops"),
 	ALLOW(exit_group, "exit after a trapped violation (--level debug)"),
 };
@@ -55,7 +56,7 @@ static const struct seccomp_rule vmm_rules[] = {
 		 "malloc grows thread arenas"),
 	ALLOW(brk, "malloc"),
 	ALLOW(munmap, "free, and unmapping guest memory on exit"),
-	ALLOW(rt_sigprocmask, "pthread_kill blocks signals around the kick"),
+	ALLOW(rt_sigprocmask, "pthread_kill and thread exit block signals"),
 	ALLOW(getpid, "pthread_kill names the process"),
 	ALLOW_IF(tgkill, ARG_EQ(2, SECCOMP_DATUM_KICK_SIGNAL), "signal == vCPU kick",
 		 "kick vCPUs out of KVM_RUN to stop them"),
@@ -85,6 +86,7 @@ static const struct seccomp_rule api_rules[] = {
 	ALLOW(brk, "malloc"),
 	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 		 "glibc trims a thread's stack when it exits"),
+	ALLOW(rt_sigprocmask, "glibc blocks signals while a thread exits"),
 	ALLOW(exit, "the thread ends"),
 	ALLOW(exit_group, "exit after a trapped violation (--level debug)"),
 };

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# [2/8] ebb boots Linux: bzImage and ELF, 1/2/4 vCPUs, 128 MiB to 4 GiB,
+# the boot timer, clean exit on reset, fatal exits, SIGTERM.
+# lab: --mem 6144
+# timeout: 900
+source "$(dirname "$0")/lib.sh"
+require_files "$EBB" "$KERNEL" "$VMLINUX" "$INITRD" build/tests/triple-fault-guest
+
+# No double quotes inside: the whole command is one quoted kernel parameter.
+GUEST_REPORT="echo EBB-NPROC \$(nproc); grep MemTotal /proc/meminfo; dmesg | grep -m1 'Memory: [0-9]'"
+
+# boot NAME KERNEL MEM VCPUS [extra ebb args...]
+boot() {
+	local name=$1 kernel=$2 mem=$3 vcpus=$4
+	shift 4
+	ebb_run "$name" 300 --kernel "$kernel" --initrd "$INITRD" --mem-mib "$mem" \
+		--vcpus "$vcpus" --cmdline "$BOOT_ARGS_BASE ebb.run=\"$GUEST_REPORT\"" "$@"
+}
+
+check_cpus() {
+	local name=$1 want=$2
+	expect_grep "$name: guest sees $want CPU(s)" "$OUT/$name.out" "^EBB-NPROC $want\b"
+}
+
+# MemTotal must be within 5% of what was asked, once the kernel's own
+# reservations (from its "Memory: avail/total ... reserved" line) are removed.
+check_memory() {
+	local name=$1 mem_mib=$2
+	local total_kib line avail_kib phys_kib
+	total_kib=$(awk '/^MemTotal:/ {print $2}' "$OUT/$name.out")
+	line=$(grep -m1 'Memory: [0-9]' "$OUT/$name.out" || true)
+	avail_kib=$(sed -n 's/.*Memory: \([0-9]*\)K\/\([0-9]*\)K available.*/\1/p' <<<"$line")
+	phys_kib=$(sed -n 's/.*Memory: \([0-9]*\)K\/\([0-9]*\)K available.*/\2/p' <<<"$line")
+	if [ -z "$total_kib" ] || [ -z "$phys_kib" ]; then
+		fail "$name: no MemTotal or Memory: line in the guest output"
+		return
+	fi
+	local asked_kib=$((mem_mib * 1024))
+	local reserved_kib=$((phys_kib - avail_kib))
+	local expected_kib=$((asked_kib - reserved_kib))
+	if awk -v t="$total_kib" -v e="$expected_kib" 'BEGIN { d = t - e; if (d < 0) d = -d; exit !(d <= 0.05 * e) }'; then
+		pass "$name: MemTotal ${total_kib} KiB, expected ~${expected_kib} KiB (asked ${asked_kib}, kernel reserved ${reserved_kib})"
+	else
+		fail "$name: MemTotal ${total_kib} KiB is not within 5% of ${expected_kib} KiB (asked ${asked_kib}, reserved ${reserved_kib})"
+	fi
+	# The kernel saw all the RAM that was asked for, less the legacy holes.
+	if awk -v p="$phys_kib" -v a="$asked_kib" 'BEGIN { exit !(p <= a && p >= 0.95 * a) }'; then
+		pass "$name: kernel manages ${phys_kib} KiB of ${asked_kib} KiB asked"
+	else
+		fail "$name: kernel manages ${phys_kib} KiB, asked ${asked_kib} KiB"
+	fi
+}
+
+log "boot: bzImage, 256 MiB, 1 vCPU, boot timer"
+boot basic "$KERNEL" 256 1 --boot-timer
+expect_status "basic boot" 0
+expect_grep "basic: guest reached init" "$OUT/basic.out" '^EBB-GUEST-READY'
+expect_grep "basic: guest command finished" "$OUT/basic.out" '^EBB-GUEST-EXIT rc=0'
+expect_grep "basic: ebb saw the reset" "$OUT/basic.err" 'guest reset'
+check_cpus basic 1
+if grep -qE 'EBB-GUEST-READY|Linux version' "$OUT/basic.err"; then
+	fail "basic: guest console leaked into the log (stderr)"
+else
+	pass "basic: log and console are separate"
+fi
+boot_us=$(sed -n 's/.*Guest-boot-time = *\([0-9]*\) us.*/\1/p' "$OUT/basic.err" | head -1)
+if [ -n "$boot_us" ] && [ "$boot_us" -gt 0 ]; then
+	pass "basic: boot timer logged Guest-boot-time = $boot_us us"
+else
+	fail "basic: no positive Guest-boot-time line in $OUT/basic.err"
+fi
+
+log "boot: bzImage, 128 MiB, 1 vCPU"
+boot mem128 "$KERNEL" 128 1
+expect_status "128 MiB boot" 0
+check_memory mem128 128
+
+log "boot: ELF vmlinux, 1024 MiB, 2 vCPUs"
+boot elf "$VMLINUX" 1024 2
+expect_status "ELF boot" 0
+expect_grep "elf: guest reached init" "$OUT/elf.out" '^EBB-GUEST-READY'
+check_cpus elf 2
+check_memory elf 1024
+
+log "boot: bzImage, 4096 MiB across the 32-bit gap, 4 vCPUs"
+boot big "$KERNEL" 4096 4
+expect_status "4 GiB boot" 0
+check_cpus big 4
+check_memory big 4096
+
+log "fatal exit: a guest that triple-faults"
+ebb_run triple 60 --kernel build/tests/triple-fault-guest --mem-mib 64
+expect_status "triple fault" 2
+expect_grep "triple: message names the fault" "$OUT/triple.err" 'triple fault'
+# After a shutdown, AMD's KVM reinitialises the vCPU, so the dump shows its reset state.
+expect_grep "triple: message carries the registers" "$OUT/triple.err" 'rip=0x[0-9a-f]+ rsp=0x[0-9a-f]+ '
+
+log "SIGTERM: a running guest stops promptly"
+ebb_start sigterm --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 128 \
+	--cmdline "$BOOT_ARGS_BASE ebb.run=\"echo EBB-SLEEPING; sleep 600\""
+if wait_for "$OUT/sigterm.out" '^EBB-SLEEPING' 120 "$EBB_PID"; then
+	# Only shell builtins between the two timestamps: spawning a process
+	# costs a good part of a second under nested emulation.
+	(sleep 30 && kill -KILL "$EBB_PID" 2>/dev/null) &
+	watchdog=$!
+	t0=$EPOCHREALTIME
+	kill -TERM "$EBB_PID"
+	set +e
+	wait "$EBB_PID"
+	EXIT_STATUS=$?
+	set -e
+	t1=$EPOCHREALTIME
+	kill "$watchdog" 2>/dev/null || true
+	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	if [ "$EXIT_STATUS" = 143 ]; then
+		pass "sigterm: exit status 143 (128 + SIGTERM)"
+	else
+		fail "sigterm: exit status $EXIT_STATUS, want 143"
+	fi
+	if awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.0) }'; then
+		pass "sigterm: ebb ended ${elapsed}s after SIGTERM (limit 1 s)"
+	else
+		fail "sigterm: ebb took ${elapsed}s to end after SIGTERM (limit 1 s)"
+	fi
+else
+	fail "sigterm: the guest never started sleeping"
+fi
+
+finish
