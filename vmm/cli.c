@@ -163,15 +163,42 @@ static bool set_str(char **dst, const char *value)
 	return true;
 }
 
+/* Flags that describe the VM itself: the config file must not be contradicted by them. */
+static bool defines_vm(int opt)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+	case OPT_INITRD:
+	case OPT_CMDLINE:
+	case OPT_MEM_MIB:
+	case OPT_VCPUS:
+	case OPT_MEM_BACKING:
+	case OPT_THP:
+	case OPT_BALLOON_TARGET:
+	case OPT_BALLOON_REPORTING:
+	case OPT_BALLOON_DEFLATE_ON_OOM:
+	case OPT_BALLOON_STATS:
+	case OPT_REPORTING_QUEUE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 {
 	enum cli_result result = CLI_RUN;
+	const char *vm_flag = NULL;
 	bool ok = true;
 	int opt;
 
 	optind = 1;
 	opterr = 0;
-	while (ok && (opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	int index = -1;
+	while (ok && (opt = getopt_long(argc, argv, ":h", long_options, &index)) != -1) {
+		if (defines_vm(opt) && !vm_flag && index >= 0)
+			vm_flag = long_options[index].name;
+		index = -1;
 		switch (opt) {
 		case OPT_KERNEL:
 			ok = set_str(&cfg->kernel_path, optarg);
@@ -284,6 +311,13 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (ok && optind < argc) {
 		fprintf(stderr, "ebb: unexpected argument '%s' (see ebb --help)\n", argv[optind]);
+		ok = false;
+	}
+	if (ok && cfg->config_file && vm_flag) {
+		fprintf(stderr,
+			"ebb: --%s cannot be combined with --config-file: the file describes the VM "
+			"(only process flags such as --level, --log-path, --api-sock may be added)\n",
+			vm_flag);
 		ok = false;
 	}
 	if (ok && cfg->thp && cfg->backing != MEM_BACKING_ANON) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,32 @@ static void block_signals(void)
 	sigaddset(&set, SIGRTMIN);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The file describes the VM; the command line may only add process settings
+ * (cli_parse refused the rest), and those win: they are applied again on
+ * top of what the file says.
+ */
+static int load_config_file(int argc, char **argv, struct vm_config *cfg)
+{
+	struct vm_config from_file;
+	struct config_error err;
+	config_init(&from_file);
+	if (config_load_file(cfg->config_file, &from_file, &err) < 0) {
+		char line[1024];
+		config_error_format(&err, cfg->config_file, line, sizeof(line));
+		fprintf(stderr, "ebb: %s\n", line);
+		config_free(&from_file);
+		return -EINVAL;
+	}
+	if (cli_parse(argc, argv, &from_file) != CLI_RUN) {
+		config_free(&from_file);
+		return -EINVAL;
+	}
+	config_free(cfg);
+	*cfg = from_file;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -50,7 +77,13 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	if (cfg.config_file && load_config_file(argc, argv, &cfg) < 0) {
+		status = EBB_EXIT_USAGE;
+		goto out;
+	}
+
 	log_set_level(cfg.level);
+	log_set_show_level(cfg.show_level, cfg.show_origin);
 	if (cfg.log_path) {
 		int ret = log_set_path(cfg.log_path);
 		if (ret < 0) {
