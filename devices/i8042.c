@@ -1,39 +1,234 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "devices/i8042.h"
 
+#include <errno.h>
 #include <string.h>
 
+/* Controller commands (port 0x64). */
+#define CMD_READ_CTR	0x20
+#define CMD_WRITE_CTR	0x60
+#define CMD_AUX_DISABLE 0xa7
+#define CMD_AUX_ENABLE	0xa8
+#define CMD_AUX_TEST	0xa9
+#define CMD_SELF_TEST	0xaa
+#define CMD_KBD_TEST	0xab
+#define CMD_KBD_DISABLE 0xad
+#define CMD_KBD_ENABLE	0xae
+#define CMD_WRITE_OUTP	0xd1
+#define CMD_KBD_LOOP	0xd2
+#define CMD_AUX_LOOP	0xd3
+#define CMD_AUX_SEND	0xd4
 #define CMD_PULSE_RESET 0xfe
 
+/* Keyboard commands and replies (port 0x60). */
+#define KBD_SET_LEDS	0xed
+#define KBD_ECHO	0xee
+#define KBD_SCANSET	0xf0
+#define KBD_GET_ID	0xf2
+#define KBD_TYPEMATIC	0xf3
+#define KBD_RESET	0xff
+#define KBD_ACK		0xfa
+#define KBD_BAT_OK	0xaa
+
+#define STR_OBF	    0x01
+#define STR_SYS	    0x04
+#define STR_CMDDAT  0x08
+#define STR_KEYLOCK 0x10 /* set: not locked */
+
+#define CTR_KBDINT 0x01
+#define CTR_SYS	   0x04
+#define CTR_AUXDIS 0x20
+#define CTR_XLATE  0x40
+
+#define SELF_TEST_OK	0x55
+#define AUX_TEST_FAILED 0x01 /* "clock line stuck low": no mouse here */
+#define OUTP_RESET	0x01 /* output port bit 0 low resets the CPU */
+
 /* The bus range starts at port 0x60 and spans to 0x64. */
-#define REG_DATA    (I8042_DATA_PORT - I8042_DATA_PORT)
+#define REG_DATA    0
 #define REG_COMMAND (I8042_COMMAND_PORT - I8042_DATA_PORT)
 
-void i8042_init(struct i8042 *kbd, void (*reset)(void *), void *opaque)
+void i8042_init(struct i8042 *kbd, void (*reset)(void *), void (*kbd_irq)(void *), void *opaque)
 {
 	memset(kbd, 0, sizeof(*kbd));
+	pthread_mutex_init(&kbd->lock, NULL);
 	kbd->reset = reset;
 	kbd->reset_opaque = opaque;
+	kbd->kbd_irq = kbd_irq;
+	kbd->irq_opaque = opaque;
+	/* What firmware leaves: keyboard interrupts, translation to set 1, no mouse. */
+	kbd->ctr = CTR_KBDINT | CTR_SYS | CTR_AUXDIS | CTR_XLATE;
+	kbd->status = STR_SYS | STR_KEYLOCK;
+}
+
+void i8042_destroy(struct i8042 *kbd)
+{
+	pthread_mutex_destroy(&kbd->lock);
+}
+
+/* Queues a byte for the guest to read; returns true when IRQ 1 should fire. */
+static bool push_out(struct i8042 *kbd, uint8_t byte, bool from_keyboard)
+{
+	if (kbd->out_len == I8042_OUTBUF)
+		return false;
+	kbd->out[(kbd->out_head + kbd->out_len) % I8042_OUTBUF] = byte;
+	kbd->out_len++;
+	kbd->status |= STR_OBF;
+	return from_keyboard && (kbd->ctr & CTR_KBDINT);
+}
+
+static bool keyboard_command(struct i8042 *kbd, uint8_t byte)
+{
+	bool irq = false;
+	if (kbd->pending_kbd) {
+		uint8_t cmd = kbd->pending_kbd;
+		kbd->pending_kbd = 0;
+		irq = push_out(kbd, KBD_ACK, true);
+		if (cmd == KBD_SCANSET && byte == 0)
+			irq |= push_out(kbd, 0x43, true); /* set 2, as translation shows it */
+		return irq;
+	}
+	switch (byte) {
+	case KBD_ECHO:
+		return push_out(kbd, KBD_ECHO, true);
+	case KBD_RESET:
+		irq = push_out(kbd, KBD_ACK, true);
+		return push_out(kbd, KBD_BAT_OK, true) || irq;
+	case KBD_GET_ID:
+		irq = push_out(kbd, KBD_ACK, true);
+		irq |= push_out(kbd, 0xab, true);
+		return push_out(kbd, 0x41, true) || irq; /* 0x83, translated */
+	case KBD_SET_LEDS:
+	case KBD_SCANSET:
+	case KBD_TYPEMATIC:
+		kbd->pending_kbd = byte;
+		return push_out(kbd, KBD_ACK, true);
+	default:
+		return push_out(kbd, KBD_ACK, true);
+	}
+}
+
+/* Returns true when IRQ 1 should fire; *reset when the guest reset the machine. */
+static bool controller_command(struct i8042 *kbd, uint8_t cmd, bool *reset)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		return push_out(kbd, kbd->ctr, false);
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTP:
+	case CMD_KBD_LOOP:
+	case CMD_AUX_LOOP:
+	case CMD_AUX_SEND:
+		kbd->pending_cmd = cmd;
+		return false;
+	case CMD_SELF_TEST:
+		return push_out(kbd, SELF_TEST_OK, false);
+	case CMD_KBD_TEST:
+		return push_out(kbd, 0x00, false);
+	case CMD_AUX_TEST:
+		return push_out(kbd, AUX_TEST_FAILED, false);
+	case CMD_AUX_DISABLE:
+		kbd->ctr |= CTR_AUXDIS;
+		return false;
+	case CMD_AUX_ENABLE:
+	case CMD_KBD_DISABLE:
+	case CMD_KBD_ENABLE:
+		return false;
+	case CMD_PULSE_RESET:
+		*reset = true;
+		return false;
+	default:
+		kbd->ignored_commands++;
+		return false;
+	}
+}
+
+static bool controller_data(struct i8042 *kbd, uint8_t cmd, uint8_t byte, bool *reset)
+{
+	switch (cmd) {
+	case CMD_WRITE_CTR:
+		kbd->ctr = byte;
+		return false;
+	case CMD_WRITE_OUTP:
+		*reset = !(byte & OUTP_RESET);
+		return false;
+	case CMD_KBD_LOOP:
+		return push_out(kbd, byte, true);
+	default:
+		/* The aux port has no device: its bytes go nowhere. */
+		return false;
+	}
 }
 
 static void i8042_read(void *dev, uint64_t offset, void *data, unsigned int len)
 {
-	/* Status 0: output buffer empty, input buffer empty, so kb_wait() returns at once. */
+	struct i8042 *kbd = dev;
+	uint8_t v = 0;
+	pthread_mutex_lock(&kbd->lock);
+	if (offset == REG_COMMAND) {
+		v = kbd->status;
+	} else if (offset == REG_DATA && kbd->out_len) {
+		v = kbd->out[kbd->out_head];
+		kbd->out_head = (kbd->out_head + 1) % I8042_OUTBUF;
+		if (--kbd->out_len == 0)
+			kbd->status &= ~STR_OBF;
+	}
+	pthread_mutex_unlock(&kbd->lock);
 	memset(data, 0, len);
+	((uint8_t *)data)[0] = v;
 }
 
 static void i8042_write(void *dev, uint64_t offset, const void *data, unsigned int len)
 {
 	struct i8042 *kbd = dev;
-	uint8_t value = ((const uint8_t *)data)[0];
-	if (offset == REG_COMMAND && value == CMD_PULSE_RESET) {
-		kbd->reset(kbd->reset_opaque);
-		return;
+	uint8_t v = ((const uint8_t *)data)[0];
+	bool irq = false, reset = false;
+
+	pthread_mutex_lock(&kbd->lock);
+	if (offset == REG_COMMAND) {
+		kbd->status |= STR_CMDDAT;
+		kbd->pending_cmd = 0;
+		irq = controller_command(kbd, v, &reset);
+	} else if (offset == REG_DATA) {
+		kbd->status &= ~STR_CMDDAT;
+		uint8_t cmd = kbd->pending_cmd;
+		kbd->pending_cmd = 0;
+		irq = cmd ? controller_data(kbd, cmd, v, &reset) : keyboard_command(kbd, v);
 	}
-	__atomic_add_fetch(&kbd->ignored_commands, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&kbd->lock);
+
+	if (reset)
+		kbd->reset(kbd->reset_opaque);
+	else if (irq && kbd->kbd_irq)
+		kbd->kbd_irq(kbd->irq_opaque);
 }
 
 const struct bus_ops i8042_bus_ops = {
 	.read = i8042_read,
 	.write = i8042_write,
 };
+
+int i8042_send_ctrl_alt_del(struct i8042 *kbd)
+{
+	/* Scan code set 1, as the controller's translation delivers it. */
+	static const uint8_t keys[] = {
+		0x1d,	    /* Ctrl down */
+		0x38,	    /* Alt down */
+		0xe0, 0x53, /* Del down */
+		0xe0, 0xd3, /* Del up */
+		0xb8,	    /* Alt up */
+		0x9d,	    /* Ctrl up */
+	};
+	pthread_mutex_lock(&kbd->lock);
+	if (I8042_OUTBUF - kbd->out_len < sizeof(keys)) {
+		pthread_mutex_unlock(&kbd->lock);
+		return -EBUSY;
+	}
+	bool irq = false;
+	for (unsigned int i = 0; i < sizeof(keys); i++)
+		irq |= push_out(kbd, keys[i], true);
+	pthread_mutex_unlock(&kbd->lock);
+	if (irq && kbd->kbd_irq)
+		kbd->kbd_irq(kbd->irq_opaque);
+	return 0;
+}

@@ -2,26 +2,44 @@
 #ifndef EBB_I8042_H
 #define EBB_I8042_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
 
 /*
- * Just enough of the PS/2 controller for the guest to reset the machine
- * (reboot=k writes 0xfe to the command port), which ends ebb cleanly.
+ * The PS/2 controller with a keyboard behind it, as much as Linux's i8042
+ * and atkbd drivers use: controller self tests, the command byte, keyboard
+ * acknowledgements, the reset line (reboot=k ends ebb cleanly) and key
+ * injection for Ctrl+Alt+Del. No mouse: the aux port reports no device.
  */
 
 #define I8042_DATA_PORT	   0x60
 #define I8042_COMMAND_PORT 0x64
+#define I8042_KBD_GSI	   1
+#define I8042_OUTBUF	   32
 
 struct i8042 {
+	pthread_mutex_t lock;
 	void (*reset)(void *opaque);
 	void *reset_opaque;
-	uint64_t ignored_commands; /* atomic */
+	void (*kbd_irq)(void *opaque); /* pulses IRQ 1 */
+	void *irq_opaque;
+
+	uint8_t ctr;	     /* the controller's command byte */
+	uint8_t status;
+	uint8_t pending_cmd; /* a controller command waiting for its data byte */
+	uint8_t pending_kbd; /* a keyboard command waiting for its parameter */
+	uint8_t out[I8042_OUTBUF];
+	unsigned int out_head, out_len;
+	uint64_t ignored_commands;
 };
 
 extern const struct bus_ops i8042_bus_ops;
 
-void i8042_init(struct i8042 *kbd, void (*reset)(void *), void *opaque);
+void i8042_init(struct i8042 *kbd, void (*reset)(void *), void (*kbd_irq)(void *), void *opaque);
+void i8042_destroy(struct i8042 *kbd);
+/* Presses and releases Ctrl+Alt+Del; returns -EBUSY when the buffer is full. */
+int i8042_send_ctrl_alt_del(struct i8042 *kbd);
 
 #endif

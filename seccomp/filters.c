@@ -47,6 +47,7 @@ static const struct seccomp_rule vmm_rules[] = {
 	ALLOW_IF(fallocate, ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
 		 "mode == PUNCH_HOLE|KEEP_SIZE", "give back memfd and hugetlbfs guest memory"),
 	ALLOW(timerfd_settime, "balloon statistics interval changes"),
+	ALLOW(sysinfo, "glibc's qsort sizes its buffer (inflate PFN sorting)"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
 	IOCTL(TCSETS, "restore the terminal on exit"),
 	ALLOW(futex, "locks and cross-thread calls"),

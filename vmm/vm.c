@@ -150,6 +150,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->mem_ready)
 		mem_destroy(&vm->mem);
 	serial_destroy(&vm->serial);
+	i8042_destroy(&vm->i8042);
 	free(vm->cpuid);
 	free(vm->cmdline);
 	vm->vm_fd = vm->kvm_fd = vm->exit_fd = -1;

@@ -135,8 +135,11 @@ static void balloon_config_write(void *dev, uint32_t offset, const void *data, u
 	uint32_t old_actual = b->actual;
 	b->actual = c.actual;
 	b->poison_val = c.poison_val;
-	if (b->actual != old_actual)
-		note_actual(b, old_actual);
+	if (b->actual == old_actual)
+		return;
+	note_actual(b, old_actual);
+	if (b->actual == b->requested_pages)
+		log_info("balloon: guest holds %u MiB, the target", b->actual / BALLOON_PAGES_PER_MIB);
 }
 
 static void balloon_reset(void *dev)
@@ -408,8 +411,23 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	return 0;
 }
 
+static void log_summary(const struct balloon *b)
+{
+	const struct balloon_counters *c = &b->counters;
+	log_info("balloon: %llu reports (%llu MiB reported, %llu MiB discarded, %llu MiB skipped), "
+		 "%llu pages inflated in %llu ranges, %llu deflated, %llu OOM deflates, "
+		 "%llu bad descriptors, %llu ms discarding",
+		 (unsigned long long)c->reports, (unsigned long long)(c->bytes_reported >> 20),
+		 (unsigned long long)(c->bytes_discarded >> 20),
+		 (unsigned long long)(c->bytes_skipped >> 20), (unsigned long long)c->inflated_pages,
+		 (unsigned long long)c->inflate_ranges, (unsigned long long)c->deflated_pages,
+		 (unsigned long long)c->oom_deflates, (unsigned long long)c->bad_descriptors,
+		 (unsigned long long)(c->discard_ns / 1000000));
+}
+
 void balloon_destroy(struct balloon *b)
 {
+	log_summary(b);
 	if (b->stats_timer_fd >= 0)
 		close(b->stats_timer_fd);
 	virtio_mmio_destroy(&b->transport);

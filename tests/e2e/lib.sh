@@ -152,3 +152,101 @@ expect_grep() {
 		tail -n 20 "$file" | sed 's/^/    | /' >&2
 	fi
 }
+
+# ---- host-side memory of a running ebb, sampled without spawning processes ----
+
+# read_rss PID : sets RSS_KIB (VmRSS) from /proc without a subshell.
+read_rss() {
+	local k v _u
+	RSS_KIB=0
+	while read -r k v _u; do
+		if [ "$k" = VmRSS: ]; then
+			RSS_KIB=$v
+			return 0
+		fi
+	done <"/proc/$1/status"
+}
+
+# memfd_fd PID : the fd number of ebb's guest-RAM memfd (one exec, not one per fd).
+memfd_fd() {
+	local path
+	path=$(find "/proc/$1/fd" -lname '*ebb-guest-ram*' -print -quit 2>/dev/null)
+	[ -n "$path" ] || return 1
+	echo "${path##*/}"
+}
+
+# read_usage BACKING PID [MEMFD] : sets USAGE_KIB, the host memory backing
+# the guest: VmRSS for anon, the memfd's allocated blocks for memfd, and the
+# huge pages in use for hugetlbfs.
+read_usage() {
+	local backing=$1 pid=$2 memfd=${3:-}
+	case $backing in
+	anon)
+		read_rss "$pid"
+		USAGE_KIB=$RSS_KIB
+		;;
+	memfd)
+		USAGE_KIB=$(($(stat -L -c %b "/proc/$pid/fd/$memfd") / 2))
+		;;
+	hugetlbfs)
+		local k v _u total=0 free=0
+		while read -r k v _u; do
+			case $k in
+			HugePages_Total:) total=$v ;;
+			HugePages_Free:) free=$v ;;
+			esac
+		done </proc/meminfo
+		USAGE_KIB=$(((total - free) * 2048))
+		;;
+	esac
+}
+
+# reclaim_run NAME BACKING TOUCH_MIB WINDOW_S EBB_ARGS... : boots a guest that
+# waits 3 s, touches TOUCH_MIB, frees it and idles, and samples host usage. It
+# writes $OUT/NAME.csv (seconds since the guest's "freed" marker, KiB) and
+# sets BEFORE_KIB (just before the touch), PEAK_KIB (just after it),
+# AFTER_KIB (at the end of the window) and RECLAIM_S (first sample within
+# 32 MiB of BEFORE_KIB, or "none").
+reclaim_run() {
+	local name=$1 backing=$2 touch=$3 window=$4
+	shift 4
+	local idle=$((window + 5))
+	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+		--cmdline "$BOOT_ARGS_BASE ebb.run=\"ebb-hog hold:3 touch:$touch hold:1 free idle:$idle\""
+	local pid=$EBB_PID memfd=""
+	RECLAIM_S=none
+	BEFORE_KIB=0 PEAK_KIB=0 AFTER_KIB=0
+	wait_for "$OUT/$name.out" '^EBB-GUEST-READY' 180 "$pid" || return 1
+	[ "$backing" = memfd ] && memfd=$(memfd_fd "$pid")
+	wait_for "$OUT/$name.out" '^EBB-HOG start' 60 "$pid" || return 1
+	# The guest holds still for 3 s and then touches: the baseline is the last
+	# sample that was complete before the hold ended.
+	while :; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		read_usage "$backing" "$pid" "$memfd"
+		grep -q '^EBB-HOG held' "$OUT/$name.out" && break
+		BEFORE_KIB=$USAGE_KIB
+		sleep 0.1
+	done
+	wait_for "$OUT/$name.out" '^EBB-HOG freed' 120 "$pid" || return 1
+	local t0=$EPOCHREALTIME
+	read_usage "$backing" "$pid" "$memfd"
+	PEAK_KIB=$USAGE_KIB
+	local limit=$((BEFORE_KIB + 32 * 1024)) elapsed
+	: >"$OUT/$name.csv"
+	while :; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		read_usage "$backing" "$pid" "$memfd"
+		elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+		echo "$elapsed,$USAGE_KIB" >>"$OUT/$name.csv"
+		if [ "$RECLAIM_S" = none ] && [ "$USAGE_KIB" -le "$limit" ]; then
+			RECLAIM_S=$elapsed
+		fi
+		awk -v e="$elapsed" -v w="$window" 'BEGIN { exit !(e >= w) }' && break
+		sleep 0.2
+	done
+	AFTER_KIB=$USAGE_KIB
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_exit "$pid" 20 || true
+	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"
+}

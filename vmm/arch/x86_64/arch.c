@@ -65,10 +65,17 @@ static void guest_reset(void *opaque)
 	vm_request_exit(opaque, EBB_EXIT_OK, "guest reset (i8042)");
 }
 
+/* IRQ 1 is edge-triggered: a pulse per batch of keyboard bytes. */
+static void keyboard_irq(void *opaque)
+{
+	vm_irq_line(opaque, I8042_KBD_GSI, 1);
+	vm_irq_line(opaque, I8042_KBD_GSI, 0);
+}
+
 int arch_register_legacy_devices(struct vm *vm)
 {
 	serial_init(&vm->serial, 1, serial_irq, vm);
-	i8042_init(&vm->i8042, guest_reset, vm);
+	i8042_init(&vm->i8042, guest_reset, keyboard_irq, vm);
 	int ret = bus_register(&vm->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_LEN, &serial_bus_ops,
 			       &vm->serial, "serial");
 	if (ret == 0)

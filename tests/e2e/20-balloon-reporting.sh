@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# [3/8] Free page reporting gives freed guest memory back to the host, for
+# anon, memfd and hugetlbfs backings; without reporting it stays.
+# lab: --mem 4096
+# timeout: 900
+source "$(dirname "$0")/lib.sh"
+require_files "$EBB" "$KERNEL" "$INITRD"
+
+MIB=1024
+vm=(--mem-mib 512 --vcpus 1)
+
+# expect_reclaimed NAME: back within 32 MiB of the pre-touch usage within 10 s.
+expect_reclaimed() {
+	local name=$1
+	if [ "$BEFORE_KIB" = 0 ] || [ $((PEAK_KIB - BEFORE_KIB)) -lt $((200 * MIB)) ]; then
+		fail "$name: the touch did not show on the host (before $((BEFORE_KIB / MIB)) MiB, peak $((PEAK_KIB / MIB)) MiB)"
+	elif [ "$RECLAIM_S" != none ] && awk -v r="$RECLAIM_S" 'BEGIN { exit !(r <= 10) }'; then
+		pass "$name: back within 32 MiB of $((BEFORE_KIB / MIB)) MiB ${RECLAIM_S}s after the free (peak $((PEAK_KIB / MIB)) MiB)"
+	else
+		fail "$name: not back within 32 MiB of $((BEFORE_KIB / MIB)) MiB within 10 s (after $((AFTER_KIB / MIB)) MiB)"
+	fi
+}
+
+log "reporting on, anonymous memory"
+reclaim_run anon anon 300 10 "${vm[@]}" --balloon-reporting || fail "anon: run failed"
+expect_reclaimed anon
+expect_grep "anon: ebb discarded reported memory" "$OUT/anon.err" 'balloon: [1-9][0-9]* reports'
+
+log "negative control: no reporting, the memory stays"
+reclaim_run control anon 300 10 "${vm[@]}" --balloon-target-mib 0 || fail "control: run failed"
+if [ $((AFTER_KIB - BEFORE_KIB)) -ge $((250 * MIB)) ]; then
+	pass "control: without reporting ebb keeps $(((AFTER_KIB - BEFORE_KIB) / MIB)) MiB 10 s after the free"
+else
+	fail "control: usage fell from $((PEAK_KIB / MIB)) to $((AFTER_KIB / MIB)) MiB without reporting"
+fi
+
+log "reporting on, memfd backing"
+reclaim_run memfd memfd 300 10 "${vm[@]}" --balloon-reporting --mem-backing memfd ||
+	fail "memfd: run failed"
+expect_reclaimed memfd
+
+log "reporting on, hugetlbfs backing"
+echo 300 >/proc/sys/vm/nr_hugepages
+huge=$(awk '/^HugePages_Total:/ {print $2}' /proc/meminfo)
+if [ "$huge" -lt 256 ]; then
+	fail "hugetlbfs: could reserve only $huge huge pages"
+else
+	free_before=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	reclaim_run hugetlbfs hugetlbfs 300 10 "${vm[@]}" --balloon-reporting --mem-backing hugetlbfs ||
+		fail "hugetlbfs: run failed"
+	expect_reclaimed hugetlbfs
+	free_after=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	if [ "$free_after" -ge "$free_before" ]; then
+		pass "hugetlbfs: all $free_after huge pages free again after ebb exited"
+	else
+		fail "hugetlbfs: $free_after huge pages free after exit, $free_before before"
+	fi
+fi
+echo 0 >/proc/sys/vm/nr_hugepages
+
+finish
