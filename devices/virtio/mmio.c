@@ -220,8 +220,20 @@ static void write_status(struct virtio_mmio *t, uint32_t value)
 		virtio_mmio_needs_reset(t, "DRIVER_OK without FEATURES_OK");
 		return;
 	}
-	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && t->ops->activate)
+	if (!(added & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	if (t->ops->activate)
 		t->ops->activate(t->dev);
+	/*
+	 * Drivers may queue buffers and notify before DRIVER_OK (Linux primes
+	 * the balloon's stats queue that way); those notifications were
+	 * ignored, so look at every queue once now.
+	 */
+	for (unsigned int i = 0; i < t->nr_queues; i++) {
+		uint64_t one = 1;
+		if (t->queues[i].ready && write(t->notifiers[i].fd, &one, sizeof(one)) < 0)
+			t->bad_register_accesses++;
+	}
 }
 
 static void enable_queue(struct virtio_mmio *t, struct virtq *vq, bool enable)

@@ -541,6 +541,32 @@ static void test_stats_held_until_poll_and_unknown_tags_kept(void **state)
 	destroy(fx);
 }
 
+/* Linux primes the stats queue and kicks before it sets DRIVER_OK. */
+static void test_buffers_queued_before_driver_ok_are_processed(void **state)
+{
+	struct balloon_params p = default_params();
+	struct fixture *fx = make(&p);
+	uint64_t features = V1 | F(VIRTIO_BALLOON_F_STATS_VQ);
+	uint32_t s = fake_negotiate(&fx->fd, features);
+	assert_true(s & VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(fake_setup_queue(&fx->fd, i, BALLOON_QUEUE_SIZE), 1);
+
+	struct virtio_balloon_stat stat = { .tag = VIRTIO_BALLOON_S_MEMFREE, .val = 42 };
+	uint64_t gpa = fake_alloc(&fx->fd, sizeof(stat), 8);
+	memcpy(fake_ptr(&fx->fd, gpa, sizeof(stat)), &stat, sizeof(stat));
+	struct fake_buf b = { .gpa = gpa, .len = sizeof(stat) };
+	fake_add_chain(&fx->fd, 2, &b, 1);
+	fake_kick(&fx->fd, 2);
+	assert_int_equal(fx->b.nr_stats, 0); /* not yet: the driver is not ready */
+
+	fake_driver_ok(&fx->fd);
+	fake_run_loop(&fx->fd, 100);
+	assert_int_equal(fx->b.nr_stats, 1);
+	assert_int_equal(fx->b.stats[0].value, 42);
+	destroy(fx);
+}
+
 static void test_stats_interval_needs_stats_queue(void **state)
 {
 	struct balloon_params p = default_params();
@@ -802,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_deflate_on_oom_adopts_guest_size),
 		cmocka_unit_test(test_without_deflate_on_oom_target_kept),
 		cmocka_unit_test(test_stats_held_until_poll_and_unknown_tags_kept),
+		cmocka_unit_test(test_buffers_queued_before_driver_ok_are_processed),
 		cmocka_unit_test(test_stats_interval_needs_stats_queue),
 		cmocka_unit_test(test_descriptor_loop_refused),
 		cmocka_unit_test(test_chain_longer_than_queue_refused),
