@@ -8,7 +8,6 @@
 #include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <asm/ioctls.h>
 
 #include "seccomp/seccomp.h"
@@ -70,14 +69,15 @@ static const struct seccomp_rule vmm_rules[] = {
 static const struct seccomp_rule api_rules[] = {
 	ALLOW(epoll_wait, "wait for API connections and requests"),
 	ALLOW(epoll_ctl, "libmicrohttpd tracks connections"),
-	ALLOW(accept4, "accept API clients on the pre-bound socket"),
-	ALLOW_IF(socket, ARG_EQ(0, AF_UNIX), "domain == AF_UNIX", "libmicrohttpd's own signalling"),
-	ALLOW(read, "requests, eventfds"),
+	ALLOW(accept4, "accept clients on the socket bound before the filter"),
 	ALLOW(recvfrom, "requests"),
-	ALLOW(write, "responses, logs, kicking the event loop"),
+	ALLOW(sendmsg, "responses"),
 	ALLOW(sendto, "responses"),
+	ALLOW(write, "logs, and kicking the event loop with a request"),
 	ALLOW(shutdown, "closing API connections"),
 	ALLOW(close, "closing API connections"),
+	ALLOW_IF(unlinkat, ARG_EQ(0, SECCOMP_DATUM_API_SOCKET_DIR), "dirfd == the socket's directory",
+		 "remove the API socket on exit"),
 	ALLOW(futex, "waiting for the event loop's answer"),
 	ALLOW(clock_gettime, "connection timeouts"),
 	ALLOW_IF(mmap, ARG_BITS_CLEAR(2, PROT_EXEC), "prot has no PROT_EXEC", "malloc"),

@@ -16,13 +16,16 @@
 static __thread char thread_name[16];
 static __thread int thread_tid;
 
-static void fix_datum(struct scmp_arg_cmp *cmp)
+static void fix_datum(struct scmp_arg_cmp *cmp, const struct seccomp_params *params)
 {
 	if (cmp->datum_a == SECCOMP_DATUM_KICK_SIGNAL)
 		cmp->datum_a = SIGRTMIN;
+	else if (cmp->datum_a == SECCOMP_DATUM_API_SOCKET_DIR)
+		cmp->datum_a = params ? (uint64_t)params->api_socket_dir_fd : (uint64_t)-1;
 }
 
-scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log)
+scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
+			      const struct seccomp_params *params)
 {
 	const struct seccomp_table *t = seccomp_table(role);
 	if (!t)
@@ -36,7 +39,7 @@ scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log)
 		struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
 		memcpy(args, r->args, sizeof(args));
 		for (unsigned int a = 0; a < r->nr_args; a++)
-			fix_datum(&args[a]);
+			fix_datum(&args[a], params);
 		if (nr == __NR_SCMP_ERROR ||
 		    seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nr_args, args) < 0) {
 			log_err("seccomp: %s: cannot add rule for %s", t->role, r->syscall);
@@ -80,9 +83,9 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ucontext)
 	syscall(SYS_exit_group, 2);
 }
 
-int seccomp_install(enum seccomp_role role, bool trap_and_log)
+int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct seccomp_params *params)
 {
-	scmp_filter_ctx ctx = seccomp_build(role, trap_and_log);
+	scmp_filter_ctx ctx = seccomp_build(role, trap_and_log, params);
 	if (!ctx)
 		return -EINVAL;
 	if (trap_and_log) {

@@ -21,8 +21,13 @@ enum seccomp_role {
 
 #define SECCOMP_MAX_ARGS 2
 
-/* Stands for the vCPU kick signal, which is only known at run time. */
-#define SECCOMP_DATUM_KICK_SIGNAL (~0ull - 1)
+/* Stand for values only known at run time; see struct seccomp_params. */
+#define SECCOMP_DATUM_KICK_SIGNAL    (~0ull - 1)
+#define SECCOMP_DATUM_API_SOCKET_DIR (~0ull - 2)
+
+struct seccomp_params {
+	int api_socket_dir_fd; /* the directory the API socket is removed from */
+};
 
 struct seccomp_rule {
 	const char *syscall;
@@ -47,9 +52,10 @@ unsigned int seccomp_distinct_syscalls(enum seccomp_role role);
  * logs its number and the thread before the process exits, instead of the
  * kernel killing it silently. Returns negative errno.
  */
-int seccomp_install(enum seccomp_role role, bool trap_and_log);
-/* Builds a role's filter without loading it (for --print-seccomp and tests). */
-scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log);
+int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct seccomp_params *params);
+/* Builds a role's filter without loading it (for tests). params may be NULL. */
+scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
+			      const struct seccomp_params *params);
 
 /* ebb --print-seccomp */
 void seccomp_print(FILE *out);

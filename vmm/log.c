@@ -19,6 +19,7 @@
 static _Atomic int log_level_current = LOG_INFO;
 static _Atomic int log_output_fd = STDERR_FILENO;
 static _Atomic bool log_show_origin;
+static __thread char last_error[512];
 
 static const char *const level_names[] = {
 	[LOG_ERROR] = "error",
@@ -83,8 +84,24 @@ void log_set_show_level(bool show_level, bool show_origin)
 	atomic_store(&log_show_origin, show_origin);
 }
 
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = '\0';
+}
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
+	if (level == LOG_ERROR) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if ((int)level > atomic_load(&log_level_current))
 		return;
 

@@ -21,6 +21,13 @@ int log_set_path(const char *path);
 int log_fd(void);
 void log_set_show_level(bool show_level, bool show_origin);
 
+/*
+ * The calling thread's last error message (without timestamp), so a
+ * request handler can hand the reason to an API client. Empty if none.
+ */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

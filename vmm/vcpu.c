@@ -154,7 +154,7 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	if (!vm->cfg->no_seccomp) {
-		int ret = seccomp_install(SECCOMP_ROLE_VCPU, vm->cfg->level == LOG_DEBUG);
+		int ret = seccomp_install(SECCOMP_ROLE_VCPU, vm->cfg->level == LOG_DEBUG, NULL);
 		if (ret < 0) {
 			vm_request_exit(vm, EBB_EXIT_VM_ERROR, "vCPU %u: seccomp: %s", v->id,
 					strerror(-ret));

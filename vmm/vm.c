@@ -95,22 +95,29 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
-int vm_create_kvm(struct vm *vm)
+int vm_map_memory(struct vm *vm)
 {
 	struct mem_region layout[MEM_MAX_REGIONS];
 	uint64_t ram = MiB(vm->cfg->mem_mib);
 	unsigned int nr = arch_ram_layout(ram, layout);
 	int ret = mem_init(&vm->mem, vm->cfg->backing, vm->cfg->thp, layout, nr);
 	if (ret < 0) {
-		log_err("cannot map %u MiB of guest RAM (%s backing): %s", vm->cfg->mem_mib,
-			mem_backing_name(vm->cfg->backing), strerror(-ret));
 		if (vm->cfg->backing == MEM_BACKING_HUGETLBFS)
-			log_err("hugetlbfs needs %u free 2 MiB pages: see /proc/sys/vm/nr_hugepages",
-				vm->cfg->mem_mib / 2);
+			log_err("cannot map %u MiB of guest RAM (hugetlbfs): %s; it needs %u free 2 MiB "
+				"pages (see /proc/sys/vm/nr_hugepages)",
+				vm->cfg->mem_mib, strerror(-ret), vm->cfg->mem_mib / 2);
+		else
+			log_err("cannot map %u MiB of guest RAM (%s backing): %s", vm->cfg->mem_mib,
+				mem_backing_name(vm->cfg->backing), strerror(-ret));
 		return ret;
 	}
 	vm->mem_ready = true;
+	return 0;
+}
 
+int vm_create_kvm(struct vm *vm)
+{
+	int ret;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		ret = -errno;

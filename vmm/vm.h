@@ -84,7 +84,9 @@ struct vm {
 int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start);
 /* Opens /dev/kvm and reads its limits, without creating a VM. */
 int vm_open_kvm(struct vm *vm);
-/* Creates the KVM VM: guest memory, irqchip, PIT, memory slots. */
+/* Maps guest RAM (the configured size and backing). */
+int vm_map_memory(struct vm *vm);
+/* Creates the KVM VM: irqchip, PIT, memory slots for the mapped RAM. */
 int vm_create_kvm(struct vm *vm);
 void vm_destroy(struct vm *vm);
 

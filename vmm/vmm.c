@@ -3,15 +3,20 @@
  * The life of one microVM: check everything that can be checked before KVM
  * is touched, build the VM, run the event loop and vCPU threads, and wait
  * for the first exit request (guest reset, fatal vCPU exit or a signal).
+ * With an API socket and nothing to boot yet, wait to be configured first.
  */
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio/balloon.h"
@@ -19,18 +24,15 @@
 #include "vmm/arch.h"
 #include "vmm/boot.h"
 #include "vmm/cmdline.h"
-#include "vmm/console.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
+#include "vmm/vmm_internal.h"
 
 /* The most APIC ids an MP table can describe, leaving one for the IOAPIC. */
 #define MPTABLE_MAX_VCPUS 254
+/* Firecracker writes metrics every 60 s. */
+#define METRICS_PERIOD_S 60
 
-struct vmm {
-	struct vm vm;
-	struct console console;
-	int signal_fd;
-};
+/* ---- signals ---- */
 
 static void on_signal(void *opaque, uint32_t events)
 {
@@ -42,18 +44,25 @@ static void on_signal(void *opaque, uint32_t events)
 			strsignal(si.ssi_signo));
 }
 
-static int watch_signals(struct vmm *vmm)
+static int watch_signals(struct vmm *vmm, struct event_loop *loop)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vmm->signal_fd < 0)
-		return -errno;
-	return event_loop_add(&vmm->vm.loop, vmm->signal_fd, EPOLLIN, on_signal, vmm, NULL);
+	if (vmm->signal_fd < 0) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (vmm->signal_fd < 0)
+			return -errno;
+	}
+	if (vmm->signal_src)
+		event_loop_remove(vmm->signal_loop, vmm->signal_src);
+	vmm->signal_loop = loop;
+	return event_loop_add(loop, vmm->signal_fd, EPOLLIN, on_signal, vmm, &vmm->signal_src);
 }
+
+/* ---- building the VM ---- */
 
 static void loop_thread_setup(void *arg)
 {
@@ -61,7 +70,7 @@ static void loop_thread_setup(void *arg)
 	pthread_setname_np(pthread_self(), "ebb-events");
 	if (vm->cfg->no_seccomp)
 		return;
-	int ret = seccomp_install(SECCOMP_ROLE_VMM, vm->cfg->level == LOG_DEBUG);
+	int ret = seccomp_install(SECCOMP_ROLE_VMM, vm->cfg->level == LOG_DEBUG, NULL);
 	if (ret < 0)
 		vm_request_exit(vm, EBB_EXIT_VM_ERROR, "event loop: seccomp: %s", strerror(-ret));
 }
@@ -79,11 +88,6 @@ static int plan_devices(const struct vm_config *cfg, struct device_slot *slots,
 static int create_balloon(struct vm *vm, const struct device_slot *slot)
 {
 	const struct vm_config *cfg = vm->cfg;
-	if (cfg->balloon.amount_mib > cfg->mem_mib) {
-		log_err("balloon target %u MiB is larger than guest RAM (%u MiB)",
-			cfg->balloon.amount_mib, cfg->mem_mib);
-		return -ERANGE;
-	}
 	struct balloon_params params = {
 		.target_mib = cfg->balloon.amount_mib,
 		.deflate_on_oom = cfg->balloon.deflate_on_oom,
@@ -105,6 +109,28 @@ static int create_balloon(struct vm *vm, const struct device_slot *slot)
 	return ret;
 }
 
+static int check_config(const struct vm_config *cfg)
+{
+	if (!cfg->kernel_path) {
+		log_err("no kernel to boot: set boot-source.kernel_image_path (or --kernel)");
+		return -EINVAL;
+	}
+	if (cfg->mem_mib == 0) {
+		log_err("guest memory size must be at least 1 MiB, got 0");
+		return -EINVAL;
+	}
+	if (cfg->balloon.present && cfg->balloon.amount_mib > cfg->mem_mib) {
+		log_err("balloon target %u MiB is larger than guest RAM (%u MiB)",
+			cfg->balloon.amount_mib, cfg->mem_mib);
+		return -ERANGE;
+	}
+	if (cfg->backing == MEM_BACKING_HUGETLBFS && cfg->mem_mib % 2) {
+		log_err("hugetlbfs memory must be a multiple of 2 MiB, got %u MiB", cfg->mem_mib);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_vcpus(const struct vm *vm)
 {
 	unsigned int limit = vm->max_vcpus < MPTABLE_MAX_VCPUS ? vm->max_vcpus : MPTABLE_MAX_VCPUS;
@@ -115,54 +141,150 @@ static int check_vcpus(const struct vm *vm)
 	return 0;
 }
 
-/* Everything up to a runnable VM. Returns an EBB_EXIT_* status on failure, 0 on success. */
-static int vmm_build(struct vmm *vmm, struct boot_plan **plan)
+/*
+ * Everything that can fail because of the configuration, before any VM
+ * exists; nothing is left behind on failure, so an API client can fix the
+ * configuration and try again.
+ */
+static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *nr_slots,
+		     struct boot_plan **plan)
 {
 	struct vm *vm = &vmm->vm;
 	struct vm_config *cfg = vm->cfg;
-
-	if (cfg->mem_mib == 0) {
-		log_err("guest memory size must be at least 1 MiB, got 0");
+	if (check_config(cfg) < 0)
 		return EBB_EXIT_USAGE;
-	}
-	struct device_slot slots[VM_MAX_VIRTIO] = { 0 };
-	unsigned int nr_slots = 0;
-	if (plan_devices(cfg, slots, &nr_slots) < 0) {
+	if (plan_devices(cfg, slots, nr_slots) < 0) {
 		log_err("too many devices");
 		return EBB_EXIT_USAGE;
 	}
-	vm->cmdline = cmdline_build(cfg, slots, nr_slots);
+	free(vm->cmdline);
+	vm->cmdline = cmdline_build(cfg, slots, *nr_slots);
 	if (!vm->cmdline) {
 		log_err("building the kernel command line: out of memory");
 		return EBB_EXIT_VM_ERROR;
 	}
 	if (boot_plan_create(cfg, vm->cmdline, plan) < 0)
 		return EBB_EXIT_USAGE;
-	if (vm_open_kvm(vm) < 0)
+	if (vm->kvm_fd < 0 && vm_open_kvm(vm) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (check_vcpus(vm) < 0)
 		return EBB_EXIT_USAGE;
+	if (vm_map_memory(vm) < 0)
+		return EBB_EXIT_USAGE;
+	return 0;
+}
 
-	int ret = vm_create_kvm(vm);
-	if (ret < 0)
-		return vm->mem_ready ? EBB_EXIT_VM_ERROR : EBB_EXIT_USAGE;
+static int vmm_create(struct vmm *vmm, const struct device_slot *slots,
+		      const struct boot_plan *plan)
+{
+	struct vm *vm = &vmm->vm;
+	struct vm_config *cfg = vm->cfg;
+	if (vm_create_kvm(vm) < 0)
+		return EBB_EXIT_VM_ERROR;
 	if (arch_register_legacy_devices(vm) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (cfg->balloon.present && create_balloon(vm, &slots[0]) < 0)
 		return EBB_EXIT_VM_ERROR;
-
 	uint64_t entry;
-	if (boot_plan_load(vm, *plan, &entry) < 0)
+	if (boot_plan_load(vm, plan, &entry) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (vcpus_create(vm, entry) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (console_init(&vmm->console, &vm->loop, &vm->serial, STDIN_FILENO) < 0 ||
-	    watch_signals(vmm) < 0) {
+	    watch_signals(vmm, &vm->loop) < 0) {
 		log_err("setting up the event loop: %s", strerror(errno));
 		return EBB_EXIT_VM_ERROR;
 	}
+	return 0;
+}
+
+/* ---- metrics ---- */
+
+static void metrics_timer_fired(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint64_t n;
+	if (read(vmm->metrics_timer_fd, &n, sizeof(n)) == sizeof(n))
+		vmm_flush_metrics(vmm);
+}
+
+static int start_metrics_timer(struct vmm *vmm)
+{
+	if (vmm->metrics_fd < 0)
+		return 0;
+	vmm->metrics_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vmm->metrics_timer_fd < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { METRICS_PERIOD_S, 0 },
+				  .it_interval = { METRICS_PERIOD_S, 0 } };
+	if (timerfd_settime(vmm->metrics_timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	return event_loop_add(&vmm->vm.loop, vmm->metrics_timer_fd, EPOLLIN, metrics_timer_fired,
+			      vmm, NULL);
+}
+
+int vmm_flush_metrics(struct vmm *vmm)
+{
+	if (vmm->metrics_fd < 0)
+		return -ENOENT;
+	json_t *m = vmm_metrics_json(vmm);
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!text)
+		return -ENOMEM;
+	size_t len = strlen(text);
+	text[len] = '\n';
+	ssize_t w = write(vmm->metrics_fd, text, len + 1);
+	free(text);
+	return w == (ssize_t)(len + 1) ? 0 : -EIO;
+}
+
+/* ---- booting ---- */
+
+int vmm_boot(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
+	struct vm_config *cfg = vm->cfg;
+	struct device_slot slots[VM_MAX_VIRTIO] = { 0 };
+	unsigned int nr_slots = 0;
+	struct boot_plan *plan = NULL;
+
+	int status = vmm_check(vmm, slots, &nr_slots, &plan);
+	if (status == 0)
+		status = vmm_create(vmm, slots, plan);
+	boot_plan_free(plan);
+	if (status != 0)
+		return status;
+
 	log_info("booting %s: %u vCPU(s), %u MiB (%s), cmdline \"%s\"", cfg->kernel_path,
 		 cfg->vcpus, cfg->mem_mib, mem_backing_name(cfg->backing), vm->cmdline);
+	if (start_metrics_timer(vmm) < 0 ||
+	    event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 || vcpus_start(vm) < 0) {
+		log_err("starting the VM's threads: %s", strerror(errno));
+		return EBB_EXIT_VM_ERROR;
+	}
+	__atomic_store_n(&vmm->dispatch, &vm->loop, __ATOMIC_RELEASE);
+	__atomic_store_n(&vmm->running, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Before boot, with only an API socket: answer requests until InstanceStart or a signal. */
+static int wait_to_be_configured(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
+	if (event_loop_init(&vmm->ctl) < 0 || watch_signals(vmm, &vmm->ctl) < 0) {
+		log_err("setting up the control loop: %s", strerror(errno));
+		return EBB_EXIT_VM_ERROR;
+	}
+	vmm->ctl_ready = true;
+	/* This thread runs the control loop itself, so requests may be queued from now on. */
+	__atomic_store_n(&vmm->ctl.running, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&vmm->dispatch, &vmm->ctl, __ATOMIC_RELEASE);
+	log_info("waiting for configuration on the API socket %s", vm->cfg->api_sock);
+	while (!__atomic_load_n(&vmm->running, __ATOMIC_ACQUIRE) && !vm_exit_requested(vm)) {
+		if (event_loop_run_once(&vmm->ctl, -1) < 0)
+			break;
+	}
 	return 0;
 }
 
@@ -174,6 +296,50 @@ static int wait_for_exit(struct vm *vm)
 	return __atomic_load_n(&vm->exit_code, __ATOMIC_ACQUIRE);
 }
 
+int vmm_open_metrics(struct vmm *vmm)
+{
+	if (!vmm->cfg->metrics_path)
+		return 0;
+	vmm->metrics_fd = open(vmm->cfg->metrics_path,
+			       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (vmm->metrics_fd < 0) {
+		log_err("metrics file %s: %s", vmm->cfg->metrics_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int start_api(struct vmm *vmm)
+{
+	if (!vmm->api)
+		return 0;
+	struct vm_config *cfg = vmm->cfg;
+	return api_server_start(vmm->api, vmm_api_dispatch, vmm, !cfg->no_seccomp,
+				cfg->level == LOG_DEBUG);
+}
+
+static void teardown(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
+	vcpus_stop(vm);
+	event_loop_stop(&vm->loop);
+	event_loop_join(&vm->loop);
+	if (vmm->metrics_fd >= 0) {
+		vmm_flush_metrics(vmm);
+		close(vmm->metrics_fd);
+	}
+	if (vmm->metrics_timer_fd >= 0)
+		close(vmm->metrics_timer_fd);
+	/* The API thread stops after the VM, so late requests are refused, not lost. */
+	api_server_destroy(vmm->api);
+	console_restore(&vmm->console);
+	if (vmm->signal_fd >= 0)
+		close(vmm->signal_fd);
+	if (vmm->ctl_ready)
+		event_loop_destroy(&vmm->ctl);
+	vm_destroy(vm);
+}
+
 int vmm_run(struct vm_config *cfg, const struct timespec *start)
 {
 	struct vmm *vmm = calloc(1, sizeof(*vmm));
@@ -181,30 +347,49 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start)
 		log_err("out of memory");
 		return EBB_EXIT_VM_ERROR;
 	}
-	vmm->signal_fd = -1;
+	vmm->cfg = cfg;
+	vmm->signal_fd = vmm->metrics_fd = vmm->metrics_timer_fd = -1;
 	vmm->console.saved_flags = -1;
 	vmm->console.space_fd = -1;
 	struct vm *vm = &vmm->vm;
-	struct boot_plan *plan = NULL;
-	int status;
+	int status = 0;
 
 	if (vm_init(vm, cfg, start) < 0) {
 		log_err("initialising: %s", strerror(errno));
 		free(vmm);
 		return EBB_EXIT_VM_ERROR;
 	}
-
-	status = vmm_build(vmm, &plan);
-	boot_plan_free(plan);
-	if (status != 0)
+	if (cfg->api_sock && !cfg->no_api) {
+		char err[256];
+		if (api_server_create(cfg->api_sock, &vmm->api, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			status = EBB_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (vmm_open_metrics(vmm) < 0) {
+		status = EBB_EXIT_USAGE;
 		goto out;
+	}
 
-	if (event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 ||
-	    vcpus_start(vm) < 0) {
-		vm_request_exit(vm, EBB_EXIT_VM_ERROR, "cannot start threads");
-	} else if (!cfg->no_seccomp) {
+	if (cfg->kernel_path || !vmm->api) {
+		status = vmm_boot(vmm);
+		if (status == 0 && start_api(vmm) < 0)
+			status = EBB_EXIT_VM_ERROR;
+	} else if (start_api(vmm) < 0) {
+		status = EBB_EXIT_VM_ERROR;
+	} else {
+		status = wait_to_be_configured(vmm);
+	}
+	if (status != 0 || !__atomic_load_n(&vmm->running, __ATOMIC_ACQUIRE)) {
+		if (status == 0)
+			status = __atomic_load_n(&vm->exit_code, __ATOMIC_ACQUIRE);
+		goto out;
+	}
+
+	if (!cfg->no_seccomp) {
 		/* Setup is over: from here the main thread only waits and tears down. */
-		int ret = seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG);
+		int ret = seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG, NULL);
 		if (ret < 0)
 			vm_request_exit(vm, EBB_EXIT_VM_ERROR, "main thread: seccomp: %s",
 					strerror(-ret));
@@ -212,15 +397,8 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start)
 		log_warn("seccomp is OFF (--no-seccomp): a compromised device could make any syscall");
 	}
 	status = wait_for_exit(vm);
-
-	vcpus_stop(vm);
-	event_loop_stop(&vm->loop);
-	event_loop_join(&vm->loop);
 out:
-	console_restore(&vmm->console);
-	if (vmm->signal_fd >= 0)
-		close(vmm->signal_fd);
-	vm_destroy(vm);
+	teardown(vmm);
 	free(vmm);
-	return status;
+	return status < 0 ? EBB_EXIT_VM_ERROR : status;
 }

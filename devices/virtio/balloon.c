@@ -214,6 +214,18 @@ static void process_pfn_chain(struct balloon *b, const struct vq_chain *chain, b
 
 /* ---- statistics ---- */
 
+const char *balloon_stat_name(uint16_t tag)
+{
+	/* Tags 0-9 since Linux 2.6; 10-15 since Linux 6.12. */
+	static const char *const names[] = {
+		"swap_in",	   "swap_out",	  "major_faults",	"minor_faults",
+		"free_memory",	   "total_memory", "available_memory", "disk_caches",
+		"hugetlb_allocations", "hugetlb_failures", "oom_kill",	"alloc_stall",
+		"async_scan",	   "direct_scan",  "async_reclaim",	"direct_reclaim",
+	};
+	return tag < ARRAY_SIZE(names) ? names[tag] : NULL;
+}
+
 static void store_stats(struct balloon *b, const struct vq_chain *chain)
 {
 	uint64_t len = vq_chain_readable_len(chain);

@@ -96,6 +96,9 @@ void balloon_destroy(struct balloon *b);
 int balloon_set_target(struct balloon *b, uint32_t mib);
 int balloon_set_stats_interval(struct balloon *b, uint32_t seconds);
 
+/* Firecracker's name for a statistics tag, or NULL for a tag ebb does not know. */
+const char *balloon_stat_name(uint16_t tag);
+
 /* The stats queue exists (offered and acked). */
 bool balloon_stats_enabled(const struct balloon *b);
 

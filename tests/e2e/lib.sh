@@ -201,18 +201,28 @@ read_usage() {
 	esac
 }
 
+# The guest workload every reclaim measurement expects (examples/ use it too).
+reclaim_hog() { echo "ebb-hog hold:3 touch:$1 hold:1 free idle:$2"; }
+
 # reclaim_run NAME BACKING TOUCH_MIB WINDOW_S EBB_ARGS... : boots a guest that
-# waits 3 s, touches TOUCH_MIB, frees it and idles, and samples host usage. It
-# writes $OUT/NAME.csv (seconds since the guest's "freed" marker, KiB) and
-# sets BEFORE_KIB (just before the touch), PEAK_KIB (just after it),
-# AFTER_KIB (at the end of the window) and RECLAIM_S (first sample within
-# 32 MiB of BEFORE_KIB, or "none").
+# runs reclaim_hog and measures it with reclaim_measure.
 reclaim_run() {
 	local name=$1 backing=$2 touch=$3 window=$4
 	shift 4
-	local idle=$((window + 5))
-	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" "$@" \
-		--cmdline "$BOOT_ARGS_BASE ebb.run=\"ebb-hog hold:3 touch:$touch hold:1 free idle:$idle\""
+	reclaim_measure "$name" "$backing" "$window" --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+		--cmdline "$BOOT_ARGS_BASE ebb.run=\"$(reclaim_hog "$touch" $((window + 5)))\""
+}
+
+# reclaim_measure NAME BACKING WINDOW_S EBB_ARGS... : starts ebb with EBB_ARGS,
+# whose guest must run reclaim_hog, and samples host usage. It writes
+# $OUT/NAME.csv (seconds since the guest's "freed" marker, KiB) and sets
+# BEFORE_KIB (just before the touch), PEAK_KIB (just after it), AFTER_KIB
+# (at the end of the window) and RECLAIM_S (the first sample within 32 MiB
+# of BEFORE_KIB, or "none").
+reclaim_measure() {
+	local name=$1 backing=$2 window=$3
+	shift 3
+	ebb_start "$name" "$@"
 	local pid=$EBB_PID memfd=""
 	RECLAIM_S=none
 	BEFORE_KIB=0 PEAK_KIB=0 AFTER_KIB=0
