@@ -27,6 +27,10 @@ enum {
 	OPT_BALLOON_DEFLATE_ON_OOM,
 	OPT_BALLOON_STATS,
 	OPT_REPORTING_QUEUE,
+	OPT_GUEST_REPORTING,
+	OPT_REPORTING_DELAY,
+	OPT_REPORTING_BUDGET,
+	OPT_REPORTING_WATERMARK,
 	OPT_CONFIG_FILE,
 	OPT_API_SOCK,
 	OPT_NO_API,
@@ -54,6 +58,10 @@ static const struct option long_options[] = {
 	{ "balloon-deflate-on-oom", no_argument, NULL, OPT_BALLOON_DEFLATE_ON_OOM },
 	{ "balloon-stats-interval", required_argument, NULL, OPT_BALLOON_STATS },
 	{ "reporting-queue-size", required_argument, NULL, OPT_REPORTING_QUEUE },
+	{ "guest-reporting", required_argument, NULL, OPT_GUEST_REPORTING },
+	{ "reporting-delay-ms", required_argument, NULL, OPT_REPORTING_DELAY },
+	{ "reporting-budget", required_argument, NULL, OPT_REPORTING_BUDGET },
+	{ "reporting-watermark-mib", required_argument, NULL, OPT_REPORTING_WATERMARK },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
@@ -87,6 +95,13 @@ static void print_help(void)
 	       "  --balloon-deflate-on-oom   let the guest deflate under memory pressure\n"
 	       "  --balloon-stats-interval S poll guest memory statistics every S seconds\n"
 	       "  --reporting-queue-size N   reporting virtqueue size, 32..32768 (default %d)\n"
+	       "\n"
+	       "Guest free page reporting (needs ebb's patched guest kernel):\n"
+	       "  --guest-reporting PROFILE  fast (default: memory back within a fraction of a\n"
+	       "                             second) or stock (Linux's own timing, about 2 s+)\n"
+	       "  --reporting-delay-ms N     page_reporting.delay_ms for the guest\n"
+	       "  --reporting-budget N       page_reporting.budget (0: a whole free list per pass)\n"
+	       "  --reporting-watermark-mib N page_reporting.watermark_mib (free headroom)\n"
 	       "\n"
 	       "Firecracker-compatible:\n"
 	       "  --config-file PATH         JSON configuration (Firecracker's schema)\n"
@@ -154,6 +169,18 @@ static bool parse_u32_flag(const char *flag, const char *text, uint32_t min, uin
 	return true;
 }
 
+static bool parse_i64_flag(const char *flag, const char *text, uint64_t max, int64_t *out)
+{
+	char err[128];
+	uint64_t v;
+	if (cli_parse_u64(text, 0, max, &v, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ebb: --%s: %s\n", flag, err);
+		return false;
+	}
+	*out = (int64_t)v;
+	return true;
+}
+
 static bool set_str(char **dst, const char *value)
 {
 	if (config_set_str(dst, value) < 0) {
@@ -179,6 +206,10 @@ static bool defines_vm(int opt)
 	case OPT_BALLOON_DEFLATE_ON_OOM:
 	case OPT_BALLOON_STATS:
 	case OPT_REPORTING_QUEUE:
+	case OPT_GUEST_REPORTING:
+	case OPT_REPORTING_DELAY:
+	case OPT_REPORTING_BUDGET:
+	case OPT_REPORTING_WATERMARK:
 		return true;
 	default:
 		return false;
@@ -282,6 +313,28 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 					cfg->reporting_queue_size);
 				ok = false;
 			}
+			break;
+		case OPT_GUEST_REPORTING:
+			if (strcmp(optarg, "fast") == 0) {
+				cfg->reporting.profile = REPORTING_FAST;
+			} else if (strcmp(optarg, "stock") == 0) {
+				cfg->reporting.profile = REPORTING_STOCK;
+			} else {
+				fprintf(stderr, "ebb: --guest-reporting: '%s' is not fast or stock\n",
+					optarg);
+				ok = false;
+			}
+			break;
+		case OPT_REPORTING_DELAY:
+			ok = parse_i64_flag("reporting-delay-ms", optarg, 60000,
+					    &cfg->reporting.delay_ms);
+			break;
+		case OPT_REPORTING_BUDGET:
+			ok = parse_i64_flag("reporting-budget", optarg, 1024, &cfg->reporting.budget);
+			break;
+		case OPT_REPORTING_WATERMARK:
+			ok = parse_i64_flag("reporting-watermark-mib", optarg, 65536,
+					    &cfg->reporting.watermark_mib);
 			break;
 		case OPT_CONFIG_FILE:
 			ok = set_str(&cfg->config_file, optarg);

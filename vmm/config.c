@@ -830,6 +830,9 @@ struct ebb_stage {
 	struct reporting_tunables reporting; /* starts as the config's */
 };
 
+/* In enum reporting_profile order. */
+static const char *const reporting_profiles[] = { "fast", "stock", NULL };
+
 static const struct field reporting_fields[] = {
 	{ .name = "delay_ms",
 	  .type = FT_I64,
@@ -843,10 +846,10 @@ static const struct field reporting_fields[] = {
 	  .type = FT_I64,
 	  .offset = offsetof(struct reporting_tunables, watermark_mib),
 	  .max = 65536 },
-	{ .name = "order",
-	  .type = FT_I64,
-	  .offset = offsetof(struct reporting_tunables, order),
-	  .max = 10 },
+	{ .name = "profile",
+	  .type = FT_CHOICE,
+	  .offset = offsetof(struct reporting_tunables, profile),
+	  .choices = reporting_profiles },
 };
 
 static int parse_page_reporting(struct ctx *c, json_t *v, void *stage)

@@ -12,7 +12,7 @@ void config_init(struct vm_config *cfg)
 	cfg->vcpus = 1;
 	cfg->backing = MEM_BACKING_ANON;
 	cfg->reporting_queue_size = CONFIG_DEFAULT_REPORTING_QUEUE_SIZE;
-	cfg->reporting = (struct reporting_tunables){ -1, -1, -1, -1 };
+	cfg->reporting = (struct reporting_tunables){ REPORTING_FAST, -1, -1, -1 };
 	cfg->level = LOG_INFO;
 }
 

@@ -321,15 +321,15 @@ static const struct err_case err_cases[] = {
 	  "  }\n"
 	  "}\n",
 	  5, 33, "balloon.stats_polling_interval_s", "must be 0..86400, got 90000" },
-	{ "reporting order out of range",
+	{ "unknown reporting profile",
 	  "{\n"
 	  "  'ebb': {\n"
 	  "    'page_reporting': {\n"
-	  "      'order': 11\n"
+	  "      'profile': 'turbo'\n"
 	  "    }\n"
 	  "  }\n"
 	  "}\n",
-	  4, 16, "ebb.page_reporting.order", "must be 0..10, got 11" },
+	  4, 18, "ebb.page_reporting.profile", "must be \"fast\" or \"stock\", got \"turbo\"" },
 	{ "negative reporting delay",
 	  "{\n"
 	  "  'ebb': {\n"
@@ -751,7 +751,7 @@ static void test_everything(void **state)
 		"              'properties': {'team': 'mem'}},\n"
 		"  'ebb': {'thp': true, 'reporting_queue_size': 128, 'boot_timer': true,\n"
 		"          'page_reporting': {'delay_ms': 100, 'budget': 0,\n"
-		"                             'watermark_mib': 0, 'order': 9}}\n"
+		"                             'watermark_mib': 0, 'profile': 'stock'}}\n"
 		"}\n";
 	struct vm_config cfg;
 	struct config_error err;
@@ -786,7 +786,7 @@ static void test_everything(void **state)
 	assert_int_equal(cfg.reporting.delay_ms, 100);
 	assert_int_equal(cfg.reporting.budget, 0);
 	assert_int_equal(cfg.reporting.watermark_mib, 0);
-	assert_int_equal(cfg.reporting.order, 9);
+	assert_int_equal(cfg.reporting.profile, REPORTING_STOCK);
 	config_free(&cfg);
 }
 
@@ -797,7 +797,7 @@ static void test_defaults(void **state)
 		"  'boot-source': {'kernel_image_path': 'k', 'boot_args': null},\n"
 		"  'balloon': {'amount_mib': 0, 'deflate_on_oom': false},\n"
 		"  'drives': [{'drive_id': 'a', 'path_on_host': 'a', 'is_root_device': false}],\n"
-		"  'ebb': {'page_reporting': {'order': 5}},\n"
+		"  'ebb': {'page_reporting': {'budget': 5}},\n"
 		"  'logger': {'level': 'DEBUG'}\n"
 		"}\n";
 	struct vm_config cfg;
@@ -815,9 +815,10 @@ static void test_defaults(void **state)
 	assert_false(cfg.drives[0].is_read_only);
 	assert_false(cfg.drives[0].cache_writeback);
 	assert_int_equal(cfg.reporting_queue_size, CONFIG_DEFAULT_REPORTING_QUEUE_SIZE);
-	assert_int_equal(cfg.reporting.order, 5);
+	assert_int_equal(cfg.reporting.budget, 5);
+	assert_int_equal(cfg.reporting.profile, REPORTING_FAST);
 	assert_int_equal(cfg.reporting.delay_ms, -1);
-	assert_int_equal(cfg.reporting.budget, -1);
+	assert_int_equal(cfg.reporting.watermark_mib, -1);
 	assert_int_equal(cfg.reporting.watermark_mib, -1);
 	assert_int_equal(cfg.level, LOG_DEBUG);
 	assert_false(cfg.show_level);
@@ -895,14 +896,14 @@ static void test_merges_with_cli(void **state)
 	assert_int_equal(cfg.backing, MEM_BACKING_ANON);
 	assert_true(cfg.thp);
 	assert_true(cfg.boot_timer);
-	assert_int_equal(load("{'ebb': {'page_reporting': {'order': 3}},"
+	assert_int_equal(load("{'ebb': {'page_reporting': {'delay_ms': 3}},"
 			      " 'machine-config': {'vcpu_count': 1, 'mem_size_mib': 512,"
 			      " 'huge_pages': '2M'}}",
 			      &cfg, &err),
 			 0);
 	assert_int_equal(cfg.backing, MEM_BACKING_HUGETLBFS);
 	assert_false(cfg.thp);
-	assert_int_equal(cfg.reporting.order, 3);
+	assert_int_equal(cfg.reporting.delay_ms, 3);
 	/* A later file replaces the drives. */
 	assert_int_equal(load("{'drives': [{'drive_id': 'a', 'path_on_host': 'a', 'is_root_device':"
 			      " true}, {'drive_id': 'b', 'path_on_host': 'b', 'is_root_device':"
@@ -958,10 +959,8 @@ static void test_examples_load(void **state)
 			assert_int_equal(cfg.balloon.amount_mib, 256);
 			assert_int_equal(cfg.mem_mib, 512);
 		}
-		if (strcmp(de->d_name, "balloon-reporting.json") == 0) {
+		if (strcmp(de->d_name, "balloon-reporting.json") == 0)
 			assert_true(cfg.balloon.free_page_reporting);
-			assert_int_equal(cfg.reporting.delay_ms, 100);
-		}
 		if (strcmp(de->d_name, "memfd.json") == 0)
 			assert_int_equal(cfg.backing, MEM_BACKING_MEMFD);
 		if (strcmp(de->d_name, "hugetlbfs.json") == 0)
@@ -1403,8 +1402,8 @@ static void test_api_logger_metrics_ebb(void **state)
 	assert_true(cfg.boot_timer);
 	expect_api_error(config_parse_ebb, &cfg, "{'thp': true}", -EINVAL, "thp",
 			 "THP applies to memory_backing \"anon\" only, not \"memfd\"");
-	expect_api_error(config_parse_ebb, &cfg, "{'page_reporting': {'order': -1}}", -EINVAL,
-			 "page_reporting.order", "must not be negative, got -1");
+	expect_api_error(config_parse_ebb, &cfg, "{'page_reporting': {'budget': -1}}", -EINVAL,
+			 "page_reporting.budget", "must not be negative, got -1");
 	cfg.mem_mib = 129;
 	expect_api_error(config_parse_ebb, &cfg, "{'memory_backing': 'hugetlbfs'}", -EINVAL,
 			 "memory_backing", "needs an even");
