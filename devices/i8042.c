@@ -71,7 +71,9 @@ static bool push_out(struct i8042 *kbd, uint8_t byte, bool from_keyboard)
 {
 	if (kbd->out_len == I8042_OUTBUF)
 		return false;
-	kbd->out[(kbd->out_head + kbd->out_len) % I8042_OUTBUF] = byte;
+	unsigned int tail = (kbd->out_head + kbd->out_len) % I8042_OUTBUF;
+	kbd->out[tail] = byte;
+	kbd->out_from_kbd[tail] = from_keyboard;
 	kbd->out_len++;
 	kbd->status |= STR_OBF;
 	return from_keyboard && (kbd->ctr & CTR_KBDINT);
@@ -164,6 +166,7 @@ static void i8042_read(void *dev, uint64_t offset, void *data, unsigned int len)
 {
 	struct i8042 *kbd = dev;
 	uint8_t v = 0;
+	bool irq = false;
 	pthread_mutex_lock(&kbd->lock);
 	if (offset == REG_COMMAND) {
 		v = kbd->status;
@@ -172,10 +175,17 @@ static void i8042_read(void *dev, uint64_t offset, void *data, unsigned int len)
 		kbd->out_head = (kbd->out_head + 1) % I8042_OUTBUF;
 		if (--kbd->out_len == 0)
 			kbd->status &= ~STR_OBF;
+		/*
+		 * Linux reads one byte per interrupt, and IRQ 1 is an edge: like
+		 * the real controller, interrupt again for the next keyboard byte.
+		 */
+		irq = kbd->out_len && kbd->out_from_kbd[kbd->out_head] && (kbd->ctr & CTR_KBDINT);
 	}
 	pthread_mutex_unlock(&kbd->lock);
 	memset(data, 0, len);
 	((uint8_t *)data)[0] = v;
+	if (irq && kbd->kbd_irq)
+		kbd->kbd_irq(kbd->irq_opaque);
 }
 
 static void i8042_write(void *dev, uint64_t offset, const void *data, unsigned int len)

@@ -3,6 +3,7 @@
 #define EBB_I8042_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -31,6 +32,7 @@ struct i8042 {
 	uint8_t pending_cmd; /* a controller command waiting for its data byte */
 	uint8_t pending_kbd; /* a keyboard command waiting for its parameter */
 	uint8_t out[I8042_OUTBUF];
+	bool out_from_kbd[I8042_OUTBUF]; /* keyboard bytes interrupt, command replies do not */
 	unsigned int out_head, out_len;
 	uint64_t ignored_commands;
 };
