@@ -453,6 +453,7 @@ int balloon_set_target(struct balloon *b, uint32_t mib)
 	b->requested_pages = b->num_pages = mib * BALLOON_PAGES_PER_MIB;
 	virtio_mmio_config_changed(&b->transport);
 	b->counters.config_interrupts++;
+	log_info("balloon: target set to %u MiB", mib);
 	return 0;
 }
 

@@ -260,3 +260,40 @@ reclaim_measure() {
 	wait_exit "$pid" 20 || true
 	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"
 }
+
+# ---- precise timelines (build/ebb-trace) ----
+
+# trace_run NAME TIMEOUT ARGS... : runs ebb under ebb-trace; the timeline goes
+# to $OUT/NAME.trace, the console to $OUT/NAME.out, the log to $OUT/NAME.err.
+trace_run() {
+	local name=$1 timeout=$2
+	shift 2
+	set +e
+	timeout -k 5 "$timeout" build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" \
+		-- "$EBB" "$@" 2>"$OUT/$name.err"
+	EBB_STATUS=$?
+	set -e
+}
+
+# trace_metrics NAME [FIELD] : sets the reclaim figures of a trace as shell
+# variables (baseline_kib, peak_kib, back_s, t90_s, residual10_kib, drain_s,
+# freed_s); see tools/bench/reclaim-metrics.awk.
+trace_metrics() {
+	local line
+	line=$(awk -F, -v field="${2:-rss}" -f tools/bench/reclaim-metrics.awk "$OUT/$1.trace") || {
+		log "$1: $line"
+		return 1
+	}
+	log "$1: $line"
+	eval "$line"
+}
+
+# trace_usage_at NAME SECONDS_AFTER_FREED [FIELD] : the last sample at or before then.
+trace_usage_at() {
+	local col=4
+	case ${3:-rss} in shmem) col=6 ;; huge) col=7 ;; esac
+	awk -F, -v at="$2" -v col=$col '
+		$2 == "console" && $3 ~ /^EBB-HOG freed/ && freed == "" { freed = $1 }
+		$2 == "mem" && freed != "" && $1 <= freed + at { v = $col }
+		END { print v + 0 }' "$OUT/$1.trace"
+}

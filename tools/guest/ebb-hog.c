@@ -88,6 +88,7 @@ static void usage(FILE *f)
 	      "  touch:MIB        mmap MIB MiB of anonymous memory and write every page\n"
 	      "  hold:SEC         sleep SEC seconds (fractions allowed); alias idle:SEC\n"
 	      "  free             munmap everything touched so far\n"
+	      "  free:MIB         munmap the last MIB MiB touched\n"
 	      "  churn:MIB:SEC    for SEC seconds: touch MIB MiB, munmap, repeat\n"
 	      "  meminfo          print MemTotal/MemFree/MemAvailable in KiB\n"
 	      "  watch:SEC:INT    print the meminfo line every INT seconds for SEC seconds\n"
@@ -195,8 +196,10 @@ static void parse_step(const char *orig, struct step *st)
 		st->op = OP_HOLD;
 		st->sec = parse_sec(f[1], orig, 1);
 	} else if (!strcmp(name, "free")) {
-		WANT(1);
+		if (n != 1 && n != 2)
+			bad_args("'%s': free takes no argument or a size in MiB", orig);
 		st->op = OP_FREE;
+		st->mib = n == 2 ? parse_mib(f[1], orig) : 0;
 	} else if (!strcmp(name, "churn")) {
 		WANT(3);
 		st->op = OP_CHURN;
@@ -298,13 +301,20 @@ static void run_step(const struct step *st)
 		marker("held sec=%g", st->sec);
 		break;
 	case OP_FREE: {
-		for (size_t i = 0; i < nregions; i++)
-			if (munmap(regions[i].addr, regions[i].len))
+		/* Everything, or the last MIB MiB touched (the tail of the newest regions). */
+		size_t want = st->mib ? st->mib * MIB : touched_mib * MIB, done = 0;
+		while (done < want && nregions) {
+			struct region *r = &regions[nregions - 1];
+			size_t cut = want - done < r->len ? want - done : r->len;
+			if (munmap((char *)r->addr + r->len - cut, cut))
 				fail("munmap failed: %s", strerror(errno));
-		unsigned long mib = touched_mib;
-		nregions = 0;
-		touched_mib = 0;
-		marker("freed mib=%lu", mib);
+			r->len -= cut;
+			done += cut;
+			if (!r->len)
+				nregions--;
+		}
+		touched_mib -= done / MIB;
+		marker("freed mib=%lu", (unsigned long)(done / MIB));
 		break;
 	}
 	case OP_CHURN: {

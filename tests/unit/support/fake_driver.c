@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/log.h"
 #include "vmm/util.h"
 
-#define HEAP_START (48ull << 20)
+#define HEAP_SIZE (16ull << 20)
 
 static void die(const char *what)
 {
@@ -18,15 +19,23 @@ static void die(const char *what)
 	abort();
 }
 
-void fake_init(struct fake_driver *fd)
+void fake_init_ram(struct fake_driver *fd, uint64_t ram_size)
 {
 	memset(fd, 0, sizeof(*fd));
-	const struct mem_region layout[] = { { .gpa = 0, .size = FAKE_RAM_SIZE } };
+	/* Devices log every event at info; tests and benchmarks want only errors. */
+	log_set_level(LOG_ERROR);
+	const struct mem_region layout[] = { { .gpa = 0, .size = ram_size } };
 	if (mem_init(&fd->mem, MEM_BACKING_ANON, false, layout, 1) < 0)
 		die("mem_init");
 	if (event_loop_init(&fd->loop) < 0)
 		die("event_loop_init");
-	fd->heap = HEAP_START;
+	fd->ram_size = ram_size;
+	fd->heap = ram_size - HEAP_SIZE;
+}
+
+void fake_init(struct fake_driver *fd)
+{
+	fake_init_ram(fd, FAKE_RAM_SIZE);
 }
 
 void fake_attach(struct fake_driver *fd, struct virtio_mmio *t)
@@ -43,7 +52,7 @@ void fake_destroy(struct fake_driver *fd)
 uint64_t fake_alloc(struct fake_driver *fd, uint64_t size, uint64_t align)
 {
 	uint64_t gpa = ALIGN_UP(fd->heap, align);
-	if (gpa + size > FAKE_RAM_SIZE)
+	if (gpa + size > fd->ram_size)
 		die("out of fake guest memory");
 	fd->heap = gpa + size;
 	memset(fake_ptr(fd, gpa, size), 0, size);

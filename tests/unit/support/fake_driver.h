@@ -36,6 +36,7 @@ struct fake_buf {
 
 struct fake_driver {
 	struct guest_memory mem;
+	uint64_t ram_size;
 	struct event_loop loop;
 	struct virtio_mmio *t;
 	uint64_t heap; /* bump allocator for rings and buffers, above the data area */
@@ -44,6 +45,8 @@ struct fake_driver {
 
 /* Guest memory and an event loop; the device is created by the test. */
 void fake_init(struct fake_driver *fd);
+/* The same with ram_size bytes of RAM; rings and buffers go in the top 16 MiB. */
+void fake_init_ram(struct fake_driver *fd, uint64_t ram_size);
 void fake_attach(struct fake_driver *fd, struct virtio_mmio *t);
 void fake_destroy(struct fake_driver *fd);
 

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# Shared by the benchmarks in tools/bench/: how to start ebb and QEMU microvm
+# on the same kernel, initramfs, memory and workload, under ebb-trace.
+# Sourced after tests/e2e/lib.sh (which gives trace_metrics, log, die...).
+
+QEMU=${QEMU:-qemu-system-x86_64}
+BENCH=${BENCH:-build/bench}
+mkdir -p "$BENCH"
+
+# vmm_cmd MODE MEM_MIB VCPUS GUEST_RUN : fills CMD with a VMM command line.
+# MODE: ebb-off (no balloon), ebb-stock, ebb-fast (free page reporting with
+# Linux's or ebb's values), qemu-off, qemu-reporting. GUEST_RUN may be empty
+# (the guest prints EBB-GUEST-READY and resets at once).
+vmm_cmd() {
+	local mode=$1 mem=$2 vcpus=$3 run=$4
+	local args="quiet"
+	[ -n "$run" ] && args="quiet ebb.run=\"$run\""
+	case $mode in
+	ebb-*)
+		CMD=("$EBB" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib "$mem" --vcpus "$vcpus")
+		case $mode in
+		ebb-stock) CMD+=(--balloon-reporting --guest-reporting stock) ;;
+		ebb-fast) CMD+=(--balloon-reporting --guest-reporting fast) ;;
+		ebb-off) ;;
+		*) die "unknown mode $mode" ;;
+		esac
+		CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
+		;;
+	qemu-*)
+		# QEMU microvm has no i8042: the guest resets by triple fault (reboot=t).
+		CMD=("$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off
+			-accel kvm -cpu host -smp "$vcpus" -m "$mem"
+			-display none -monitor none -serial stdio -no-reboot)
+		case $mode in
+		qemu-reporting) CMD+=(-device virtio-balloon-device,free-page-reporting=on) ;;
+		qemu-off) ;;
+		*) die "unknown mode $mode" ;;
+		esac
+		CMD+=(-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 reboot=t panic=1 $args")
+		;;
+	*) die "unknown mode $mode" ;;
+	esac
+}
+
+# bench_trace NAME TIMEOUT MODE MEM VCPUS GUEST_RUN : runs a VMM to the end under
+# ebb-trace ($OUT/NAME.trace, .out, .err); sets EBB_STATUS.
+bench_trace() {
+	local name=$1 timeout=$2
+	shift 2
+	vmm_cmd "$@"
+	set +e
+	timeout -k 5 "$timeout" build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" \
+		-- "${CMD[@]}" 2>"$OUT/$name.err"
+	EBB_STATUS=$?
+	set -e
+}
+
+# trace_event_time NAME REGEX : seconds since the VMM started when a console
+# line matching REGEX arrived (empty if never).
+trace_event_time() {
+	awk -F, -v re="$2" '$2 == "console" && $3 ~ re { print $1; exit }' "$OUT/$1.trace"
+}
+
+# stats VALUES... : "min median max" of numbers.
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "none none none"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		print v[1], m, v[NR] }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "none" || b == "none") print "n/a"; else printf "%.2f", a / b }'; }
+
+# goal NAME VALUE OP LIMIT TEXT : prints "met"/"not met" and records it.
+goal() {
+	local name=$1 value=$2 op=$3 limit=$4 text=$5 verdict
+	if awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN {
+		if (v == "n/a" || v == "none") exit 1
+		exit !((op == "<=" && v <= l) || (op == ">=" && v >= l)) }'; then
+		verdict="met"
+	else
+		verdict="NOT MET"
+	fi
+	printf '  goal %-10s %-58s %8s  %s\n' "$name" "$text" "$value" "$verdict" | tee -a "$BENCH/goals.txt"
+}
