@@ -314,6 +314,12 @@ int api_server_start(struct api_server *api, api_dispatch_fn dispatch, void *ctx
 	api->ctx = ctx;
 	api->seccomp = seccomp;
 	api->seccomp_trap = seccomp_trap;
+	/*
+	 * jansson seeds its hash function from /dev/urandom when the first object
+	 * is made; a request body parsed first on the filtered API thread would
+	 * make that open there. Seed it now, while opening is still allowed.
+	 */
+	json_object_seed(0);
 	api->daemon = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, access_handler, api,
 		MHD_OPTION_LISTEN_SOCKET, api->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,

@@ -29,6 +29,25 @@ static void append_reporting(FILE *f, const struct vm_config *cfg)
 		fprintf(f, " page_reporting.watermark_mib=%lld", (long long)headroom);
 }
 
+/*
+ * The root drive, as Firecracker adds it: root=/dev/vda (ebb gives the root
+ * drive the first block slot) or root=PARTUUID=..., then ro or rw.
+ */
+static void append_root(FILE *f, const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+		if (!d->is_root_device)
+			continue;
+		if (d->partuuid)
+			fprintf(f, " root=PARTUUID=%s", d->partuuid);
+		else
+			fputs(" root=/dev/vda", f);
+		fputs(d->is_read_only ? " ro" : " rw", f);
+		return;
+	}
+}
+
 char *cmdline_build(const struct vm_config *cfg, const struct device_slot *slots,
 		    unsigned int nr_slots)
 {
@@ -42,6 +61,7 @@ char *cmdline_build(const struct vm_config *cfg, const struct device_slot *slots
 		fprintf(f, " virtio_mmio.device=%lluK@0x%llx:%u",
 			(unsigned long long)(slots[i].size >> 10), (unsigned long long)slots[i].addr,
 			slots[i].gsi);
+	append_root(f, cfg);
 	append_reporting(f, cfg);
 	if (fclose(f) != 0) {
 		free(buf);

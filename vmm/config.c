@@ -1462,6 +1462,54 @@ out:
 	return ret;
 }
 
+int config_parse_drive_update(json_t *obj, const char *path_id, const struct vm_config *cfg,
+			      unsigned int *index, char **path, struct config_error *err)
+{
+	static const struct field fields[] = {
+		{ .name = "drive_id",
+		  .type = FT_CUSTOM,
+		  .flags = F_REQUIRED,
+		  .parse = parse_drive_id },
+		{ .name = "path_on_host",
+		  .type = FT_STRING,
+		  .flags = F_NONEMPTY,
+		  .offset = offsetof(struct drive_stage, path) },
+		{ .name = "rate_limiter", .type = FT_CUSTOM, .parse = parse_rate_limiter },
+	};
+	struct drive_stage st = { 0 };
+	struct ctx c;
+	char id[80], other[80];
+
+	*path = NULL;
+	ctx_init(&c, err, NULL, 0);
+	int ret = parse_object(&c, obj, fields, ARRAY_SIZE(fields), &st, NULL);
+	if (ret < 0)
+		goto out;
+	if (path_id && strcmp(path_id, st.id) != 0) {
+		push_key(&c, "drive_id");
+		ret = fail(&c, AT_VALUE, "%s does not match the drive id in the URL, %s",
+			   quote(id, sizeof(id), st.id), quote(other, sizeof(other), path_id));
+		goto out;
+	}
+	ret = -ENOENT;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (strcmp(cfg->drives[i].drive_id, st.id) == 0) {
+			*index = i;
+			ret = 0;
+		}
+	}
+	if (ret < 0) {
+		push_key(&c, "drive_id");
+		fail(&c, AT_VALUE, "no drive %s is configured", quote(id, sizeof(id), st.id));
+		goto out;
+	}
+	if (st.path)
+		take(&c, path, st.path);
+out:
+	ctx_release(&c);
+	return ret;
+}
+
 int config_parse_logger(json_t *obj, struct vm_config *cfg, struct config_error *err)
 {
 	struct logger_stage st;

@@ -174,6 +174,13 @@ int config_parse_balloon_stats_update(struct json_t *obj, struct vm_config *cfg,
  */
 int config_parse_drive(struct json_t *obj, const char *path_id, struct vm_config *cfg,
 		       struct config_error *err);
+/*
+ * PATCH /drives/{id} {drive_id, path_on_host?}: finds the drive (-ENOENT when
+ * there is none) and sets *index, and *path to a malloc'd copy of the new
+ * path_on_host or NULL when the body has none. cfg is not changed.
+ */
+int config_parse_drive_update(struct json_t *obj, const char *path_id, const struct vm_config *cfg,
+			      unsigned int *index, char **path, struct config_error *err);
 /* Logger: only the fields present change (Firecracker updates it in place). */
 int config_parse_logger(struct json_t *obj, struct vm_config *cfg, struct config_error *err);
 int config_parse_metrics(struct json_t *obj, struct vm_config *cfg, struct config_error *err);

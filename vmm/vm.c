@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/balloon.h"
+#include "devices/virtio/block.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -147,6 +148,12 @@ void vm_destroy(struct vm *vm)
 		free(vm->balloon);
 		vm->balloon = NULL;
 	}
+	for (unsigned int i = 0; i < vm->nr_blocks; i++) {
+		block_destroy(vm->blocks[i]);
+		free(vm->blocks[i]);
+		vm->blocks[i] = NULL;
+	}
+	vm->nr_blocks = 0;
 	event_loop_destroy(&vm->loop);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -27,6 +27,7 @@
 struct vm;
 struct virtio_mmio;
 struct balloon;
+struct block;
 
 struct vcpu {
 	struct vm *vm;
@@ -71,6 +72,8 @@ struct vm {
 	unsigned int nr_virtio;
 	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
 	struct balloon *balloon;
+	unsigned int nr_blocks;
+	struct block *blocks[CONFIG_MAX_DRIVES]; /* in slot order: the root drive first */
 
 	char *cmdline;
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/balloon.h"
+#include "devices/virtio/block.h"
 #include "seccomp/seccomp.h"
 #include "vmm/arch.h"
 #include "vmm/boot.h"
@@ -75,13 +76,72 @@ static void loop_thread_setup(void *arg)
 		vm_request_exit(vm, EBB_EXIT_VM_ERROR, "event loop: seccomp: %s", strerror(-ret));
 }
 
-/* Device slots in a fixed order (balloon, then drives), so the command line is known early. */
+/*
+ * The drives in the order the guest sees them: the root drive first (so it is
+ * /dev/vda, as root=/dev/vda says), then the others as configured.
+ */
+static unsigned int drive_order(const struct vm_config *cfg, unsigned int order[])
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (cfg->drives[i].is_root_device)
+			order[n++] = i;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (!cfg->drives[i].is_root_device)
+			order[n++] = i;
+	return n;
+}
+
+/*
+ * Device slots in a fixed order (balloon, then drives, the root drive first),
+ * so the command line is known early.
+ */
 static int plan_devices(const struct vm_config *cfg, struct device_slot *slots,
 			unsigned int *nr)
 {
 	*nr = 0;
 	if (cfg->balloon.present && vm_device_slot((*nr)++, &slots[0]) < 0)
 		return -ENOSPC;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (*nr >= VM_MAX_VIRTIO || vm_device_slot(*nr, &slots[*nr]) < 0)
+			return -ENOSPC;
+		(*nr)++;
+	}
+	return 0;
+}
+
+/* The drives' backing files, opened before any VM exists; fd -1 once handed over. */
+struct drive_image {
+	unsigned int cfg_index;
+	int fd;
+	uint64_t sectors;
+};
+
+static void close_images(struct drive_image *images, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		if (images[i].fd >= 0)
+			close(images[i].fd);
+		images[i].fd = -1;
+	}
+}
+
+static int open_images(const struct vm_config *cfg, struct drive_image *images)
+{
+	unsigned int order[CONFIG_MAX_DRIVES];
+	unsigned int n = drive_order(cfg, order);
+	for (unsigned int i = 0; i < n; i++)
+		images[i] = (struct drive_image){ .cfg_index = order[i], .fd = -1 };
+	for (unsigned int i = 0; i < n; i++) {
+		const struct drive_config *d = &cfg->drives[order[i]];
+		char err[512];
+		if (block_open_image(d->path_on_host, d->is_read_only, &images[i].fd,
+				     &images[i].sectors, err, sizeof(err)) < 0) {
+			log_err("drive %s: %s", d->drive_id, err);
+			close_images(images, n);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -109,6 +169,38 @@ static int create_balloon(struct vm *vm, const struct device_slot *slot)
 	return ret;
 }
 
+static int create_block(struct vm *vm, const struct device_slot *slot, struct drive_image *image)
+{
+	const struct drive_config *d = &vm->cfg->drives[image->cfg_index];
+	struct block_params params = {
+		.drive_id = d->drive_id,
+		.fd = image->fd,
+		.sectors = image->sectors,
+		.read_only = d->is_read_only,
+		.writeback = d->cache_writeback,
+	};
+	struct block *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	image->fd = -1; /* the device owns it now */
+	int ret = block_init(b, &params, &vm->mem, &vm->loop, slot->addr, slot->gsi);
+	vm->blocks[vm->nr_blocks++] = b;
+	if (ret == 0)
+		ret = bus_register(&vm->mmio_bus, slot->addr, slot->size, &virtio_mmio_bus_ops,
+				   &b->transport, "virtio-block");
+	if (ret == 0)
+		ret = virtio_mmio_attach_kvm(&b->transport, vm->vm_fd);
+	if (ret < 0)
+		log_err("creating drive %s: %s", d->drive_id, strerror(-ret));
+	else
+		log_info("drive %s: %s, %llu MiB, %s%s%s", d->drive_id, d->path_on_host,
+			 (unsigned long long)(image->sectors * BLOCK_SECTOR_SIZE >> 20),
+			 d->is_read_only ? "read-only" : "read-write",
+			 d->cache_writeback ? ", cache Writeback" : ", cache Unsafe",
+			 d->is_root_device ? ", root device" : "");
+	return ret;
+}
+
 static int check_config(const struct vm_config *cfg)
 {
 	if (!cfg->kernel_path) {
@@ -123,6 +215,15 @@ static int check_config(const struct vm_config *cfg)
 		log_err("balloon target %u MiB is larger than guest RAM (%u MiB)",
 			cfg->balloon.amount_mib, cfg->mem_mib);
 		return -ERANGE;
+	}
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		const char *u = cfg->drives[i].partuuid;
+		/* It goes on the kernel command line as one word. */
+		if (u && u[strcspn(u, " \t\n\"\\")]) {
+			log_err("drive %s: partuuid \"%s\" may not hold blanks, quotes or \\",
+				cfg->drives[i].drive_id, u);
+			return -EINVAL;
+		}
 	}
 	if (cfg->backing == MEM_BACKING_HUGETLBFS && cfg->mem_mib % 2) {
 		log_err("hugetlbfs memory must be a multiple of 2 MiB, got %u MiB", cfg->mem_mib);
@@ -147,7 +248,7 @@ static int check_vcpus(const struct vm *vm)
  * configuration and try again.
  */
 static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *nr_slots,
-		     struct boot_plan **plan)
+		     struct boot_plan **plan, struct drive_image *images)
 {
 	struct vm *vm = &vmm->vm;
 	struct vm_config *cfg = vm->cfg;
@@ -157,6 +258,8 @@ static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *n
 		log_err("too many devices");
 		return EBB_EXIT_USAGE;
 	}
+	if (open_images(cfg, images) < 0)
+		return EBB_EXIT_USAGE;
 	free(vm->cmdline);
 	vm->cmdline = cmdline_build(cfg, slots, *nr_slots);
 	if (!vm->cmdline) {
@@ -175,7 +278,7 @@ static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *n
 }
 
 static int vmm_create(struct vmm *vmm, const struct device_slot *slots,
-		      const struct boot_plan *plan)
+		      const struct boot_plan *plan, struct drive_image *images)
 {
 	struct vm *vm = &vmm->vm;
 	struct vm_config *cfg = vm->cfg;
@@ -183,8 +286,12 @@ static int vmm_create(struct vmm *vmm, const struct device_slot *slots,
 		return EBB_EXIT_VM_ERROR;
 	if (arch_register_legacy_devices(vm) < 0)
 		return EBB_EXIT_VM_ERROR;
-	if (cfg->balloon.present && create_balloon(vm, &slots[0]) < 0)
+	unsigned int next = 0;
+	if (cfg->balloon.present && create_balloon(vm, &slots[next++]) < 0)
 		return EBB_EXIT_VM_ERROR;
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (create_block(vm, &slots[next++], &images[i]) < 0)
+			return EBB_EXIT_VM_ERROR;
 	uint64_t entry;
 	if (boot_plan_load(vm, plan, &entry) < 0)
 		return EBB_EXIT_VM_ERROR;
@@ -248,11 +355,15 @@ int vmm_boot(struct vmm *vmm)
 	struct device_slot slots[VM_MAX_VIRTIO] = { 0 };
 	unsigned int nr_slots = 0;
 	struct boot_plan *plan = NULL;
+	struct drive_image images[CONFIG_MAX_DRIVES];
+	for (unsigned int i = 0; i < CONFIG_MAX_DRIVES; i++)
+		images[i].fd = -1;
 
-	int status = vmm_check(vmm, slots, &nr_slots, &plan);
+	int status = vmm_check(vmm, slots, &nr_slots, &plan, images);
 	if (status == 0)
-		status = vmm_create(vmm, slots, plan);
+		status = vmm_create(vmm, slots, plan, images);
 	boot_plan_free(plan);
+	close_images(images, CONFIG_MAX_DRIVES);
 	if (status != 0)
 		return status;
 

@@ -6,10 +6,13 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "devices/virtio/balloon.h"
+#include "devices/virtio/block.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/vmm_internal.h"
@@ -196,9 +199,52 @@ static void put_drive(struct vmm *vmm, struct api_request *req, const char *id)
 		parsed(req, config_parse_drive(req->body, id, vmm->cfg, &err), &err);
 }
 
+static struct block *find_block(struct vmm *vmm, const char *drive_id)
+{
+	for (unsigned int i = 0; i < vmm->vm.nr_blocks; i++)
+		if (strcmp(vmm->vm.blocks[i]->drive_id, drive_id) == 0)
+			return vmm->vm.blocks[i];
+	return NULL;
+}
+
+/* After boot, a new path_on_host swaps the drive's backing file, as Firecracker does. */
 static void patch_drive(struct vmm *vmm, struct api_request *req, const char *id)
 {
-	api_fail(req, HTTP_BAD_REQUEST, "updating drive %s is not supported yet", id);
+	struct config_error err;
+	unsigned int index;
+	char *path = NULL;
+	int ret = config_parse_drive_update(req->body, id, vmm->cfg, &index, &path, &err);
+	if (ret < 0) {
+		parsed(req, ret, &err);
+		return;
+	}
+	struct drive_config *d = &vmm->cfg->drives[index];
+	struct block *b = is_running(vmm) ? find_block(vmm, d->drive_id) : NULL;
+	if (!b) {
+		api_fail(req, HTTP_BAD_REQUEST,
+			 "drive %s can only be updated once the microVM runs (before, use PUT)",
+			 d->drive_id);
+	} else if (path) {
+		char msg[600];
+		int fd;
+		uint64_t sectors;
+		if (block_open_image(path, d->is_read_only, &fd, &sectors, msg, sizeof(msg)) < 0) {
+			api_fail(req, HTTP_BAD_REQUEST, "drive %s: %s", d->drive_id, msg);
+		} else {
+			pthread_mutex_lock(&b->transport.lock);
+			block_swap_image(b, fd, sectors);
+			pthread_mutex_unlock(&b->transport.lock);
+			log_info("drive %s: now %s, %llu MiB", d->drive_id, path,
+				 (unsigned long long)(sectors * BLOCK_SECTOR_SIZE >> 20));
+			free(d->path_on_host);
+			d->path_on_host = path;
+			path = NULL;
+			ok(req, NULL);
+		}
+	} else {
+		ok(req, NULL); /* nothing to change */
+	}
+	free(path);
 }
 
 /* ---- balloon ---- */
@@ -335,6 +381,28 @@ json_t *vmm_metrics_json(struct vmm *vmm)
 				  (json_int_t)c->bad_descriptors, "discard_ns", (json_int_t)c->discard_ns,
 				  "oom_deflates", (json_int_t)c->oom_deflates, "stats_updates",
 				  (json_int_t)c->stats_updates));
+	}
+	for (unsigned int i = 0; m && i < vm->nr_blocks; i++) {
+		const struct block *b = vm->blocks[i];
+		const struct block_counters *c = &b->counters;
+		char name[80];
+		snprintf(name, sizeof(name), "block_%s", b->drive_id);
+		json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "requests",
+				      (json_int_t)c->requests, "reads", (json_int_t)c->reads,
+				      "writes", (json_int_t)c->writes, "flushes",
+				      (json_int_t)c->flushes, "read_bytes",
+				      (json_int_t)c->read_bytes, "write_bytes",
+				      (json_int_t)c->write_bytes);
+		json_t *e = json_pack("{s:I, s:I, s:I, s:I, s:I}", "bad_requests",
+				      (json_int_t)c->bad_requests, "unsupported",
+				      (json_int_t)c->unsupported, "io_errors",
+				      (json_int_t)c->io_errors, "unanswered",
+				      (json_int_t)c->unanswered, "image_swaps",
+				      (json_int_t)c->image_swaps);
+		if (o && e)
+			json_object_update(o, e);
+		json_decref(e);
+		json_object_set_new(m, name, o);
 	}
 	return m;
 }

@@ -73,11 +73,52 @@ static void test_reporting_profiles(void **state)
 	config_free(&cfg);
 }
 
+static void add_drive(struct vm_config *cfg, const char *id, bool root, bool ro, const char *uuid)
+{
+	struct drive_config *d = &cfg->drives[cfg->nr_drives++];
+	config_set_str(&d->drive_id, id);
+	config_set_str(&d->path_on_host, "x.img");
+	config_set_str(&d->partuuid, uuid);
+	d->is_root_device = root;
+	d->is_read_only = ro;
+}
+
+static void test_root_drive(void **state)
+{
+	struct vm_config cfg;
+	config_init(&cfg);
+	config_set_str(&cfg.boot_args, "x");
+
+	/* A drive that is not the root adds nothing. */
+	add_drive(&cfg, "data", false, false, NULL);
+	char *s = build(&cfg, 0);
+	assert_string_equal(s, "x");
+	free(s);
+
+	add_drive(&cfg, "root", true, false, NULL);
+	s = build(&cfg, 1);
+	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5 root=/dev/vda rw");
+	free(s);
+
+	cfg.drives[1].is_read_only = true;
+	s = build(&cfg, 0);
+	assert_string_equal(s, "x root=/dev/vda ro");
+	free(s);
+
+	config_set_str(&cfg.drives[1].partuuid, "0eaa91a0-01");
+	cfg.drives[1].is_read_only = false;
+	s = build(&cfg, 0);
+	assert_string_equal(s, "x root=PARTUUID=0eaa91a0-01 rw");
+	free(s);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_args_and_slots),
 		cmocka_unit_test(test_reporting_profiles),
+		cmocka_unit_test(test_root_drive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

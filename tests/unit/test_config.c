@@ -1370,6 +1370,63 @@ static void test_api_drives(void **state)
 	config_free(&cfg);
 }
 
+static void test_api_drive_update(void **state)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	unsigned int index = 99;
+	char *path = NULL;
+	config_init(&cfg);
+	json_t *v = body("{'drive_id': 'root', 'path_on_host': 'r.img', 'is_root_device': true}");
+	assert_int_equal(put_drive(v, "root", &cfg, &err), 0);
+	json_decref(v);
+	v = body("{'drive_id': 'data', 'path_on_host': 'd.img', 'is_root_device': false}");
+	assert_int_equal(put_drive(v, "data", &cfg, &err), 0);
+	json_decref(v);
+
+	v = body("{'drive_id': 'data', 'path_on_host': 'new.img'}");
+	assert_int_equal(config_parse_drive_update(v, "data", &cfg, &index, &path, &err), 0);
+	json_decref(v);
+	assert_int_equal(index, 1);
+	assert_string_equal(path, "new.img");
+	free(path);
+	/* The config is the caller's to change, once the swap worked. */
+	assert_string_equal(cfg.drives[1].path_on_host, "d.img");
+
+	/* No path: nothing to do, and no string. */
+	v = body("{'drive_id': 'root'}");
+	assert_int_equal(config_parse_drive_update(v, "root", &cfg, &index, &path, &err), 0);
+	json_decref(v);
+	assert_int_equal(index, 0);
+	assert_null(path);
+
+	v = body("{'drive_id': 'nope', 'path_on_host': 'x'}");
+	assert_int_equal(config_parse_drive_update(v, "nope", &cfg, &index, &path, &err), -ENOENT);
+	assert_string_equal(err.message, "no drive \"nope\" is configured");
+	assert_null(path);
+	json_decref(v);
+
+	v = body("{'drive_id': 'data', 'path_on_host': 'x'}");
+	assert_int_equal(config_parse_drive_update(v, "root", &cfg, &index, &path, &err), -EINVAL);
+	assert_string_equal(err.path, "drive_id");
+	json_decref(v);
+
+	const char *bad[] = {
+		"{'path_on_host': 'x'}",
+		"{'drive_id': 'data', 'path_on_host': ''}",
+		"{'drive_id': 'data', 'is_read_only': true}",
+		"{'drive_id': 'data', 'rate_limiter': {}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = body(bad[i]);
+		assert_int_equal(config_parse_drive_update(v, "data", &cfg, &index, &path, &err),
+				 -EINVAL);
+		assert_null(path);
+		json_decref(v);
+	}
+	config_free(&cfg);
+}
+
 static void test_api_logger_metrics_ebb(void **state)
 {
 	struct vm_config cfg;
@@ -1589,6 +1646,7 @@ int main(void)
 		cmocka_unit_test(test_api_boot_source),
 		cmocka_unit_test(test_api_balloon),
 		cmocka_unit_test(test_api_drives),
+		cmocka_unit_test(test_api_drive_update),
 		cmocka_unit_test(test_api_logger_metrics_ebb),
 		cmocka_unit_test(test_json_load),
 		cmocka_unit_test(test_locate),
