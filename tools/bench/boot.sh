@@ -3,7 +3,7 @@
 # same kernel and initramfs, 256 MiB, 1 vCPU, no balloon. BENCH_BOOT_RUNS (10).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/boot
+export OUT=${BENCH:-build/bench}/boot
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 runs=${BENCH_BOOT_RUNS:-10}

@@ -7,7 +7,7 @@
 #   BENCH_DENSITY_CAP (16), BENCH_DENSITY_SETTLE_S (6), BENCH_DENSITY_MODES
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/density
+export OUT=${BENCH:-build/bench}/density
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 CAP=${BENCH_DENSITY_CAP:-16}

@@ -4,7 +4,7 @@
 # against QEMU (QMP). BENCH_INFLATE_RUNS (2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/inflate
+export OUT=${BENCH:-build/bench}/inflate
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 runs=${BENCH_INFLATE_RUNS:-2}

@@ -3,7 +3,7 @@
 # /proc/PID/smaps) with an idle 1 vCPU / 128 MiB guest. ebb against QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/overhead
+export OUT=${BENCH:-build/bench}/overhead
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 csv=$BENCH/overhead.csv

@@ -4,13 +4,13 @@
 # reporting values, ebb with its fast values, and QEMU with reporting.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/reclaim
+export OUT=${BENCH:-build/bench}/reclaim
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 runs=${BENCH_RECLAIM_RUNS:-2}
 csv=$BENCH/reclaim.csv
 echo "mode,run,baseline_mib,peak_mib,residual10_mib,rss10_mib,t90_s,back_s" >"$csv"
-modes=(ebb-stock ebb-fast qemu-reporting)
+read -r -a modes <<<"${BENCH_RECLAIM_MODES:-ebb-stock ebb-fast qemu-reporting}"
 for r in $(seq "$runs"); do
 	for mode in "${modes[@]}"; do
 		log "reclaim: $mode run $r/$runs"

@@ -6,12 +6,12 @@
 #   BENCH_RUNS   repetitions of the latency and cost runs (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OUT=build/bench/reporting
+export OUT=${BENCH:-build/bench}/reporting
 source tests/e2e/lib.sh
 source tools/bench/lib.sh
 require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
 RUNS=${BENCH_RUNS:-3}
-CSV=build/bench/reporting.csv
+CSV=${BENCH:-build/bench}/reporting.csv
 echo "measurement,config,run,metric,value" >"$CSV"
 MIB=1024
 
