@@ -328,49 +328,33 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 	}
 }
 
-static void process_queue(struct balloon *b, unsigned int idx)
+static void balloon_chain(void *dev, struct virtq *vq, unsigned int idx,
+			  const struct vq_chain *chain, enum vq_error err)
 {
-	struct virtq *vq = virtio_mmio_queue(&b->transport, idx);
-	struct vq_chain chain;
-	if (!vq)
+	struct balloon *b = to_balloon(dev);
+	if (err != VQ_ERR_NONE) {
+		/* Refused, counted and still completed: the guest must never hang. */
+		b->counters.bad_descriptors++;
+		if ((int)idx == b->roles.reporting)
+			b->counters.reports++;
+	} else if ((int)idx == b->roles.inflate || (int)idx == b->roles.deflate) {
+		process_pfn_chain(b, chain, (int)idx == b->roles.inflate);
+	} else if ((int)idx == b->roles.reporting) {
+		report_chain(b, chain);
+	} else if ((int)idx == b->roles.stats) {
+		/* Keep the buffer until the next poll; an older one goes back first. */
+		release_stats_buffer(b);
+		store_stats(b, chain);
+		b->stats_head = chain->head;
+		b->stats_held = true;
 		return;
-	do {
-		enum vq_error err;
-		int ret;
-		while ((ret = vq_pop(vq, &chain, &err)) != 0) {
-			if (ret == -EPIPE) {
-				virtio_mmio_needs_reset(&b->transport, vq_error_name(err));
-				return;
-			}
-			if (ret < 0) {
-				/* Refused, counted and still completed: the guest must never hang. */
-				b->counters.bad_descriptors++;
-				log_debug("balloon: queue %u: %s", idx, vq_error_name(err));
-				if ((int)idx == b->roles.reporting)
-					b->counters.reports++;
-				complete(b, idx, vq, chain.head);
-				continue;
-			}
-			if ((int)idx == b->roles.inflate || (int)idx == b->roles.deflate) {
-				process_pfn_chain(b, &chain, (int)idx == b->roles.inflate);
-			} else if ((int)idx == b->roles.reporting) {
-				report_chain(b, &chain);
-			} else if ((int)idx == b->roles.stats) {
-				/* Keep the buffer until the next poll; an older one goes back first. */
-				release_stats_buffer(b);
-				store_stats(b, &chain);
-				b->stats_head = chain.head;
-				b->stats_held = true;
-				continue;
-			}
-			complete(b, idx, vq, chain.head);
-		}
-	} while (vq_enable_notify(vq));
+	}
+	complete(b, idx, vq, chain->head);
 }
 
 static void balloon_queue_notify(void *dev, unsigned int idx)
 {
-	process_queue(to_balloon(dev), idx);
+	virtio_mmio_process_queue(&to_balloon(dev)->transport, idx, balloon_chain);
 }
 
 static const struct virtio_device_ops balloon_ops = {

@@ -314,41 +314,25 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 	vq_push(vq, c->head, used);
 }
 
-static void process_queue(struct block *b, unsigned int idx)
+static void block_chain(void *dev, struct virtq *vq, unsigned int idx,
+			const struct vq_chain *chain, enum vq_error err)
 {
-	struct virtq *vq = virtio_mmio_queue(&b->transport, idx);
-	struct vq_chain chain;
-	if (!vq)
-		return;
-	do {
-		enum vq_error err;
-		int ret;
-		while ((ret = vq_pop(vq, &chain, &err)) != 0) {
-			if (ret == -EPIPE) {
-				virtio_mmio_needs_reset(&b->transport, vq_error_name(err));
-				return;
-			}
-			if (ret < 0) {
-				/*
-				 * Malformed chain: where its status would be is unknown,
-				 * so it is completed with nothing written.
-				 */
-				b->counters.bad_requests++;
-				b->counters.unanswered++;
-				b->counters.requests++;
-				log_debug("block %s: %s", b->drive_id, vq_error_name(err));
-				vq_push(vq, chain.head, 0);
-			} else {
-				process_request(b, vq, &chain);
-			}
-			virtio_mmio_used(&b->transport, idx);
-		}
-	} while (vq_enable_notify(vq));
+	struct block *b = to_block(dev);
+	if (err != VQ_ERR_NONE) {
+		/* Where a malformed chain's status would be is unknown: complete it with nothing written. */
+		b->counters.bad_requests++;
+		b->counters.unanswered++;
+		b->counters.requests++;
+		vq_push(vq, chain->head, 0);
+	} else {
+		process_request(b, vq, chain);
+	}
+	virtio_mmio_used(&b->transport, idx);
 }
 
 static void block_queue_notify(void *dev, unsigned int idx)
 {
-	process_queue(to_block(dev), idx);
+	virtio_mmio_process_queue(&to_block(dev)->transport, idx, block_chain);
 }
 
 static const struct virtio_device_ops block_ops = {

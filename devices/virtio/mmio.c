@@ -147,6 +147,27 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 		raise_interrupt(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
+void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_chain_fn handle)
+{
+	struct virtq *vq = virtio_mmio_queue(t, idx);
+	struct vq_chain chain;
+	if (!vq)
+		return;
+	do {
+		enum vq_error err;
+		int ret;
+		while ((ret = vq_pop(vq, &chain, &err)) != 0) {
+			if (ret == -EPIPE) {
+				virtio_mmio_needs_reset(t, vq_error_name(err));
+				return;
+			}
+			if (ret < 0)
+				log_debug("%s: queue %u: %s", t->ops->name, idx, vq_error_name(err));
+			handle(t->dev, vq, idx, &chain, ret < 0 ? err : VQ_ERR_NONE);
+		}
+	} while (vq_enable_notify(vq));
+}
+
 static void notifier_ready(void *opaque, uint32_t events)
 {
 	struct virtio_mmio_notifier *n = opaque;

@@ -99,6 +99,17 @@ void virtio_mmio_used(struct virtio_mmio *t, unsigned int idx);
 void virtio_mmio_flush_interrupts(void *transport);
 /* The device changed its config space: new generation, config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
+/*
+ * Hands every available chain of queue idx to handle(), re-arms the
+ * driver's notifications (EVENT_IDX) and looks again until the ring is
+ * empty. A malformed chain arrives with err set; the device still owns it
+ * and must complete it. A corrupt ring (no chain to complete) asks for a
+ * reset. On the event loop thread, with the transport lock held.
+ */
+typedef void (*virtio_chain_fn)(void *dev, struct virtq *vq, unsigned int idx,
+				const struct vq_chain *chain, enum vq_error err);
+void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_chain_fn handle);
+
 /* The driver broke the protocol: DEVICE_NEEDS_RESET and a config interrupt. */
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
 bool virtio_mmio_driver_ok(const struct virtio_mmio *t);

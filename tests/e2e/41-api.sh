@@ -12,26 +12,6 @@ command -v curl >/dev/null || die "curl is missing (scripts/install-deps install
 SOCK_DIR=$(mktemp -d)
 SOCK=$SOCK_DIR/api.sock
 
-# api METHOD PATH [BODY] : sets CODE and BODY_OUT.
-api() {
-	local method=$1 path=$2 data=${3:-}
-	local args=(-s -o "$OUT/resp" -w '%{http_code}' --unix-socket "$SOCK" -X "$method")
-	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-	CODE=$(curl -m 60 "${args[@]}" "http://localhost$path" || echo 000)
-	BODY_OUT=$(cat "$OUT/resp" 2>/dev/null || true)
-}
-
-# expect_api WHAT CODE METHOD PATH [BODY]
-expect_api() {
-	local what=$1 want=$2
-	shift 2
-	api "$@"
-	if [ "$CODE" = "$want" ]; then
-		pass "$what: $1 $2 -> $CODE ${BODY_OUT:0:120}"
-	else
-		fail "$what: $1 $2 -> $CODE (want $want) $BODY_OUT"
-	fi
-}
 
 # json_field FIELD : a top-level number or string from BODY_OUT.
 json_field() {

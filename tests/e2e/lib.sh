@@ -297,3 +297,27 @@ trace_usage_at() {
 		$2 == "mem" && freed != "" && $1 <= freed + at { v = $col }
 		END { print v + 0 }' "$OUT/$1.trace"
 }
+
+# ---- the HTTP API with curl ----
+
+# api METHOD PATH [BODY] : a request to the ebb listening on $SOCK; sets CODE
+# and BODY_OUT.
+api() {
+	local method=$1 path=$2 data=${3:-}
+	local args=(-s -o "$OUT/resp" -w '%{http_code}' --unix-socket "$SOCK" -X "$method")
+	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	CODE=$(curl -m 60 "${args[@]}" "http://localhost$path" || echo 000)
+	BODY_OUT=$(cat "$OUT/resp" 2>/dev/null || true)
+}
+
+# expect_api WHAT CODE METHOD PATH [BODY]
+expect_api() {
+	local what=$1 want=$2
+	shift 2
+	api "$@"
+	if [ "$CODE" = "$want" ]; then
+		pass "$what: $1 $2 -> $CODE ${BODY_OUT:0:140}"
+	else
+		fail "$what: $1 $2 -> $CODE (want $want) $BODY_OUT"
+	fi
+}
