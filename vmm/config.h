@@ -44,7 +44,7 @@ enum reporting_profile {
 	REPORTING_STOCK,
 };
 
-#define REPORTING_FAST_DELAY_MS	     100
+#define REPORTING_FAST_DELAY_MS	     200
 #define REPORTING_FAST_BUDGET	     0 /* a whole free list per pass */
 #define REPORTING_FAST_WATERMARK_MIB 0
 

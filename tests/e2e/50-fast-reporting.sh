@@ -18,7 +18,7 @@ run() {
 
 run fast
 fast_back=$back_s fast_touch=$((peak_kib - baseline_kib))
-expect_grep "fast: ebb passed the fast values" "$OUT/fast.err" 'page_reporting.delay_ms=100 page_reporting.budget=0'
+expect_grep "fast: ebb passed the fast values" "$OUT/fast.err" 'page_reporting.delay_ms=200 page_reporting.budget=0'
 run stock
 stock_base=$baseline_kib
 if grep -q 'page_reporting\.' "$OUT/stock.err"; then

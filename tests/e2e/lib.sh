@@ -294,8 +294,8 @@ trace_usage_at() {
 	case ${3:-rss} in shmem) col=6 ;; huge) col=7 ;; esac
 	awk -F, -v at="$2" -v col=$col '
 		$2 == "console" && $3 ~ /^EBB-HOG freed/ && freed == "" { freed = $1 }
-		$2 == "mem" && freed != "" && $1 <= freed + at { v = $col }
-		END { print v + 0 }' "$OUT/$1.trace"
+		$2 == "mem" { t[++n] = $1; v[n] = $col }
+		END { for (i = 1; i <= n && t[i] <= freed + at; i++) last = v[i]; print last + 0 }' "$OUT/$1.trace"
 }
 
 # ---- the HTTP API with curl ----

@@ -50,7 +50,7 @@ static void test_reporting_profiles(void **state)
 
 	cfg.balloon.free_page_reporting = true;
 	s = build(&cfg, 0);
-	assert_string_equal(s, "x page_reporting.delay_ms=100 page_reporting.budget=0"
+	assert_string_equal(s, "x page_reporting.delay_ms=200 page_reporting.budget=0"
 			       " page_reporting.watermark_mib=0");
 	free(s);
 

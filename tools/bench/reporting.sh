@@ -33,7 +33,7 @@ declare -A profile_args=(
 	[stock]="--balloon-reporting --guest-reporting stock"
 	[fast]="--balloon-reporting --guest-reporting fast"
 	# The fast delay and budget, but the upstream watermark: isolates the watermark patch.
-	[fast-upstream-watermark]="--balloon-reporting --guest-reporting stock --reporting-delay-ms 100 --reporting-budget 0"
+	[fast-upstream-watermark]="--balloon-reporting --guest-reporting stock --reporting-delay-ms 200 --reporting-budget 0"
 	[off]=""
 )
 
@@ -58,21 +58,22 @@ for p in stock fast; do
 	record drain "$p" 1 residual_mib $((residual10_kib / MIB))
 done
 
-log "3. small guest: 256 MiB, touch 180 MiB; free all of it, or only 40 MiB (then free memory stays under the upstream 64 MiB headroom)"
+log "3. small guest: 256 MiB; touch 180 MiB and free it all, or touch 200 MiB and free 20 (its free memory then stays under the upstream 64 MiB headroom)"
 for p in stock fast-upstream-watermark fast; do
 	# shellcheck disable=SC2086
 	guest "small-$p" 256 ${profile_args[$p]} -- "$(reclaim_hog 180 12)"
 	trace_metrics "small-$p"
 	record small "$p" 1 returned_mib $(((peak_kib - baseline_kib - residual10_kib) / MIB))
 	# shellcheck disable=SC2086
-	guest "partial-$p" 256 ${profile_args[$p]} -- "ebb-hog hold:3 touch:180 hold:1 free:40 idle:12"
+	guest "partial-$p" 256 ${profile_args[$p]} -- "ebb-hog hold:3 touch:200 hold:1 free:20 idle:12"
 	before=$(trace_usage_at "partial-$p" 0) after=$(trace_usage_at "partial-$p" 10)
 	record partial "$p" 1 returned_mib $(((before - after) / MIB))
-	log "partial-$p: $(((before - after) / MIB)) MiB of the 40 freed came back in 10 s"
+	log "partial-$p: $(((before - after) / MIB)) MiB of the 20 freed came back in 10 s"
 done
 
-log "4. cost: page-fault-heavy churn (touch, free, touch again) for 20 s ($RUNS runs each)"
-for r in $(seq "$RUNS"); do
+COST_RUNS=${BENCH_COST_RUNS:-5}
+log "4. cost: page-fault-heavy churn (touch, free, touch again) for 20 s ($COST_RUNS runs each, interleaved)"
+for r in $(seq "$COST_RUNS"); do
 	for p in off stock fast; do
 		# shellcheck disable=SC2086
 		guest "cost-$p-$r" 512 ${profile_args[$p]} -- "ebb-hog churn:128:20"
@@ -103,7 +104,7 @@ co=$(median cost off mib_per_s) cs=$(median cost stock mib_per_s) cf=$(median co
 		"$(median small stock returned_mib)" "$(median small fast returned_mib)"
 	printf '  %-52s %10s\n' "  ... fast delay/budget, upstream watermark (MiB)" \
 		"$(median small fast-upstream-watermark returned_mib)"
-	printf '  %-52s %10s %10s\n' "small guest, 40 of 180 MiB freed: returned (MiB)" \
+	printf '  %-52s %10s %10s\n' "small guest, 20 of 200 MiB freed: returned (MiB)" \
 		"$(median partial stock returned_mib)" "$(median partial fast returned_mib)"
 	printf '  %-52s %10s\n' "  ... fast delay/budget, upstream watermark (MiB)" \
 		"$(median partial fast-upstream-watermark returned_mib)"
