@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,12 @@ int main(int argc, char **argv)
 	block_signals();
 	/* Load the timezone now: later, seccomp would not let log timestamps open files. */
 	tzset();
+	/*
+	 * One malloc arena: a thread arena that shrinks makes glibc open
+	 * /proc/sys/vm/overcommit_memory, which seccomp kills; the main arena
+	 * only needs brk.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 
 	struct vm_config cfg;
 	config_init(&cfg);

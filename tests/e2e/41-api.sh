@@ -29,7 +29,7 @@ boot_args="console=ttyS0 reboot=k panic=1 quiet ebb.run=\\\"echo EBB-IDLE; ebb-h
 expect_api "logger" 204 PUT /logger "{\"log_path\": \"$OUT/api.log\", \"level\": \"Info\", \"show_level\": true}"
 expect_api "boot-source" 204 PUT /boot-source \
 	"{\"kernel_image_path\": \"$KERNEL\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"$boot_args\"}"
-expect_api "machine-config" 204 PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 512}'
+expect_api "machine-config" 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 512}'
 expect_api "balloon" 204 PUT /balloon \
 	'{"amount_mib": 0, "deflate_on_oom": false, "stats_polling_interval_s": 1, "free_page_reporting": true}'
 expect_api "metrics" 204 PUT /metrics "{\"metrics_path\": \"$OUT/metrics.json\"}"
