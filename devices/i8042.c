@@ -21,14 +21,14 @@
 #define CMD_PULSE_RESET 0xfe
 
 /* Keyboard commands and replies (port 0x60). */
-#define KBD_SET_LEDS	0xed
-#define KBD_ECHO	0xee
-#define KBD_SCANSET	0xf0
-#define KBD_GET_ID	0xf2
-#define KBD_TYPEMATIC	0xf3
-#define KBD_RESET	0xff
-#define KBD_ACK		0xfa
-#define KBD_BAT_OK	0xaa
+#define KBD_SET_LEDS  0xed
+#define KBD_ECHO      0xee
+#define KBD_SCANSET   0xf0
+#define KBD_GET_ID    0xf2
+#define KBD_TYPEMATIC 0xf3
+#define KBD_RESET     0xff
+#define KBD_ACK	      0xfa
+#define KBD_BAT_OK    0xaa
 
 #define STR_OBF	    0x01
 #define STR_SYS	    0x04
@@ -110,9 +110,32 @@ static bool keyboard_command(struct i8042 *kbd, uint8_t byte)
 	}
 }
 
+/*
+ * The real controller has a one-byte output buffer: a new command's reply
+ * replaces an unread one. Keyboard bytes stay queued.
+ */
+static void drop_controller_replies(struct i8042 *kbd)
+{
+	unsigned int kept = 0;
+	for (unsigned int i = 0; i < kbd->out_len; i++) {
+		unsigned int from = (kbd->out_head + i) % I8042_OUTBUF;
+		if (!kbd->out_from_kbd[from]) {
+			continue;
+		}
+		unsigned int to = (kbd->out_head + kept) % I8042_OUTBUF;
+		kbd->out[to] = kbd->out[from];
+		kbd->out_from_kbd[to] = true;
+		kept++;
+	}
+	kbd->out_len = kept;
+	if (!kept)
+		kbd->status &= ~STR_OBF;
+}
+
 /* Returns true when IRQ 1 should fire; *reset when the guest reset the machine. */
 static bool controller_command(struct i8042 *kbd, uint8_t cmd, bool *reset)
 {
+	drop_controller_replies(kbd);
 	switch (cmd) {
 	case CMD_READ_CTR:
 		return push_out(kbd, kbd->ctr, false);
@@ -133,6 +156,8 @@ static bool controller_command(struct i8042 *kbd, uint8_t cmd, bool *reset)
 		kbd->ctr |= CTR_AUXDIS;
 		return false;
 	case CMD_AUX_ENABLE:
+		kbd->ctr &= ~CTR_AUXDIS;
+		return false;
 	case CMD_KBD_DISABLE:
 	case CMD_KBD_ENABLE:
 		return false;
@@ -156,6 +181,13 @@ static bool controller_data(struct i8042 *kbd, uint8_t cmd, uint8_t byte, bool *
 		return false;
 	case CMD_KBD_LOOP:
 		return push_out(kbd, byte, true);
+	case CMD_AUX_LOOP:
+		/*
+		 * Answer at once, but not as aux data: Linux then decides there is
+		 * no aux port without waiting half a second for the echo.
+		 */
+		push_out(kbd, byte, false);
+		return false;
 	default:
 		/* The aux port has no device: its bytes go nowhere. */
 		return false;

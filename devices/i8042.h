@@ -12,7 +12,8 @@
  * The PS/2 controller with a keyboard behind it, as much as Linux's i8042
  * and atkbd drivers use: controller self tests, the command byte, keyboard
  * acknowledgements, the reset line (reboot=k ends ebb cleanly) and key
- * injection for Ctrl+Alt+Del. No mouse: the aux port reports no device.
+ * injection for Ctrl+Alt+Del. No mouse: the aux loopback answers without the
+ * aux-data flag and the aux test fails, so Linux finds no aux port at once.
  */
 
 #define I8042_DATA_PORT	   0x60

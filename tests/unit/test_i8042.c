@@ -48,7 +48,7 @@ static void test_linux_probe_sequence(void **state)
 
 	wr(&k, I8042_COMMAND_PORT, 0x20); /* read the command byte */
 	uint8_t ctr = rd(&k, I8042_DATA_PORT);
-	assert_true(ctr & 0x40); /* translation on */
+	assert_true(ctr & 0x40);	  /* translation on */
 	wr(&k, I8042_COMMAND_PORT, 0x60); /* write it back with KBDINT off */
 	wr(&k, I8042_DATA_PORT, ctr & ~0x01);
 	wr(&k, I8042_COMMAND_PORT, 0x20);
@@ -106,12 +106,41 @@ static void test_reset_lines(void **state)
 	i8042_destroy(&k);
 }
 
+/*
+ * Linux's aux check: the loopback answers at once without the aux-data flag
+ * (no half-second timeout), and the aux test's reply replaces that byte.
+ */
+static void test_no_aux_port_found_at_once(void **state)
+{
+	struct probe p = { 0 };
+	struct i8042 k;
+	i8042_init(&k, on_reset, on_irq, &p);
+
+	wr(&k, I8042_COMMAND_PORT, 0xd3); /* aux loopback */
+	wr(&k, I8042_DATA_PORT, 0x5a);
+	uint8_t status = rd(&k, I8042_COMMAND_PORT);
+	assert_true(status & 0x01);
+	assert_false(status & 0x20);
+
+	wr(&k, I8042_COMMAND_PORT, 0xa9); /* aux interface test */
+	assert_int_equal(rd(&k, I8042_DATA_PORT), 0x01);
+	assert_false(rd(&k, I8042_COMMAND_PORT) & 0x01);
+
+	wr(&k, I8042_COMMAND_PORT, 0xa8); /* aux enable clears AUXDIS */
+	wr(&k, I8042_COMMAND_PORT, 0x20);
+	assert_false(rd(&k, I8042_DATA_PORT) & 0x20);
+	assert_int_equal(p.irqs, 0);
+	i8042_destroy(&k);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linux_probe_sequence),
 		cmocka_unit_test(test_ctrl_alt_del_one_interrupt_per_byte),
 		cmocka_unit_test(test_reset_lines),
+		cmocka_unit_test(test_no_aux_port_found_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

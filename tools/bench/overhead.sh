@@ -14,7 +14,7 @@ MEM=128
 # the one exactly MEM MiB long.
 overhead_of() {
 	awk -v ram=$((MEM * 1024)) '
-		/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); size = (strtonum("0x" r[2]) - strtonum("0x" r[1])) / 1024 }
+		/^Size:/ { size = $2 }
 		/^Rss:/ { total += $2; if (size == ram) guest += $2 }
 		END { print total, guest, total - guest }' "/proc/$1/smaps"
 }
