@@ -54,12 +54,59 @@ static void touch(uint8_t *p, uint64_t len)
 		p[off] = 1;
 }
 
+/* The balloon device: all reports queued, one notification, one wakeup. */
+static int balloon_round(struct fake_driver *fd, uint8_t *ram, uint64_t data, unsigned int blocks,
+			 int r, unsigned int mib)
+{
+	touch(ram, data);
+	struct fake_buf bufs[CHAIN];
+	for (unsigned int blk = 0; blk < blocks; blk += CHAIN) {
+		unsigned int n = MIN(CHAIN, blocks - blk);
+		for (unsigned int i = 0; i < n; i++)
+			bufs[i] = (struct fake_buf){ .gpa = (uint64_t)(blk + i) * BLOCK,
+						     .len = BLOCK,
+						     .writable = true };
+		fake_add_chain(fd, REPORT_QUEUE, bufs, n);
+	}
+	double t0 = now();
+	fake_kick(fd, REPORT_QUEUE);
+	double dt = now() - t0;
+	uint32_t id, len;
+	unsigned int done = 0;
+	while (fake_get_used(fd, REPORT_QUEUE, &id, &len))
+		done++;
+	int ret = 0;
+	if (done != (blocks + CHAIN - 1) / CHAIN || resident_bytes(ram, data) != 0) {
+		fprintf(stderr,
+			"report-bench: round %d: %u chains completed, %llu bytes still resident\n",
+			r, done, (unsigned long long)resident_bytes(ram, data));
+		ret = 1;
+	}
+	printf("balloon,%d,%u,%.6f,%.3f\n", r, mib, dt, mib / 1024.0 / dt);
+	return ret;
+}
+
+/* The baseline: the same ranges, one madvise each. */
+static int madvise_round(uint8_t *ram, uint64_t data, unsigned int blocks, int r, unsigned int mib)
+{
+	touch(ram, data);
+	int ret = 0;
+	double t0 = now();
+	for (unsigned int blk = 0; blk < blocks; blk++)
+		if (madvise(ram + (uint64_t)blk * BLOCK, BLOCK, MADV_DONTNEED) < 0)
+			ret = 1;
+	double dt = now() - t0;
+	printf("madvise,%d,%u,%.6f,%.3f\n", r, mib, dt, mib / 1024.0 / dt);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t mib = argc > 1 ? strtoull(argv[1], NULL, 10) : 1024;
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
 	if (mib < 64 || mib % 64 || rounds < 1) {
-		fprintf(stderr, "usage: report-bench [MIB (multiple of 64, default 1024)] [ROUNDS]\n");
+		fprintf(stderr,
+			"usage: report-bench [MIB (multiple of 64, default 1024)] [ROUNDS]\n");
 		return 2;
 	}
 	uint64_t data = MiB(mib);
@@ -92,40 +139,13 @@ int main(int argc, char **argv)
 	int ret = 0;
 	printf("method,round,mib,seconds,gib_per_s\n");
 	for (int r = 1; r <= rounds; r++) {
-		/* The balloon device: all reports queued, one notification, one wakeup. */
-		touch(ram, data);
-		struct fake_buf bufs[CHAIN];
-		for (unsigned int blk = 0; blk < blocks; blk += CHAIN) {
-			unsigned int n = MIN(CHAIN, blocks - blk);
-			for (unsigned int i = 0; i < n; i++)
-				bufs[i] = (struct fake_buf){ .gpa = (uint64_t)(blk + i) * BLOCK,
-							     .len = BLOCK, .writable = true };
-			fake_add_chain(&fd, REPORT_QUEUE, bufs, n);
+		/* Alternate which goes first, so cache and THP state favour neither. */
+		for (int turn = 0; turn < 2; turn++) {
+			if ((turn == 0) == (r % 2 == 1))
+				ret |= balloon_round(&fd, ram, data, blocks, r, mib);
+			else
+				ret |= madvise_round(ram, data, blocks, r, mib);
 		}
-		double t0 = now();
-		fake_kick(&fd, REPORT_QUEUE);
-		double dt = now() - t0;
-		uint32_t id, len;
-		unsigned int done = 0;
-		while (fake_get_used(&fd, REPORT_QUEUE, &id, &len))
-			done++;
-		if (done != (blocks + CHAIN - 1) / CHAIN || resident_bytes(ram, data) != 0) {
-			fprintf(stderr, "report-bench: round %d: %u chains completed, %llu bytes still resident\n",
-				r, done, (unsigned long long)resident_bytes(ram, data));
-			ret = 1;
-		}
-		printf("balloon,%d,%llu,%.6f,%.3f\n", r, (unsigned long long)mib, dt,
-		       mib / 1024.0 / dt);
-
-		/* The baseline: the same ranges, one madvise each. */
-		touch(ram, data);
-		t0 = now();
-		for (unsigned int blk = 0; blk < blocks; blk++)
-			if (madvise(ram + (uint64_t)blk * BLOCK, BLOCK, MADV_DONTNEED) < 0)
-				ret = 1;
-		dt = now() - t0;
-		printf("madvise,%d,%llu,%.6f,%.3f\n", r, (unsigned long long)mib, dt,
-		       mib / 1024.0 / dt);
 	}
 	balloon_destroy(&b);
 	fake_destroy(&fd);
