@@ -26,6 +26,7 @@ for vmm in ebb qemu; do
 		pid=$!
 		wait_for "$OUT/$vmm-$r.out" '^EBB-IDLE' 120 "$pid" || die "$vmm-$r did not boot"
 		sleep 3 # let the guest settle into idle
+		cp "/proc/$pid/smaps" "$OUT/$vmm-$r.smaps" 2>/dev/null || true
 		read -r total guest over < <(overhead_of "$pid")
 		kill -TERM "$pid"
 		wait "$pid" 2>/dev/null || true
