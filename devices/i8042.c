@@ -119,9 +119,8 @@ static void drop_controller_replies(struct i8042 *kbd)
 	unsigned int kept = 0;
 	for (unsigned int i = 0; i < kbd->out_len; i++) {
 		unsigned int from = (kbd->out_head + i) % I8042_OUTBUF;
-		if (!kbd->out_from_kbd[from]) {
+		if (!kbd->out_from_kbd[from])
 			continue;
-		}
 		unsigned int to = (kbd->out_head + kept) % I8042_OUTBUF;
 		kbd->out[to] = kbd->out[from];
 		kbd->out_from_kbd[to] = true;
@@ -186,8 +185,7 @@ static bool controller_data(struct i8042 *kbd, uint8_t cmd, uint8_t byte, bool *
 		 * Answer at once, but not as aux data: Linux then decides there is
 		 * no aux port without waiting half a second for the echo.
 		 */
-		push_out(kbd, byte, false);
-		return false;
+		return push_out(kbd, byte, false);
 	default:
 		/* The aux port has no device: its bytes go nowhere. */
 		return false;
