@@ -1420,24 +1420,32 @@ int config_parse_balloon_stats_update(json_t *obj, struct vm_config *cfg, struct
 	return ret;
 }
 
+/* PUT and PATCH /drives/{id}: the body's drive_id must be the URL's. */
+static int check_url_drive_id(struct ctx *c, const char *body_id, const char *path_id)
+{
+	char id[80], other[80];
+	if (!path_id || strcmp(path_id, body_id) == 0)
+		return 0;
+	push_key(c, "drive_id");
+	return fail(c, AT_VALUE, "%s does not match the drive id in the URL, %s",
+		    quote(id, sizeof(id), body_id), quote(other, sizeof(other), path_id));
+}
+
 int config_parse_drive(json_t *obj, const char *path_id, struct vm_config *cfg,
 		       struct config_error *err)
 {
 	struct drive_stage st;
 	struct ctx c;
-	char id[80], other[80];
+	char other[80];
 	unsigned int slot = cfg->nr_drives;
 
 	ctx_init(&c, err, NULL, 0);
 	int ret = drive_parse(&c, obj, &st);
 	if (ret < 0)
 		goto out;
-	if (path_id && strcmp(path_id, st.id) != 0) {
-		push_key(&c, "drive_id");
-		ret = fail(&c, AT_VALUE, "%s does not match the drive id in the URL, %s",
-			   quote(id, sizeof(id), st.id), quote(other, sizeof(other), path_id));
+	ret = check_url_drive_id(&c, st.id, path_id);
+	if (ret < 0)
 		goto out;
-	}
 	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
 		if (strcmp(cfg->drives[i].drive_id, st.id) == 0)
 			slot = i;
@@ -1478,19 +1486,16 @@ int config_parse_drive_update(json_t *obj, const char *path_id, const struct vm_
 	};
 	struct drive_stage st = { 0 };
 	struct ctx c;
-	char id[80], other[80];
+	char id[80];
 
 	*path = NULL;
 	ctx_init(&c, err, NULL, 0);
 	int ret = parse_object(&c, obj, fields, ARRAY_SIZE(fields), &st, NULL);
 	if (ret < 0)
 		goto out;
-	if (path_id && strcmp(path_id, st.id) != 0) {
-		push_key(&c, "drive_id");
-		ret = fail(&c, AT_VALUE, "%s does not match the drive id in the URL, %s",
-			   quote(id, sizeof(id), st.id), quote(other, sizeof(other), path_id));
+	ret = check_url_drive_id(&c, st.id, path_id);
+	if (ret < 0)
 		goto out;
-	}
 	ret = -ENOENT;
 	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
 		if (strcmp(cfg->drives[i].drive_id, st.id) == 0) {
