@@ -21,6 +21,7 @@
 #include "seccomp/seccomp.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 
 #define API_MAX_CONNECTIONS 64
 #define API_CONNECTION_TIMEOUT_S 30
@@ -339,7 +340,7 @@ int api_server_start(struct api_server *api, api_dispatch_fn dispatch, void *ctx
 	if (epoll_ctl(api->epfd, EPOLL_CTL_ADD, info->epoll_fd, &ev) < 0 ||
 	    epoll_ctl(api->epfd, EPOLL_CTL_ADD, api->stop_fd, &stop) < 0)
 		return -errno;
-	int err = pthread_create(&api->thread, NULL, api_thread, api);
+	int err = thread_start(&api->thread, api_thread, api);
 	if (err)
 		return -err;
 	api->thread_started = true;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/thread.h"
 
 struct event_source {
 	int fd;
@@ -253,7 +254,7 @@ int event_loop_start_thread(struct event_loop *loop, void (*thread_setup)(void *
 	*t = (struct loop_thread_arg){ .loop = loop, .setup = thread_setup, .setup_arg = arg };
 	/* Calls queued before the thread reaches epoll_wait must not be refused. */
 	__atomic_store_n(&loop->running, true, __ATOMIC_RELEASE);
-	int err = pthread_create(&loop->thread, NULL, loop_thread_main, t);
+	int err = thread_start(&loop->thread, loop_thread_main, t);
 	if (err) {
 		__atomic_store_n(&loop->running, false, __ATOMIC_RELEASE);
 		free(t);

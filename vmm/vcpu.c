@@ -16,6 +16,7 @@
 #include "seccomp/seccomp.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
@@ -190,7 +191,7 @@ int vcpus_start(struct vm *vm)
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		int err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		int err = thread_start(&v->thread, vcpu_thread, v);
 		if (err) {
 			log_err("starting vCPU %u thread: %s", i, strerror(err));
 			return -err;
