@@ -31,6 +31,7 @@ enum {
 	OPT_REPORTING_DELAY,
 	OPT_REPORTING_BUDGET,
 	OPT_REPORTING_WATERMARK,
+	OPT_REPORTING_ORDER,
 	OPT_CONFIG_FILE,
 	OPT_API_SOCK,
 	OPT_NO_API,
@@ -62,6 +63,7 @@ static const struct option long_options[] = {
 	{ "reporting-delay-ms", required_argument, NULL, OPT_REPORTING_DELAY },
 	{ "reporting-budget", required_argument, NULL, OPT_REPORTING_BUDGET },
 	{ "reporting-watermark-mib", required_argument, NULL, OPT_REPORTING_WATERMARK },
+	{ "reporting-order", required_argument, NULL, OPT_REPORTING_ORDER },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
@@ -102,6 +104,8 @@ static void print_help(void)
 	       "  --reporting-delay-ms N     page_reporting.delay_ms for the guest\n"
 	       "  --reporting-budget N       page_reporting.budget (0: a whole free list per pass)\n"
 	       "  --reporting-watermark-mib N page_reporting.watermark_mib (free headroom)\n"
+	       "  --reporting-order N        page_reporting.page_reporting_order (smallest\n"
+	       "                             block reported: 4 KiB << N)\n"
 	       "\n"
 	       "Firecracker-compatible:\n"
 	       "  --config-file PATH         JSON configuration (Firecracker's schema)\n"
@@ -210,6 +214,7 @@ static bool defines_vm(int opt)
 	case OPT_REPORTING_DELAY:
 	case OPT_REPORTING_BUDGET:
 	case OPT_REPORTING_WATERMARK:
+	case OPT_REPORTING_ORDER:
 		return true;
 	default:
 		return false;
@@ -335,6 +340,9 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_REPORTING_WATERMARK:
 			ok = parse_i64_flag("reporting-watermark-mib", optarg, 65536,
 					    &cfg->reporting.watermark_mib);
+			break;
+		case OPT_REPORTING_ORDER:
+			ok = parse_i64_flag("reporting-order", optarg, 10, &cfg->reporting.order);
 			break;
 		case OPT_CONFIG_FILE:
 			ok = set_str(&cfg->config_file, optarg);

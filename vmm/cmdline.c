@@ -4,29 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* A tunable's value: the one set explicitly, else the profile's (-1: leave the guest's). */
-static int64_t tunable(int64_t set, int profile, int64_t fast)
-{
-	if (set >= 0)
-		return set;
-	return profile == REPORTING_FAST ? fast : -1;
-}
-
 /* The guest's page_reporting parameters (see guest-kernel-patches/README.md). */
 static void append_reporting(FILE *f, const struct vm_config *cfg)
 {
-	if (!cfg->balloon.present || !cfg->balloon.free_page_reporting)
-		return;
-	const struct reporting_tunables *r = &cfg->reporting;
-	int64_t delay = tunable(r->delay_ms, r->profile, REPORTING_FAST_DELAY_MS);
-	int64_t budget = tunable(r->budget, r->profile, REPORTING_FAST_BUDGET);
-	int64_t headroom = tunable(r->watermark_mib, r->profile, REPORTING_FAST_WATERMARK_MIB);
-	if (delay >= 0)
-		fprintf(f, " page_reporting.delay_ms=%lld", (long long)delay);
-	if (budget >= 0)
-		fprintf(f, " page_reporting.budget=%lld", (long long)budget);
-	if (headroom >= 0)
-		fprintf(f, " page_reporting.watermark_mib=%lld", (long long)headroom);
+	struct reporting_tunables r = config_reporting_effective(cfg);
+	if (r.delay_ms >= 0)
+		fprintf(f, " page_reporting.delay_ms=%lld", (long long)r.delay_ms);
+	if (r.budget >= 0)
+		fprintf(f, " page_reporting.budget=%lld", (long long)r.budget);
+	if (r.watermark_mib >= 0)
+		fprintf(f, " page_reporting.watermark_mib=%lld", (long long)r.watermark_mib);
+	if (r.order >= 0)
+		fprintf(f, " page_reporting.page_reporting_order=%lld", (long long)r.order);
 }
 
 /*

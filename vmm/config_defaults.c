@@ -12,8 +12,40 @@ void config_init(struct vm_config *cfg)
 	cfg->vcpus = 1;
 	cfg->backing = MEM_BACKING_ANON;
 	cfg->reporting_queue_size = CONFIG_DEFAULT_REPORTING_QUEUE_SIZE;
-	cfg->reporting = (struct reporting_tunables){ REPORTING_FAST, -1, -1, -1 };
+	cfg->reporting = (struct reporting_tunables){ .profile = REPORTING_FAST,
+						      .delay_ms = -1,
+						      .budget = -1,
+						      .watermark_mib = -1,
+						      .order = -1 };
 	cfg->level = LOG_INFO;
+}
+
+/* A tunable's value: the one set explicitly, else the profile's (-1: leave the guest's). */
+static int64_t tunable(int64_t set, bool fast, int64_t fast_value)
+{
+	if (set >= 0)
+		return set;
+	return fast ? fast_value : -1;
+}
+
+struct reporting_tunables config_reporting_effective(const struct vm_config *cfg)
+{
+	struct reporting_tunables e = { .profile = cfg->reporting.profile,
+					.delay_ms = -1,
+					.budget = -1,
+					.watermark_mib = -1,
+					.order = -1 };
+	if (!cfg->balloon.present || !cfg->balloon.free_page_reporting)
+		return e;
+	const struct reporting_tunables *r = &cfg->reporting;
+	bool fast = r->profile == REPORTING_FAST;
+	e.delay_ms = tunable(r->delay_ms, fast, REPORTING_FAST_DELAY_MS);
+	e.budget = tunable(r->budget, fast, REPORTING_FAST_BUDGET);
+	e.watermark_mib = tunable(r->watermark_mib, fast, REPORTING_FAST_WATERMARK_MIB);
+	/* Blocks under 2 MiB would only split huge pages (hugetlbfs's or --thp's). */
+	bool small_pages = cfg->backing != MEM_BACKING_HUGETLBFS && !cfg->thp;
+	e.order = tunable(r->order, fast && small_pages, REPORTING_FAST_ORDER);
+	return e;
 }
 
 int config_set_str(char **dst, const char *src)

@@ -77,7 +77,7 @@ static int open_backing_fd(enum mem_backing backing, uint64_t size)
 	return fd;
 }
 
-int mem_init(struct guest_memory *mem, enum mem_backing backing, bool thp,
+int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions)
 {
 	memset(mem, 0, sizeof(*mem));
@@ -118,9 +118,13 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, bool thp,
 		 */
 		prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, total, "ebb-guest-ram");
 		madvise(base, total, MADV_DONTDUMP);
-		if (thp && madvise(base, total, MADV_HUGEPAGE) < 0) {
+		int advice = thp == MEM_THP_ADVISE  ? MADV_HUGEPAGE
+			     : thp == MEM_THP_NEVER ? MADV_NOHUGEPAGE
+						    : -1;
+		if (advice >= 0 && madvise(base, total, advice) < 0) {
 			ret = -errno;
-			log_err("memory: MADV_HUGEPAGE on %llu MiB failed: %s",
+			log_err("memory: %s on %llu MiB failed: %s",
+				advice == MADV_HUGEPAGE ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE",
 				(unsigned long long)(total >> 20), strerror(errno));
 			goto err_unmap;
 		}

@@ -33,9 +33,16 @@ struct mem_discard_stats {
 	uint64_t errors;
 };
 
+/* Transparent huge pages for anon guest RAM. */
+enum mem_thp {
+	MEM_THP_SYSTEM, /* whatever /sys/kernel/mm/transparent_hugepage says */
+	MEM_THP_ADVISE, /* MADV_HUGEPAGE (--thp) */
+	MEM_THP_NEVER,	/* MADV_NOHUGEPAGE: discards finer than 2 MiB really free */
+};
+
 struct guest_memory {
 	enum mem_backing backing;
-	bool thp;
+	enum mem_thp thp;
 	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON */
 	uint8_t *base;
 	uint64_t mapping_size;
@@ -54,7 +61,7 @@ int mem_backing_parse(const char *name, enum mem_backing *backing);
  * sorted, non-overlapping and multiples of the backing page size. Returns
  * negative errno.
  */
-int mem_init(struct guest_memory *mem, enum mem_backing backing, bool thp,
+int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions);
 void mem_destroy(struct guest_memory *mem);
 

@@ -96,12 +96,27 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
+/*
+ * A guest that reports blocks smaller than 2 MiB would free nothing while a
+ * huge page backs them, and khugepaged would fill reported holes back in, so
+ * such RAM gets no THP unless it was asked for.
+ */
+static enum mem_thp guest_ram_thp(const struct vm_config *cfg)
+{
+	if (cfg->thp)
+		return MEM_THP_ADVISE;
+	int64_t order = config_reporting_effective(cfg).order;
+	if (cfg->backing == MEM_BACKING_ANON && order >= 0 && (4096ull << order) < MiB(2))
+		return MEM_THP_NEVER;
+	return MEM_THP_SYSTEM;
+}
+
 int vm_map_memory(struct vm *vm)
 {
 	struct mem_region layout[MEM_MAX_REGIONS];
 	uint64_t ram = MiB(vm->cfg->mem_mib);
 	unsigned int nr = arch_ram_layout(ram, layout);
-	int ret = mem_init(&vm->mem, vm->cfg->backing, vm->cfg->thp, layout, nr);
+	int ret = mem_init(&vm->mem, vm->cfg->backing, guest_ram_thp(vm->cfg), layout, nr);
 	if (ret < 0) {
 		if (vm->cfg->backing == MEM_BACKING_HUGETLBFS)
 			log_err("cannot map %u MiB of guest RAM (hugetlbfs): %s; it needs %u free 2 MiB "

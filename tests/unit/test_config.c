@@ -357,6 +357,15 @@ static const struct err_case err_cases[] = {
 	  "  }\n"
 	  "}\n",
 	  4, 24, "ebb.page_reporting.watermark_mib", "must be an integer, got 1.5" },
+	{ "reporting order past the largest block",
+	  "{\n"
+	  "  'ebb': {\n"
+	  "    'page_reporting': {\n"
+	  "      'order': 11\n"
+	  "    }\n"
+	  "  }\n"
+	  "}\n",
+	  4, 16, "ebb.page_reporting.order", "must be 0..10, got 11" },
 	{ "queue size not a power of two", "{\n  'ebb': {'reporting_queue_size': 100}\n}\n", 2, 35,
 	  "ebb.reporting_queue_size", "must be a power of two, got 100" },
 	{ "queue size below 32", "{\n  'ebb': {'reporting_queue_size': 16}\n}\n", 2, 35,
@@ -751,7 +760,8 @@ static void test_everything(void **state)
 		"              'properties': {'team': 'mem'}},\n"
 		"  'ebb': {'thp': true, 'reporting_queue_size': 128, 'boot_timer': true,\n"
 		"          'page_reporting': {'delay_ms': 100, 'budget': 0,\n"
-		"                             'watermark_mib': 0, 'profile': 'stock'}}\n"
+		"                             'watermark_mib': 0, 'order': 7,\n"
+		"                             'profile': 'stock'}}\n"
 		"}\n";
 	struct vm_config cfg;
 	struct config_error err;
@@ -786,6 +796,7 @@ static void test_everything(void **state)
 	assert_int_equal(cfg.reporting.delay_ms, 100);
 	assert_int_equal(cfg.reporting.budget, 0);
 	assert_int_equal(cfg.reporting.watermark_mib, 0);
+	assert_int_equal(cfg.reporting.order, 7);
 	assert_int_equal(cfg.reporting.profile, REPORTING_STOCK);
 	config_free(&cfg);
 }
@@ -819,7 +830,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.reporting.profile, REPORTING_FAST);
 	assert_int_equal(cfg.reporting.delay_ms, -1);
 	assert_int_equal(cfg.reporting.watermark_mib, -1);
-	assert_int_equal(cfg.reporting.watermark_mib, -1);
+	assert_int_equal(cfg.reporting.order, -1);
 	assert_int_equal(cfg.level, LOG_DEBUG);
 	assert_false(cfg.show_level);
 	assert_false(cfg.boot_timer);

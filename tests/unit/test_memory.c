@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -20,7 +22,7 @@ static void two_regions(struct guest_memory *mem, enum mem_backing backing)
 		{ .gpa = 0, .size = MiB(8) },
 		{ .gpa = MiB(16), .size = MiB(8) },
 	};
-	assert_int_equal(mem_init(mem, backing, false, layout, 2), 0);
+	assert_int_equal(mem_init(mem, backing, MEM_THP_SYSTEM, layout, 2), 0);
 }
 
 static void test_translation_bounds(void **state)
@@ -53,13 +55,62 @@ static void test_rejects_bad_layout(void **state)
 {
 	struct guest_memory mem;
 	const struct mem_region unaligned[] = { { .gpa = 0, .size = 4097 } };
-	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, false, unaligned, 1), -EINVAL);
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, unaligned, 1), -EINVAL);
 	const struct mem_region overlap[] = { { .gpa = 0, .size = MiB(4) },
 					      { .gpa = MiB(2), .size = MiB(4) } };
-	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, false, overlap, 2), -EINVAL);
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, overlap, 2), -EINVAL);
 	const struct mem_region hugetlb_unaligned[] = { { .gpa = 0, .size = MiB(3) } };
-	assert_int_equal(mem_init(&mem, MEM_BACKING_HUGETLBFS, false, hugetlb_unaligned, 1),
+	assert_int_equal(mem_init(&mem, MEM_BACKING_HUGETLBFS, MEM_THP_SYSTEM, hugetlb_unaligned, 1),
 			 -EINVAL);
+}
+
+/* The VmFlags line of the mapping that starts at p, from /proc/self/smaps. */
+static void vm_flags_of(const void *p, char *flags, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	assert_non_null(f);
+	char line[512];
+	bool in_mapping = false;
+	flags[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in_mapping = start == (unsigned long)p;
+		} else if (in_mapping && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(flags, size, "%.200s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(flags[0] != '\0');
+}
+
+/* The advice really reaches the kernel: VmFlags "hg" (MADV_HUGEPAGE) or "nh". */
+static void test_thp_advice(void **state)
+{
+	static const struct {
+		enum mem_thp thp;
+		const char *want, *not_want;
+	} cases[] = {
+		{ MEM_THP_ADVISE, " hg", " nh" },
+		{ MEM_THP_NEVER, " nh", " hg" },
+		{ MEM_THP_SYSTEM, NULL, NULL },
+	};
+	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct guest_memory mem;
+		char flags[256];
+		assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, cases[i].thp, layout, 1), 0);
+		vm_flags_of(mem.base, flags, sizeof(flags));
+		if (cases[i].want) {
+			assert_non_null(strstr(flags, cases[i].want));
+			assert_null(strstr(flags, cases[i].not_want));
+		} else {
+			assert_null(strstr(flags, " hg"));
+			assert_null(strstr(flags, " nh"));
+		}
+		mem_destroy(&mem);
+	}
 }
 
 static uint64_t resident_pages(uint8_t *p, uint64_t len)
@@ -147,6 +198,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_translation_bounds),
 		cmocka_unit_test(test_rejects_bad_layout),
+		cmocka_unit_test(test_thp_advice),
 		cmocka_unit_test(test_discard_anon_drops_rss),
 		cmocka_unit_test(test_discard_memfd_frees_blocks),
 		cmocka_unit_test(test_discard_clips_inward),

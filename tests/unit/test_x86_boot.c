@@ -213,7 +213,7 @@ static void test_mptable_checksums(void **state)
 {
 	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(2) } };
 	struct guest_memory mem;
-	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, false, layout, 1), 0);
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
 	assert_int_equal(x86_write_mptable(&mem, 4), 0);
 
 	const uint8_t *fp = mem_gpa_to_hva(&mem, X86_EBDA_START, 16);
