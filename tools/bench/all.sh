@@ -7,7 +7,12 @@ t0=$SECONDS
 failed=()
 for b in ${BENCH_ONLY:-boot overhead reclaim inflate reporting density}; do
 	printf '\n=== bench %s (%d min %02d s elapsed)\n' "$b" $(((SECONDS - t0) / 60)) $(((SECONDS - t0) % 60))
-	tools/bench/"$b".sh || failed+=("$b")
+	if tools/bench/"$b".sh; then
+		touch "${BENCH:-build/bench}/.done-$b"
+	else
+		failed+=("$b")
+		touch "${BENCH:-build/bench}/.failed-$b"
+	fi
 done
 printf '\n=== benchmarks done in %d min %02d s\n' $(((SECONDS - t0) / 60)) $(((SECONDS - t0) % 60))
 if [ ${#failed[@]} -gt 0 ]; then

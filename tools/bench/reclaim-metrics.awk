@@ -1,7 +1,8 @@
 # Reclaim figures from an ebb-trace timeline of a guest running
 #   ebb-hog hold:H touch:T hold:H2 free idle:I
 # Usage: awk -F, -v field=rss -f tools/bench/reclaim-metrics.awk trace.csv
-#   field: rss (VmRSS, default), shmem (RssShmem: memfd) or huge (huge pages)
+#   field: rss (RssAnon, default: the guest's anon RAM and the VMM's own
+#   memory, without shared-library pages), shmem (RssShmem: memfd) or huge
 # Prints one line of key=value (KiB and seconds since the guest's "freed"):
 #   baseline_kib  usage just before the touch began (end of the first hold)
 #   peak_kib      the most after the touch

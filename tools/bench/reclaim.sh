@@ -34,8 +34,8 @@ col() { awk -F, -v m="$1" -v c="$2" '$1 == m && $c != "none" { print $c }' "$csv
 		read -r _ rss _ < <(stats $(col "$mode" 6))
 		# shellcheck disable=SC2046
 		read -r _ t90 _ < <(stats $(col "$mode" 7))
-		printf '  %-16s RSS 10 s after the free %6s MiB   90%% reclaimed after %6s s\n' "$mode" "$rss" "$t90"
+		printf '  %-16s anon RSS 10 s after the free %6s MiB   90%% reclaimed after %6s s\n' "$mode" "$rss" "$t90"
 		declare "rss_${mode//-/_}=$rss"
 	done
-	goal reclaim "$(ratio "$rss_ebb_fast" "$rss_qemu_reporting")" "<=" 0.5 "ebb fast / QEMU residual RSS 10 s after the free <= 0.5"
+	goal reclaim "$(ratio "$rss_ebb_fast" "$rss_qemu_reporting")" "<=" 0.5 "ebb fast / QEMU anon RSS 10 s after the free <= 0.5"
 } | tee -a "$BENCH/summary.txt"
