@@ -47,20 +47,18 @@ enum reporting_profile {
 #define REPORTING_FAST_DELAY_MS	     200
 #define REPORTING_FAST_BUDGET	     0 /* a whole free list per pass */
 #define REPORTING_FAST_WATERMARK_MIB 0
-/*
- * 128 KiB blocks: a guest's free memory after boot and a free sits largely in
- * blocks under 2 MiB (10 MiB of 37 in a 512 MiB guest), which the pageblock
- * order never reports. Not with huge pages (hugetlbfs or --thp): blocks under
- * 2 MiB would only split them.
- */
-#define REPORTING_FAST_ORDER 5
 
 struct reporting_tunables {
 	int profile; /* enum reporting_profile */
 	int64_t delay_ms;
 	int64_t budget;
 	int64_t watermark_mib;
-	int64_t order; /* page_reporting.page_reporting_order */
+	/*
+	 * page_reporting.page_reporting_order; no profile sets it. Below 9 an
+	 * idle guest keeps less resident, but its RAM loses THP (vm.c), which
+	 * a guest that frees and re-touches memory pays for dearly.
+	 */
+	int64_t order;
 };
 
 struct drive_config {

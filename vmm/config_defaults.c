@@ -42,9 +42,7 @@ struct reporting_tunables config_reporting_effective(const struct vm_config *cfg
 	e.delay_ms = tunable(r->delay_ms, fast, REPORTING_FAST_DELAY_MS);
 	e.budget = tunable(r->budget, fast, REPORTING_FAST_BUDGET);
 	e.watermark_mib = tunable(r->watermark_mib, fast, REPORTING_FAST_WATERMARK_MIB);
-	/* Blocks under 2 MiB would only split huge pages (hugetlbfs's or --thp's). */
-	bool small_pages = cfg->backing != MEM_BACKING_HUGETLBFS && !cfg->thp;
-	e.order = tunable(r->order, fast && small_pages, REPORTING_FAST_ORDER);
+	e.order = r->order;
 	return e;
 }
 
