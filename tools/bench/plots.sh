@@ -12,7 +12,7 @@ set terminal pngcairo size 1000,540 font "sans,11"
 set output "$B/reclaim.png"
 set title "One 512 MiB guest touches 300 MiB, frees it at t = 0 and idles"
 set xlabel "time since the guest freed the memory (s)"
-set ylabel "VMM resident memory, VmRSS (MiB)"
+set ylabel "VMM anonymous resident memory, RssAnon (MiB)"
 set key top right
 set grid
 set xrange [-6:12]
