@@ -106,15 +106,15 @@ struct vm_config {
 };
 
 void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+/* Replace *dst with a copy of src (NULL clears). Returns -ENOMEM on failure. */
+int config_set_str(char **dst, const char *src);
 
 /*
  * The tunables the guest is given: each one set explicitly, else the
  * profile's, else -1 (the guest keeps its own). Empty without reporting.
  */
 struct reporting_tunables config_reporting_effective(const struct vm_config *cfg);
-void config_free(struct vm_config *cfg);
-/* Replace *dst with a copy of src (NULL clears). Returns -ENOMEM on failure. */
-int config_set_str(char **dst, const char *src);
 
 /*
  * The JSON config file (Firecracker's schema plus an "ebb" object), and the

@@ -83,7 +83,6 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
 	mem->backing = backing;
-	mem->thp = thp;
 	mem->page_size = backing == MEM_BACKING_HUGETLBFS ? HUGE_2M : 4096;
 
 	if (nr_regions == 0 || nr_regions > MEM_MAX_REGIONS)

@@ -42,7 +42,6 @@ enum mem_thp {
 
 struct guest_memory {
 	enum mem_backing backing;
-	enum mem_thp thp;
 	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON */
 	uint8_t *base;
 	uint64_t mapping_size;
