@@ -5,8 +5,9 @@
  * Why: KVM patches live kernel text when the number of VMs goes from 0 to
  * 1 and back (the preempt-notifier static key in __schedule, and SVM is
  * enabled and disabled on every CPU). Under QEMU TCG, that patching was
- * caught leaving both L1 CPUs looping in exc_int3 with interrupts off,
- * and L1 crashing in exception entry on a vCPU thread. With one VM always
+ * caught leaving both L1 CPUs looping in exc_int3 with interrupts off at
+ * that site. L1 also crashed in exception entry on vCPU threads around VM
+ * starts and stops, likely the same cause (not proven). With one VM always
  * open, starting and stopping the tests' VMs patches nothing.
  *
  * Runs as a static binary from the L1 initramfs; prints one line and
