@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "vmm/log.h"
+#include "base/log.h"
 
 void boot_timer_init(struct boot_timer *bt, const struct timespec *start)
 {

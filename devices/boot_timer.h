@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "vmm/bus.h"
+#include "base/bus.h"
 
 /*
  * A write of BOOT_TIMER_MAGIC to this MMIO slot (the guest init does it)

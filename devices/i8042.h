@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
+#include "base/bus.h"
 
 /*
  * The PS/2 controller with a keyboard behind it, as much as Linux's i8042

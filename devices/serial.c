@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/util.h"
+#include "base/util.h"
 
 enum {
 	UART_RBR_THR = 0,

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
+#include "base/bus.h"
 
 /*
  * A 16550A UART: transmit goes straight to out_fd, receive comes from the

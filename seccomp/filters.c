@@ -5,20 +5,18 @@
  * syscall are alternatives. Keep the reason short and true.
  */
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <sys/mman.h>
 #include <asm/ioctls.h>
 
 #include "seccomp/seccomp.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
-#define ARG_EQ(n, v)	     { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
-#define ARG_BITS_CLEAR(n, m) { .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (m), .datum_b = 0 }
-
-#define ALLOW(sc, why) { #sc, 0, { { 0 } }, NULL, why }
-#define ALLOW_IF(sc, cmp, text, why) { #sc, 1, { cmp }, text, why }
-#define IOCTL(req, why) ALLOW_IF(ioctl, ARG_EQ(1, req), "request == " #req, why)
+#define ARG_EQ	       SECCOMP_ARG_EQ
+#define ARG_BITS_CLEAR SECCOMP_ARG_BITS_CLEAR
+#define ALLOW	       SECCOMP_ALLOW
+#define ALLOW_IF       SECCOMP_ALLOW_IF
+#define IOCTL	       SECCOMP_IOCTL
 
 static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "run the guest"),
@@ -42,20 +40,7 @@ static const struct seccomp_rule vmm_rules[] = {
 	ALLOW(read, "eventfds, timerfds, the signalfd, stdin"),
 	ALLOW(write, "irqfds, eventfds, logs, metrics"),
 	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
-		 "give reported and inflated anonymous guest memory back"),
-	ALLOW_IF(fallocate, ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
-		 "mode == PUNCH_HOLE|KEEP_SIZE", "give back memfd and hugetlbfs guest memory"),
-	ALLOW(preadv, "block reads into guest buffers"),
-	ALLOW(pwritev, "block writes from guest buffers"),
-	ALLOW(fdatasync, "block flush (cache_type Writeback)"),
-	ALLOW_IF(openat, ARG_EQ(2, O_RDWR | O_CLOEXEC), "flags == O_RDWR|O_CLOEXEC",
-		 "PATCH /drives opens the new image (no O_CREAT, no O_TRUNC)"),
-	ALLOW_IF(openat, ARG_EQ(2, O_RDONLY | O_CLOEXEC), "flags == O_RDONLY|O_CLOEXEC",
-		 "PATCH /drives opens the new image of a read-only drive"),
-	ALLOW_IF(newfstatat, ARG_EQ(3, AT_EMPTY_PATH), "flags == AT_EMPTY_PATH",
-		 "PATCH /drives: fstat of the new image (type, size)"),
-	ALLOW(timerfd_settime, "balloon statistics interval changes"),
-	ALLOW(sysinfo, "glibc's qsort sizes its buffer (inflate PFN sorting)"),
+		 "glibc trims a thread's stack when it exits"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
 	IOCTL(TCSETS, "restore the terminal on exit"),
 	ALLOW(futex, "locks and cross-thread calls"),

@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 /* What the SIGSYS handler may print without calling anything but write(). */
 static __thread char thread_name[16];
@@ -24,6 +24,19 @@ static void fix_datum(struct scmp_arg_cmp *cmp, const struct seccomp_params *par
 		cmp->datum_a = params ? (uint64_t)params->api_socket_dir_fd : (uint64_t)-1;
 }
 
+static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r,
+		    const struct seccomp_params *params)
+{
+	int nr = seccomp_syscall_resolve_name(r->syscall);
+	struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
+	memcpy(args, r->args, sizeof(args));
+	for (unsigned int a = 0; a < r->nr_args; a++)
+		fix_datum(&args[a], params);
+	if (nr == __NR_SCMP_ERROR)
+		return -EINVAL;
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nr_args, args);
+}
+
 scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 			      const struct seccomp_params *params)
 {
@@ -34,17 +47,21 @@ scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 	if (!ctx)
 		return NULL;
 	for (size_t i = 0; i < t->nr_rules; i++) {
-		const struct seccomp_rule *r = &t->rules[i];
-		int nr = seccomp_syscall_resolve_name(r->syscall);
-		struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
-		memcpy(args, r->args, sizeof(args));
-		for (unsigned int a = 0; a < r->nr_args; a++)
-			fix_datum(&args[a], params);
-		if (nr == __NR_SCMP_ERROR ||
-		    seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nr_args, args) < 0) {
-			log_err("seccomp: %s: cannot add rule for %s", t->role, r->syscall);
+		if (add_rule(ctx, &t->rules[i], params) < 0) {
+			log_err("seccomp: %s: cannot add rule for %s", t->role, t->rules[i].syscall);
 			seccomp_release(ctx);
 			return NULL;
+		}
+	}
+	for (size_t e = 0; params && e < params->nr_extra; e++) {
+		const struct seccomp_extra *x = &params->extra[e];
+		for (size_t i = 0; i < x->nr_rules; i++) {
+			if (add_rule(ctx, &x->rules[i], params) < 0) {
+				log_err("seccomp: %s (%s): cannot add rule for %s", t->role, x->origin,
+					x->rules[i].syscall);
+				seccomp_release(ctx);
+				return NULL;
+			}
 		}
 	}
 	return ctx;
@@ -103,33 +120,82 @@ int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct secc
 		return ret;
 	}
 	log_debug("seccomp: %s filter installed (%u syscalls)", seccomp_table(role)->role,
-		  seccomp_distinct_syscalls(role));
+		  seccomp_distinct_syscalls(role, params));
 	return 0;
 }
 
-unsigned int seccomp_distinct_syscalls(enum seccomp_role role)
+/* Each row of a role's table and of the extras, in order, until fn returns true. */
+static bool each_rule(enum seccomp_role role, const struct seccomp_params *params,
+		      bool (*fn)(const struct seccomp_rule *r, const char *origin, void *arg),
+		      void *arg)
 {
 	const struct seccomp_table *t = seccomp_table(role);
-	unsigned int n = 0;
 	for (size_t i = 0; i < t->nr_rules; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(t->rules[i].syscall, t->rules[j].syscall) == 0;
-		n += !seen;
+		if (fn(&t->rules[i], NULL, arg))
+			return true;
 	}
-	return n;
+	for (size_t e = 0; params && e < params->nr_extra; e++) {
+		for (size_t i = 0; i < params->extra[e].nr_rules; i++) {
+			if (fn(&params->extra[e].rules[i], params->extra[e].origin, arg))
+				return true;
+		}
+	}
+	return false;
 }
 
-void seccomp_print(FILE *out)
+struct distinct {
+	const struct seccomp_rule *rule;
+	bool seen;
+};
+
+static bool same_syscall(const struct seccomp_rule *r, const char *origin, void *arg)
+{
+	struct distinct *d = arg;
+	if (r == d->rule)
+		return true; /* stop at the rule itself: only earlier rows count */
+	d->seen = strcmp(r->syscall, d->rule->syscall) == 0;
+	return d->seen;
+}
+
+struct counting {
+	enum seccomp_role role;
+	const struct seccomp_params *params;
+	unsigned int n;
+};
+
+static bool count_new(const struct seccomp_rule *r, const char *origin, void *arg)
+{
+	struct counting *c = arg;
+	struct distinct d = { .rule = r };
+	each_rule(c->role, c->params, same_syscall, &d);
+	c->n += !d.seen;
+	return false;
+}
+
+unsigned int seccomp_distinct_syscalls(enum seccomp_role role, const struct seccomp_params *params)
+{
+	struct counting c = { .role = role, .params = params };
+	each_rule(role, params, count_new, &c);
+	return c.n;
+}
+
+static bool print_rule(const struct seccomp_rule *r, const char *origin, void *arg)
+{
+	char why[160];
+	if (origin)
+		snprintf(why, sizeof(why), "%s: %s", origin, r->why);
+	fprintf(arg, "  %-16s %-34s # %s\n", r->syscall,
+		r->args_text ? r->args_text : "any arguments", origin ? why : r->why);
+	return false;
+}
+
+void seccomp_print(FILE *out, const struct seccomp_extra *extra, size_t nr_extra)
 {
 	for (int role = 0; role < SECCOMP_NR_ROLES; role++) {
-		const struct seccomp_table *t = seccomp_table(role);
-		fprintf(out, "%s: %u syscalls, default action: kill the process\n", t->role,
-			seccomp_distinct_syscalls(role));
-		for (size_t i = 0; i < t->nr_rules; i++) {
-			const struct seccomp_rule *r = &t->rules[i];
-			fprintf(out, "  %-16s %-34s # %s\n", r->syscall,
-				r->args_text ? r->args_text : "any arguments", r->why);
-		}
+		struct seccomp_params params = { .extra = extra, .nr_extra = nr_extra };
+		const struct seccomp_params *p = role == SECCOMP_ROLE_VMM ? &params : NULL;
+		fprintf(out, "%s: %u syscalls, default action: kill the process\n",
+			seccomp_table(role)->role, seccomp_distinct_syscalls(role, p));
+		each_rule(role, p, print_rule, out);
 	}
 }

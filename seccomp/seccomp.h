@@ -25,8 +25,17 @@ enum seccomp_role {
 #define SECCOMP_DATUM_KICK_SIGNAL    (~0ull - 1)
 #define SECCOMP_DATUM_API_SOCKET_DIR (~0ull - 2)
 
+/* Rows another layer adds to a role's table: each device type's, for the event loop. */
+struct seccomp_extra {
+	const char *origin; /* "balloon": shown beside its rows */
+	const struct seccomp_rule *rules;
+	size_t nr_rules;
+};
+
 struct seccomp_params {
 	int api_socket_dir_fd; /* the directory the API socket is removed from */
+	const struct seccomp_extra *extra;
+	size_t nr_extra;
 };
 
 struct seccomp_rule {
@@ -43,9 +52,18 @@ struct seccomp_table {
 	size_t nr_rules;
 };
 
+/* A rule table's rows. */
+#define SECCOMP_ARG_EQ(n, v) { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
+#define SECCOMP_ARG_BITS_CLEAR(n, m) \
+	{ .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (m), .datum_b = 0 }
+#define SECCOMP_ALLOW(sc, why)		     { #sc, 0, { { 0 } }, NULL, why }
+#define SECCOMP_ALLOW_IF(sc, cmp, text, why) { #sc, 1, { cmp }, text, why }
+#define SECCOMP_IOCTL(req, why) \
+	SECCOMP_ALLOW_IF(ioctl, SECCOMP_ARG_EQ(1, req), "request == " #req, why)
+
 const struct seccomp_table *seccomp_table(enum seccomp_role role);
-/* Number of distinct syscalls a role allows. */
-unsigned int seccomp_distinct_syscalls(enum seccomp_role role);
+/* Number of distinct syscalls a role allows, with the extra rows of params (may be NULL). */
+unsigned int seccomp_distinct_syscalls(enum seccomp_role role, const struct seccomp_params *params);
 
 /*
  * Installs the calling thread's filter. With trap_and_log, a forbidden call
@@ -57,7 +75,7 @@ int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct secc
 scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 			      const struct seccomp_params *params);
 
-/* ebb --print-seccomp */
-void seccomp_print(FILE *out);
+/* ebb --print-seccomp: every role, and extra rows for the vmm role beside their origin. */
+void seccomp_print(FILE *out, const struct seccomp_extra *extra, size_t nr_extra);
 
 #endif

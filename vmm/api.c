@@ -18,10 +18,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/schema.h"
 #include "seccomp/seccomp.h"
-#include "vmm/config.h"
-#include "vmm/log.h"
-#include "vmm/thread.h"
+#include "base/log.h"
+#include "base/thread.h"
 
 #define API_MAX_CONNECTIONS 64
 #define API_CONNECTION_TIMEOUT_S 30
@@ -48,19 +48,6 @@ struct api_conn {
 	size_t len;
 	bool too_big;
 };
-
-void api_fail(struct api_request *req, int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(req->fault, sizeof(req->fault), fmt, ap);
-	va_end(ap);
-	req->status = status;
-	if (req->response) {
-		json_decref(req->response);
-		req->response = NULL;
-	}
-}
 
 /* ---- the listening socket ---- */
 
@@ -196,11 +183,11 @@ static enum MHD_Result handle_request(struct api_server *api, struct MHD_Connect
 	}
 	struct api_request req = { .method = method, .url = url };
 	if (c->len) {
-		struct config_error err;
-		req.body = config_json_load(c->body, c->len, &err);
+		struct schema_error err;
+		req.body = schema_json_load(c->body, c->len, &err);
 		if (!req.body) {
 			char msg[700];
-			config_error_format(&err, NULL, msg, sizeof(msg));
+			schema_error_format(&err, NULL, msg, sizeof(msg));
 			char full[800];
 			snprintf(full, sizeof(full), "bad JSON in the request body: %s", msg);
 			return send_fault(conn, MHD_HTTP_BAD_REQUEST, full);

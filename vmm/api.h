@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/request.h"
+
 /*
  * The HTTP API server: libmicrohttpd on a unix socket, on its own thread,
  * under the api seccomp filter. It parses HTTP and JSON and nothing else:
@@ -14,19 +16,6 @@
 
 /* Firecracker's default limit for a request body. */
 #define API_MAX_BODY 51200
-
-struct json_t;
-
-struct api_request {
-	const char *method; /* "GET", "PUT", "PATCH", ... */
-	const char *url;
-	struct json_t *body; /* NULL when the request had no body */
-
-	/* Filled by the handler. */
-	int status;		 /* HTTP status */
-	struct json_t *response; /* a JSON body for 200, or NULL */
-	char fault[512];	 /* the fault_message when status >= 400 */
-};
 
 typedef void (*api_dispatch_fn)(void *ctx, struct api_request *req);
 
@@ -43,9 +32,5 @@ int api_server_start(struct api_server *api, api_dispatch_fn dispatch, void *ctx
 		     bool seccomp, bool seccomp_trap);
 /* Stops the thread, closes the socket and removes its file. */
 void api_server_destroy(struct api_server *api);
-
-/* Helpers for handlers. */
-void api_fail(struct api_request *req, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,76 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The command line. Flags that describe the VM are shortcuts for config
+ * keys: they become a config document that goes through the same schemas
+ * and rules as a file or an API body, so every limit exists once. Process
+ * flags (--api-sock, --id, ...) are set directly.
+ */
 #include "vmm/cli.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-	OPT_KERNEL = 256,
-	OPT_INITRD,
-	OPT_CMDLINE,
-	OPT_MEM_MIB,
-	OPT_VCPUS,
-	OPT_BOOT_TIMER,
-	OPT_LEVEL,
-	OPT_LOG_PATH,
-	OPT_VERSION,
-	OPT_NO_SECCOMP,
-	OPT_PRINT_SECCOMP,
-	OPT_MEM_BACKING,
-	OPT_THP,
-	OPT_BALLOON_TARGET,
-	OPT_BALLOON_REPORTING,
-	OPT_BALLOON_DEFLATE_ON_OOM,
-	OPT_BALLOON_STATS,
-	OPT_REPORTING_QUEUE,
-	OPT_GUEST_REPORTING,
-	OPT_REPORTING_DELAY,
-	OPT_REPORTING_BUDGET,
-	OPT_REPORTING_WATERMARK,
-	OPT_REPORTING_ORDER,
-	OPT_CONFIG_FILE,
-	OPT_API_SOCK,
-	OPT_NO_API,
-	OPT_METRICS_PATH,
-	OPT_ID,
+#include "base/util.h"
+#include "devices/virtio/balloon/conf.h"
+
+enum value_kind {
+	VALUE_STRING,	/* the key gets the argument as a string */
+	VALUE_NUMBER,	/* the key gets the argument as a whole number */
+	VALUE_TRUE,	/* no argument: the key is true */
+	PROCESS_ARG,	/* a process setting, not a config key, with an argument */
+	PROCESS_SWITCH, /* the same without one */
 };
 
-static const struct option long_options[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "mem-mib", required_argument, NULL, OPT_MEM_MIB },
-	{ "vcpus", required_argument, NULL, OPT_VCPUS },
-	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
-	{ "level", required_argument, NULL, OPT_LEVEL },
-	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
-	{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
-	{ "mem-backing", required_argument, NULL, OPT_MEM_BACKING },
-	{ "thp", no_argument, NULL, OPT_THP },
-	{ "balloon-target-mib", required_argument, NULL, OPT_BALLOON_TARGET },
-	{ "balloon-reporting", no_argument, NULL, OPT_BALLOON_REPORTING },
-	{ "balloon-deflate-on-oom", no_argument, NULL, OPT_BALLOON_DEFLATE_ON_OOM },
-	{ "balloon-stats-interval", required_argument, NULL, OPT_BALLOON_STATS },
-	{ "reporting-queue-size", required_argument, NULL, OPT_REPORTING_QUEUE },
-	{ "guest-reporting", required_argument, NULL, OPT_GUEST_REPORTING },
-	{ "reporting-delay-ms", required_argument, NULL, OPT_REPORTING_DELAY },
-	{ "reporting-budget", required_argument, NULL, OPT_REPORTING_BUDGET },
-	{ "reporting-watermark-mib", required_argument, NULL, OPT_REPORTING_WATERMARK },
-	{ "reporting-order", required_argument, NULL, OPT_REPORTING_ORDER },
-	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
-	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
-	{ "no-api", no_argument, NULL, OPT_NO_API },
-	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
-	{ "id", required_argument, NULL, OPT_ID },
-	{ NULL, 0, NULL, 0 },
+struct flag {
+	const char *name;
+	enum value_kind kind;
+	const char *path; /* the config key it sets: "section.key" or "section.key.subkey" */
+	bool defines_vm;  /* refused together with --config-file, which describes the VM */
 };
+
+enum { OPT_FLAG = 256, OPT_HELP = 'h' };
+
+/* The index into flags[] is the getopt value minus OPT_FLAG. */
+static const struct flag flags[] = {
+	{ "kernel", VALUE_STRING, "boot-source.kernel_image_path", true },
+	{ "initrd", VALUE_STRING, "boot-source.initrd_path", true },
+	{ "cmdline", VALUE_STRING, "boot-source.boot_args", true },
+	{ "mem-mib", VALUE_NUMBER, "machine-config.mem_size_mib", true },
+	{ "vcpus", VALUE_NUMBER, "machine-config.vcpu_count", true },
+	{ "mem-backing", VALUE_STRING, "ebb.memory_backing", true },
+	{ "thp", VALUE_TRUE, "ebb.thp", true },
+	{ "balloon-target-mib", VALUE_NUMBER, "balloon.amount_mib", true },
+	{ "balloon-reporting", VALUE_TRUE, "balloon.free_page_reporting", true },
+	{ "balloon-deflate-on-oom", VALUE_TRUE, "balloon.deflate_on_oom", true },
+	{ "balloon-stats-interval", VALUE_NUMBER, "balloon.stats_polling_interval_s", true },
+	{ "reporting-queue-size", VALUE_NUMBER, "ebb.reporting_queue_size", true },
+	{ "guest-reporting", VALUE_STRING, "ebb.page_reporting.profile", true },
+	{ "reporting-delay-ms", VALUE_NUMBER, "ebb.page_reporting.delay_ms", true },
+	{ "reporting-budget", VALUE_NUMBER, "ebb.page_reporting.budget", true },
+	{ "reporting-watermark-mib", VALUE_NUMBER, "ebb.page_reporting.watermark_mib", true },
+	{ "reporting-order", VALUE_NUMBER, "ebb.page_reporting.order", true },
+	{ "boot-timer", VALUE_TRUE, "ebb.boot_timer", false },
+	{ "level", VALUE_STRING, "logger.level", false },
+	{ "log-path", VALUE_STRING, "logger.log_path", false },
+	{ "metrics-path", VALUE_STRING, "metrics.metrics_path", false },
+	{ "config-file", PROCESS_ARG, NULL, false },
+	{ "api-sock", PROCESS_ARG, NULL, false },
+	{ "id", PROCESS_ARG, NULL, false },
+	{ "no-api", PROCESS_SWITCH, NULL, false },
+	{ "no-seccomp", PROCESS_SWITCH, NULL, false },
+	{ "print-seccomp", PROCESS_SWITCH, NULL, false },
+	{ "version", PROCESS_SWITCH, NULL, false },
+};
+
+static bool takes_argument(const struct flag *f)
+{
+	return f->kind == VALUE_STRING || f->kind == VALUE_NUMBER || f->kind == PROCESS_ARG;
+}
 
 static void print_help(void)
 {
@@ -79,7 +79,8 @@ static void print_help(void)
 	       "Runs one KVM microVM whose guest gives freed memory back to the host.\n"
 	       "\n"
 	       "Boot (quick form):\n"
-	       "  --kernel PATH              bzImage or ELF vmlinux (x86_64, 64-bit boot protocol)\n"
+	       "  --kernel PATH              bzImage or ELF vmlinux (x86_64, 64-bit boot "
+	       "protocol)\n"
 	       "  --initrd PATH              initramfs, placed high in guest RAM\n"
 	       "  --cmdline STRING           kernel command line (default: \"%s\");\n"
 	       "                             ebb appends its virtio_mmio.device= entries\n"
@@ -102,7 +103,8 @@ static void print_help(void)
 	       "  --guest-reporting PROFILE  fast (default: memory back within a fraction of a\n"
 	       "                             second) or stock (Linux's own timing, about 2 s+)\n"
 	       "  --reporting-delay-ms N     page_reporting.delay_ms for the guest\n"
-	       "  --reporting-budget N       page_reporting.budget (0: a whole free list per pass)\n"
+	       "  --reporting-budget N       page_reporting.budget (0: a whole free list per "
+	       "pass)\n"
 	       "  --reporting-watermark-mib N page_reporting.watermark_mib (free headroom)\n"
 	       "  --reporting-order N        page_reporting.page_reporting_order (smallest\n"
 	       "                             block reported: 4 KiB << N)\n"
@@ -129,7 +131,7 @@ static void print_help(void)
 	       "  1    bad command line or configuration (nothing was started)\n"
 	       "  2    VM error: KVM failure, triple fault, internal error\n"
 	       "  128+N  stopped by signal N (143 for SIGTERM, 130 for SIGINT)\n",
-	       CONFIG_DEFAULT_BOOT_ARGS, CONFIG_DEFAULT_MEM_MIB, CONFIG_DEFAULT_REPORTING_QUEUE_SIZE);
+	       CONFIG_DEFAULT_BOOT_ARGS, CONFIG_DEFAULT_MEM_MIB, BALLOON_DEFAULT_REPORTING_QUEUE);
 }
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out, char *err,
@@ -147,7 +149,7 @@ int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out, c
 		return -EINVAL;
 	}
 	if (errno == ERANGE || v < min || v > max) {
-		if (max == UINT64_MAX || max == UINT32_MAX)
+		if (max == UINT64_MAX || max == UINT32_MAX || max == INT64_MAX)
 			snprintf(err, errlen, "must be %s %llu, got %s",
 				 v < min ? "at least" : "at most",
 				 (unsigned long long)(v < min ? min : max), text);
@@ -160,28 +162,58 @@ int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out, c
 	return 0;
 }
 
-static bool parse_u32_flag(const char *flag, const char *text, uint32_t min, uint32_t max,
-			   uint32_t *out)
+/* Sets doc[a][b]([c]) = value, creating the objects on the way; takes value. */
+static int doc_set(json_t *doc, const char *path, json_t *value)
 {
-	char err[128];
-	uint64_t v;
-	if (cli_parse_u64(text, min, max, &v, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ebb: --%s: %s\n", flag, err);
-		return false;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", path);
+	json_t *obj = doc;
+	char *save = NULL;
+	char *part = strtok_r(buf, ".", &save);
+	for (char *next; part && (next = strtok_r(NULL, ".", &save)); part = next) {
+		json_t *child = json_object_get(obj, part);
+		if (!json_is_object(child)) {
+			child = json_object();
+			if (!child || json_object_set_new(obj, part, child) < 0)
+				goto fail;
+		}
+		obj = child;
 	}
-	*out = v;
-	return true;
+	if (value && part && json_object_set_new(obj, part, value) == 0)
+		return 0;
+	value = NULL;
+fail:
+	json_decref(value);
+	return -ENOMEM;
 }
 
-static bool parse_i64_flag(const char *flag, const char *text, uint64_t max, int64_t *out)
+/* The flag's config key gets its argument. */
+static bool add_value(const struct flag *f, const char *arg, json_t *doc)
 {
+	json_t *value;
 	char err[128];
-	uint64_t v;
-	if (cli_parse_u64(text, 0, max, &v, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ebb: --%s: %s\n", flag, err);
+	uint64_t n;
+	switch (f->kind) {
+	case VALUE_STRING:
+		value = json_string(arg);
+		break;
+	case VALUE_NUMBER:
+		if (cli_parse_u64(arg, 0, INT64_MAX, &n, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ebb: --%s: %s\n", f->name, err);
+			return false;
+		}
+		value = json_integer((json_int_t)n);
+		break;
+	case VALUE_TRUE:
+		value = json_true();
+		break;
+	default:
+		return true;
+	}
+	if (doc_set(doc, f->path, value) < 0) {
+		fprintf(stderr, "ebb: out of memory\n");
 		return false;
 	}
-	*out = (int64_t)v;
 	return true;
 }
 
@@ -194,180 +226,66 @@ static bool set_str(char **dst, const char *value)
 	return true;
 }
 
-/* Flags that describe the VM itself: the config file must not be contradicted by them. */
-static bool defines_vm(int opt)
+/* The process flags, which are not config keys. */
+static bool set_process(const struct flag *f, const char *arg, struct vm_config *cfg,
+			enum cli_result *result)
 {
-	switch (opt) {
-	case OPT_KERNEL:
-	case OPT_INITRD:
-	case OPT_CMDLINE:
-	case OPT_MEM_MIB:
-	case OPT_VCPUS:
-	case OPT_MEM_BACKING:
-	case OPT_THP:
-	case OPT_BALLOON_TARGET:
-	case OPT_BALLOON_REPORTING:
-	case OPT_BALLOON_DEFLATE_ON_OOM:
-	case OPT_BALLOON_STATS:
-	case OPT_REPORTING_QUEUE:
-	case OPT_GUEST_REPORTING:
-	case OPT_REPORTING_DELAY:
-	case OPT_REPORTING_BUDGET:
-	case OPT_REPORTING_WATERMARK:
-	case OPT_REPORTING_ORDER:
-		return true;
-	default:
-		return false;
+	const char *n = f->name;
+	if (!strcmp(n, "config-file"))
+		return set_str(&cfg->config_file, arg);
+	if (!strcmp(n, "api-sock"))
+		return set_str(&cfg->api_sock, arg);
+	if (!strcmp(n, "id"))
+		return set_str(&cfg->id, arg);
+	if (!strcmp(n, "no-api"))
+		cfg->no_api = true;
+	else if (!strcmp(n, "no-seccomp"))
+		cfg->no_seccomp = true;
+	else if (!strcmp(n, "print-seccomp"))
+		*result = CLI_PRINT_SECCOMP;
+	else if (!strcmp(n, "version")) {
+		printf("ebb %s\n", EBB_VERSION);
+		*result = CLI_DONE;
 	}
+	return true;
 }
 
-enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, struct json_t **doc_out)
 {
+	struct option options[ARRAY_SIZE(flags) + 2];
 	enum cli_result result = CLI_RUN;
 	const char *vm_flag = NULL;
-	bool ok = true;
+	json_t *doc = json_object();
+	bool ok = doc != NULL;
 	int opt;
+
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		options[i] = (struct option){ flags[i].name,
+					      takes_argument(&flags[i]) ? required_argument
+									: no_argument,
+					      NULL, OPT_FLAG + (int)i };
+	options[ARRAY_SIZE(flags)] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	options[ARRAY_SIZE(flags) + 1] = (struct option){ NULL, 0, NULL, 0 };
 
 	optind = 1;
 	opterr = 0;
-	int index = -1;
-	while (ok && (opt = getopt_long(argc, argv, ":h", long_options, &index)) != -1) {
-		if (defines_vm(opt) && !vm_flag && index >= 0)
-			vm_flag = long_options[index].name;
-		index = -1;
-		switch (opt) {
-		case OPT_KERNEL:
-			ok = set_str(&cfg->kernel_path, optarg);
-			break;
-		case OPT_INITRD:
-			ok = set_str(&cfg->initrd_path, optarg);
-			break;
-		case OPT_CMDLINE:
-			ok = set_str(&cfg->boot_args, optarg);
-			break;
-		case OPT_MEM_MIB:
-			ok = parse_u32_flag("mem-mib", optarg, 1, UINT32_MAX, &cfg->mem_mib);
-			break;
-		case OPT_VCPUS:
-			ok = parse_u32_flag("vcpus", optarg, 1, UINT32_MAX, &cfg->vcpus);
-			break;
-		case OPT_BOOT_TIMER:
-			cfg->boot_timer = true;
-			break;
-		case OPT_LEVEL:
-			if (log_level_parse(optarg, &cfg->level) < 0) {
-				fprintf(stderr,
-					"ebb: --level: unknown level '%s' (error, warn, info, debug)\n",
-					optarg);
-				ok = false;
-			}
-			break;
-		case OPT_LOG_PATH:
-			ok = set_str(&cfg->log_path, optarg);
-			break;
-		case 'h':
+	while (ok && (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (opt >= OPT_FLAG && opt < OPT_FLAG + (int)ARRAY_SIZE(flags)) {
+			const struct flag *f = &flags[opt - OPT_FLAG];
+			if (f->defines_vm && !vm_flag)
+				vm_flag = f->name;
+			ok = f->path ? add_value(f, optarg, doc)
+				     : set_process(f, optarg, cfg, &result);
+		} else if (opt == OPT_HELP) {
 			print_help();
 			result = CLI_DONE;
-			break;
-		case OPT_VERSION:
-			printf("ebb %s\n", EBB_VERSION);
-			result = CLI_DONE;
-			break;
-		case OPT_NO_SECCOMP:
-			cfg->no_seccomp = true;
-			break;
-		case OPT_PRINT_SECCOMP:
-			result = CLI_PRINT_SECCOMP;
-			break;
-		case OPT_MEM_BACKING:
-			if (mem_backing_parse(optarg, &cfg->backing) < 0) {
-				fprintf(stderr,
-					"ebb: --mem-backing: unknown backing '%s' (anon, memfd, hugetlbfs)\n",
-					optarg);
-				ok = false;
-			}
-			break;
-		case OPT_THP:
-			cfg->thp = true;
-			break;
-		case OPT_BALLOON_TARGET:
-			cfg->balloon.present = true;
-			ok = parse_u32_flag("balloon-target-mib", optarg, 0, UINT32_MAX,
-					    &cfg->balloon.amount_mib);
-			break;
-		case OPT_BALLOON_REPORTING:
-			cfg->balloon.present = true;
-			cfg->balloon.free_page_reporting = true;
-			break;
-		case OPT_BALLOON_DEFLATE_ON_OOM:
-			cfg->balloon.present = true;
-			cfg->balloon.deflate_on_oom = true;
-			break;
-		case OPT_BALLOON_STATS:
-			cfg->balloon.present = true;
-			ok = parse_u32_flag("balloon-stats-interval", optarg, 0, 86400,
-					    &cfg->balloon.stats_polling_interval_s);
-			break;
-		case OPT_REPORTING_QUEUE:
-			ok = parse_u32_flag("reporting-queue-size", optarg,
-					    CONFIG_MIN_REPORTING_QUEUE_SIZE, 32768,
-					    &cfg->reporting_queue_size);
-			if (ok && (cfg->reporting_queue_size & (cfg->reporting_queue_size - 1))) {
-				fprintf(stderr,
-					"ebb: --reporting-queue-size: must be a power of two, got %u\n",
-					cfg->reporting_queue_size);
-				ok = false;
-			}
-			break;
-		case OPT_GUEST_REPORTING:
-			if (strcmp(optarg, "fast") == 0) {
-				cfg->reporting.profile = REPORTING_FAST;
-			} else if (strcmp(optarg, "stock") == 0) {
-				cfg->reporting.profile = REPORTING_STOCK;
-			} else {
-				fprintf(stderr, "ebb: --guest-reporting: '%s' is not fast or stock\n",
-					optarg);
-				ok = false;
-			}
-			break;
-		case OPT_REPORTING_DELAY:
-			ok = parse_i64_flag("reporting-delay-ms", optarg, 60000,
-					    &cfg->reporting.delay_ms);
-			break;
-		case OPT_REPORTING_BUDGET:
-			ok = parse_i64_flag("reporting-budget", optarg, 1024, &cfg->reporting.budget);
-			break;
-		case OPT_REPORTING_WATERMARK:
-			ok = parse_i64_flag("reporting-watermark-mib", optarg, 65536,
-					    &cfg->reporting.watermark_mib);
-			break;
-		case OPT_REPORTING_ORDER:
-			ok = parse_i64_flag("reporting-order", optarg, 10, &cfg->reporting.order);
-			break;
-		case OPT_CONFIG_FILE:
-			ok = set_str(&cfg->config_file, optarg);
-			break;
-		case OPT_API_SOCK:
-			ok = set_str(&cfg->api_sock, optarg);
-			break;
-		case OPT_NO_API:
-			cfg->no_api = true;
-			break;
-		case OPT_METRICS_PATH:
-			ok = set_str(&cfg->metrics_path, optarg);
-			break;
-		case OPT_ID:
-			ok = set_str(&cfg->id, optarg);
-			break;
-		case ':':
+		} else if (opt == ':') {
 			fprintf(stderr, "ebb: %s needs a value\n", argv[optind - 1]);
 			ok = false;
-			break;
-		default:
+		} else {
 			fprintf(stderr, "ebb: unknown option '%s' (see ebb --help)\n",
 				argv[optind - 1]);
 			ok = false;
-			break;
 		}
 	}
 	if (ok && optind < argc) {
@@ -376,15 +294,42 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (ok && cfg->config_file && vm_flag) {
 		fprintf(stderr,
-			"ebb: --%s cannot be combined with --config-file: the file describes the VM "
-			"(only process flags such as --level, --log-path, --api-sock may be added)\n",
+			"ebb: --%s cannot be combined with --config-file: the file describes the "
+			"VM "
+			"(only process flags such as --level, --log-path, --api-sock may be "
+			"added)\n",
 			vm_flag);
 		ok = false;
 	}
-	if (ok && cfg->thp && cfg->backing != MEM_BACKING_ANON) {
-		fprintf(stderr, "ebb: --thp applies to anon memory only, not %s\n",
-			mem_backing_name(cfg->backing));
-		ok = false;
+	if (!ok) {
+		json_decref(doc);
+		return CLI_ERROR;
 	}
-	return ok ? result : CLI_ERROR;
+	*doc_out = doc;
+	return result;
+}
+
+/* The flag whose key an error names, if a flag set it. */
+static const struct flag *flag_of_path(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+		if (flags[i].path && strcmp(flags[i].path, path) == 0)
+			return &flags[i];
+	}
+	return NULL;
+}
+
+int cli_apply(json_t *doc, struct vm_config *cfg)
+{
+	struct schema_error err;
+	if (config_patch_json(doc, cfg, &err) == 0)
+		return 0;
+	const struct flag *f = flag_of_path(err.path);
+	if (f)
+		fprintf(stderr, "ebb: --%s: %s\n", f->name, err.message);
+	else if (err.path[0])
+		fprintf(stderr, "ebb: %s: %s\n", err.path, err.message);
+	else
+		fprintf(stderr, "ebb: %s\n", err.message);
+	return -EINVAL;
 }

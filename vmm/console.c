@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "base/log.h"
 
 static void console_on_input(void *opaque, uint32_t events);
 

@@ -8,7 +8,7 @@
 #include <termios.h>
 
 #include "devices/serial.h"
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 
 /*
  * Feeds ebb's stdin to the guest UART from the event loop. A terminal is put

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <jansson.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,9 +8,10 @@
 #include <time.h>
 
 #include "seccomp/seccomp.h"
+#include "base/log.h"
 #include "vmm/cli.h"
-#include "vmm/config.h"
-#include "vmm/log.h"
+#include "vmm/config/config.h"
+#include "vmm/routes.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
 
@@ -26,30 +28,32 @@ static void block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/*
- * The file describes the VM; the command line may only add process settings
- * (cli_parse refused the rest), and those win: they are applied again on
- * top of what the file says.
- */
-static int load_config_file(int argc, char **argv, struct vm_config *cfg)
+/* --print-seccomp: every role, with the rows of every device type ebb has. */
+static void print_seccomp(void)
 {
-	struct vm_config from_file;
-	struct config_error err;
-	config_init(&from_file);
-	if (config_load_file(cfg->config_file, &from_file, &err) < 0) {
-		char line[1024];
-		config_error_format(&err, cfg->config_file, line, sizeof(line));
-		fprintf(stderr, "ebb: %s\n", line);
-		config_free(&from_file);
-		return -EINVAL;
+	const struct device_registry *r = device_registry();
+	struct seccomp_extra extra[DEVICE_MAX_TYPES];
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < r->nr_types && n < DEVICE_MAX_TYPES; i++) {
+		const struct device_type *t = r->types[i];
+		if (t->nr_seccomp_rules)
+			extra[n++] = (struct seccomp_extra){ .origin = t->name,
+							     .rules = t->seccomp_rules,
+							     .nr_rules = t->nr_seccomp_rules };
 	}
-	if (cli_parse(argc, argv, &from_file) != CLI_RUN) {
-		config_free(&from_file);
-		return -EINVAL;
-	}
-	config_free(cfg);
-	*cfg = from_file;
-	return 0;
+	seccomp_print(stdout, extra, n);
+}
+
+/* The file describes the VM; the command line adds process settings on top. */
+static int load_config_file(struct vm_config *cfg)
+{
+	struct schema_error err;
+	if (config_load_file(cfg->config_file, cfg, &err) == 0)
+		return 0;
+	char line[1024];
+	schema_error_format(&err, cfg->config_file, line, sizeof(line));
+	fprintf(stderr, "ebb: %s\n", line);
+	return -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -67,9 +71,10 @@ int main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 1);
 
 	struct vm_config cfg;
+	json_t *flags = NULL;
 	config_init(&cfg);
 	int status;
-	switch (cli_parse(argc, argv, &cfg)) {
+	switch (cli_parse(argc, argv, &cfg, &flags)) {
 	case CLI_DONE:
 		status = EBB_EXIT_OK;
 		goto out;
@@ -77,14 +82,14 @@ int main(int argc, char **argv)
 		status = EBB_EXIT_USAGE;
 		goto out;
 	case CLI_PRINT_SECCOMP:
-		seccomp_print(stdout);
+		print_seccomp();
 		status = EBB_EXIT_OK;
 		goto out;
 	case CLI_RUN:
 		break;
 	}
 
-	if (cfg.config_file && load_config_file(argc, argv, &cfg) < 0) {
+	if ((cfg.config_file && load_config_file(&cfg) < 0) || cli_apply(flags, &cfg) < 0) {
 		status = EBB_EXIT_USAGE;
 		goto out;
 	}
@@ -99,8 +104,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	status = vmm_run(&cfg, &start);
+	status = vmm_run(&cfg, &start, routes_handle);
 out:
+	json_decref(flags);
 	config_free(&cfg);
 	return status;
 }

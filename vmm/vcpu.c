@@ -14,9 +14,8 @@
 #include <unistd.h>
 
 #include "seccomp/seccomp.h"
-#include "vmm/arch.h"
-#include "vmm/log.h"
-#include "vmm/thread.h"
+#include "base/log.h"
+#include "base/thread.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
@@ -52,7 +51,7 @@ int vcpus_create(struct vm *vm, uint64_t entry)
 			log_err("mmap kvm_run of vCPU %u: %s", i, strerror(errno));
 			return err;
 		}
-		int ret = arch_vcpu_setup(vm, v, entry);
+		int ret = vm->arch->vcpu_setup(vm->arch_vm, v->fd, i, vm->nr_vcpus, entry);
 		if (ret < 0) {
 			log_err("setting up vCPU %u: %s", i, strerror(-ret));
 			return ret;
@@ -64,20 +63,8 @@ int vcpus_create(struct vm *vm, uint64_t entry)
 static void vcpu_fatal(struct vcpu *v, const char *what)
 {
 	char regs[512];
-	arch_vcpu_format_regs(v, regs, sizeof(regs));
+	v->vm->arch->vcpu_format_regs(v->fd, regs, sizeof(regs));
 	vm_request_exit(v->vm, EBB_EXIT_VM_ERROR, "vCPU %u: %s; %s", v->id, what, regs);
-}
-
-static void handle_io(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (run->io.direction == KVM_EXIT_IO_OUT)
-			bus_write(&v->vm->pio_bus, run->io.port, data, run->io.size);
-		else
-			bus_read(&v->vm->pio_bus, run->io.port, data, run->io.size);
-	}
 }
 
 static void handle_mmio(struct vcpu *v)
@@ -98,10 +85,9 @@ static bool handle_exit(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	char what[128];
 
-	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		handle_io(v);
+	if (v->vm->arch->vcpu_exit(v->vm->arch_vm, run))
 		return true;
+	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		handle_mmio(v);
 		return true;

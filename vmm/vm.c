@@ -12,20 +12,18 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "devices/virtio/balloon.h"
-#include "devices/virtio/block.h"
-#include "vmm/arch.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "devices/serial.h"
 
 int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start)
 {
 	memset(vm, 0, sizeof(*vm));
+	vm->arch = &host_arch;
 	vm->cfg = cfg;
 	vm->start_time = *start;
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
 	vm->exit_code = -1;
-	bus_init(&vm->pio_bus, "pio");
 	bus_init(&vm->mmio_bus, "mmio");
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->exit_fd < 0)
@@ -54,8 +52,6 @@ int vm_open_kvm(struct vm *vm)
 		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
@@ -72,7 +68,7 @@ int vm_open_kvm(struct vm *vm)
 		log_err("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
 		return -ENOTSUP;
 	}
-	return arch_kvm_probe(vm);
+	return vm->arch->probe(vm->kvm_fd, &vm->arch_vm);
 }
 
 static int register_memory(struct vm *vm)
@@ -96,6 +92,24 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
+/* The smallest block any device type gives back; 0 when none is asked for. */
+static uint64_t smallest_discard(const struct vm_config *cfg)
+{
+	const struct device_registry *r = cfg->devices.registry;
+	uint64_t smallest = 0;
+	for (unsigned int i = 0; i < r->nr_types; i++) {
+		const struct device_type *t = r->types[i];
+		const void *confs[DEVICE_MAX_CONFS];
+		unsigned int nr = device_confs_of(&cfg->devices, t, confs, NULL);
+		uint64_t g = t->discard_granule ?
+				     t->discard_granule(device_settings(&cfg->devices, t), confs, nr) :
+				     0;
+		if (g && (!smallest || g < smallest))
+			smallest = g;
+	}
+	return smallest;
+}
+
 /*
  * A guest that reports blocks smaller than 2 MiB would free nothing while a
  * huge page backs them, and khugepaged would fill reported holes back in, so
@@ -105,8 +119,8 @@ static enum mem_thp guest_ram_thp(const struct vm_config *cfg)
 {
 	if (cfg->thp)
 		return MEM_THP_ADVISE;
-	int64_t order = config_reporting_effective(cfg).order;
-	if (cfg->backing == MEM_BACKING_ANON && order >= 0 && (4096ull << order) < MiB(2))
+	uint64_t granule = smallest_discard(cfg);
+	if (cfg->backing == MEM_BACKING_ANON && granule && granule < MiB(2))
 		return MEM_THP_NEVER;
 	return MEM_THP_SYSTEM;
 }
@@ -115,7 +129,7 @@ int vm_map_memory(struct vm *vm)
 {
 	struct mem_region layout[MEM_MAX_REGIONS];
 	uint64_t ram = MiB(vm->cfg->mem_mib);
-	unsigned int nr = arch_ram_layout(ram, layout);
+	unsigned int nr = vm->arch->ram_layout(ram, layout);
 	int ret = mem_init(&vm->mem, vm->cfg->backing, guest_ram_thp(vm->cfg), layout, nr);
 	if (ret < 0) {
 		if (vm->cfg->backing == MEM_BACKING_HUGETLBFS)
@@ -131,6 +145,11 @@ int vm_map_memory(struct vm *vm)
 	return 0;
 }
 
+static void guest_exit(void *opaque, const char *why)
+{
+	vm_request_exit(opaque, EBB_EXIT_OK, "%s", why);
+}
+
 int vm_create_kvm(struct vm *vm)
 {
 	int ret;
@@ -140,10 +159,21 @@ int vm_create_kvm(struct vm *vm)
 		log_err("KVM_CREATE_VM: %s", strerror(errno));
 		return ret;
 	}
-	ret = arch_vm_setup(vm);
+	ret = vm->arch->create_irqchip(vm->arch_vm, vm->vm_fd);
+	if (ret == 0)
+		ret = register_memory(vm);
 	if (ret < 0)
 		return ret;
-	return register_memory(vm);
+	struct arch_platform platform = {
+		.mem = &vm->mem,
+		.mmio_bus = &vm->mmio_bus,
+		.vm_fd = vm->vm_fd,
+		.start_time = &vm->start_time,
+		.boot_timer = vm->cfg->boot_timer,
+		.guest_exit = guest_exit,
+		.opaque = vm,
+	};
+	return vm->arch->create_platform(vm->arch_vm, &platform);
 }
 
 void vm_destroy(struct vm *vm)
@@ -158,17 +188,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
-	if (vm->balloon) {
-		balloon_destroy(vm->balloon);
-		free(vm->balloon);
-		vm->balloon = NULL;
-	}
-	for (unsigned int i = 0; i < vm->nr_blocks; i++) {
-		block_destroy(vm->blocks[i]);
-		free(vm->blocks[i]);
-		vm->blocks[i] = NULL;
-	}
-	vm->nr_blocks = 0;
+	vm_destroy_devices(vm);
 	event_loop_destroy(&vm->loop);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
@@ -178,27 +198,10 @@ void vm_destroy(struct vm *vm)
 		close(vm->exit_fd);
 	if (vm->mem_ready)
 		mem_destroy(&vm->mem);
-	serial_destroy(&vm->serial);
-	i8042_destroy(&vm->i8042);
-	free(vm->cpuid);
+	vm->arch->destroy(vm->arch_vm);
+	vm->arch_vm = NULL;
 	free(vm->cmdline);
 	vm->vm_fd = vm->kvm_fd = vm->exit_fd = -1;
-}
-
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
-		int err = -errno;
-		log_err("KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
-		return err;
-	}
-	return 0;
-}
-
-int vm_device_slot(unsigned int index, struct device_slot *slot)
-{
-	return arch_device_slot(index, &slot->addr, &slot->size, &slot->gsi);
 }
 
 void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)

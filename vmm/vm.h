@@ -8,13 +8,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "devices/boot_timer.h"
-#include "devices/i8042.h"
-#include "devices/serial.h"
-#include "vmm/bus.h"
-#include "vmm/config.h"
-#include "vmm/event_loop.h"
-#include "vmm/memory.h"
+#include "base/bus.h"
+#include "base/event_loop.h"
+#include "base/memory.h"
+#include "devices/conf.h"
+#include "vmm/arch.h"
+#include "vmm/config/config.h"
 
 /* Exit statuses of the ebb process (documented in ebb --help and docs/). */
 #define EBB_EXIT_OK	     0	 /* the guest reset or shut down */
@@ -22,12 +21,7 @@
 #define EBB_EXIT_VM_ERROR    2	 /* KVM or the guest failed: triple fault, internal error */
 #define EBB_EXIT_SIGNAL_BASE 128 /* 128 + signal number for SIGTERM, SIGINT, SIGHUP */
 
-#define VM_MAX_VIRTIO 32
-
 struct vm;
-struct virtio_mmio;
-struct balloon;
-struct block;
 
 struct vcpu {
 	struct vm *vm;
@@ -39,41 +33,28 @@ struct vcpu {
 	uint64_t exits; /* atomic */
 };
 
-/* A device slot on the MMIO bus and the GSI it interrupts on. */
-struct device_slot {
-	uint64_t addr;
-	uint64_t size;
-	unsigned int gsi;
-};
-
 struct vm {
+	const struct arch *arch;
+	struct arch_vm *arch_vm;
 	struct vm_config *cfg;
 	struct timespec start_time;
 
 	int kvm_fd;
 	int vm_fd;
 	int run_mmap_size;
-	struct kvm_cpuid2 *cpuid;
-	bool tsc_deadline;
 	unsigned int max_vcpus;
 
 	struct guest_memory mem;
 	bool mem_ready;
-	struct bus pio_bus;
 	struct bus mmio_bus;
 	struct event_loop loop;
 
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 
-	struct serial serial;
-	struct i8042 i8042;
-	struct boot_timer boot_timer;
-	unsigned int nr_virtio;
-	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
-	struct balloon *balloon;
-	unsigned int nr_blocks;
-	struct block *blocks[CONFIG_MAX_DRIVES]; /* in slot order: the root drive first */
+	/* In slot order: what vm_plan_devices() decided. */
+	unsigned int nr_devices;
+	struct device devices[DEVICE_MAX_CONFS];
 
 	char *cmdline;
 
@@ -89,14 +70,22 @@ int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start);
 int vm_open_kvm(struct vm *vm);
 /* Maps guest RAM (the configured size and backing). */
 int vm_map_memory(struct vm *vm);
-/* Creates the KVM VM: irqchip, PIT, memory slots for the mapped RAM. */
+/* Creates the KVM VM: irqchip, memory slots for the mapped RAM, platform devices. */
 int vm_create_kvm(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* Drive a GSI's level through KVM_IRQ_LINE. */
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
-/* The i-th MMIO device slot (boot timer excluded) and its GSI. */
-int vm_device_slot(unsigned int index, struct device_slot *slot);
+/* devices.c: the configured devices, in slot order. */
+int vm_plan_devices(struct vm *vm);
+/* Before KVM: what each device must open (fails on bad configuration). */
+int vm_prepare_devices(struct vm *vm, void **prepared);
+void vm_unprepare_devices(struct vm *vm, void **prepared);
+/* Creates them on the MMIO bus and wires them into KVM; takes prepared. */
+int vm_create_devices(struct vm *vm, void **prepared);
+void vm_destroy_devices(struct vm *vm);
+/* The kernel command line: boot args, then what the arch and each device type add. */
+char *vm_build_cmdline(const struct vm *vm);
+/* The syscalls the configured device types add to the event loop's filter. */
+unsigned int vm_seccomp_extras(const struct vm_config *cfg, struct seccomp_extra *extra);
 
 /*
  * Asks the process to stop with this status. Only the first request counts.

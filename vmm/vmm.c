@@ -19,17 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devices/virtio/balloon.h"
-#include "devices/virtio/block.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "devices/serial.h"
 #include "seccomp/seccomp.h"
-#include "vmm/arch.h"
-#include "vmm/boot.h"
-#include "vmm/cmdline.h"
-#include "vmm/log.h"
-#include "vmm/vmm_internal.h"
 
-/* The most APIC ids an MP table can describe, leaving one for the IOAPIC. */
-#define MPTABLE_MAX_VCPUS 254
 /* Firecracker writes metrics every 60 s. */
 #define METRICS_PERIOD_S 60
 
@@ -65,140 +59,24 @@ static int watch_signals(struct vmm *vmm, struct event_loop *loop)
 
 /* ---- building the VM ---- */
 
+/* The vmm role's filter, with the rows of every configured device type. */
+static int install_vmm_filter(const struct vm_config *cfg)
+{
+	struct seccomp_extra extra[DEVICE_MAX_TYPES];
+	struct seccomp_params params = { .api_socket_dir_fd = -1, .extra = extra };
+	params.nr_extra = vm_seccomp_extras(cfg, extra);
+	return seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG, &params);
+}
+
 static void loop_thread_setup(void *arg)
 {
 	struct vm *vm = arg;
 	pthread_setname_np(pthread_self(), "ebb-events");
 	if (vm->cfg->no_seccomp)
 		return;
-	int ret = seccomp_install(SECCOMP_ROLE_VMM, vm->cfg->level == LOG_DEBUG, NULL);
+	int ret = install_vmm_filter(vm->cfg);
 	if (ret < 0)
 		vm_request_exit(vm, EBB_EXIT_VM_ERROR, "event loop: seccomp: %s", strerror(-ret));
-}
-
-/*
- * The drives in the order the guest sees them: the root drive first (so it is
- * /dev/vda, as root=/dev/vda says), then the others as configured.
- */
-static unsigned int drive_order(const struct vm_config *cfg, unsigned int order[])
-{
-	unsigned int n = 0;
-	for (unsigned int i = 0; i < cfg->nr_drives; i++)
-		if (cfg->drives[i].is_root_device)
-			order[n++] = i;
-	for (unsigned int i = 0; i < cfg->nr_drives; i++)
-		if (!cfg->drives[i].is_root_device)
-			order[n++] = i;
-	return n;
-}
-
-/*
- * Device slots in a fixed order (balloon, then drives, the root drive first),
- * so the command line is known early.
- */
-static int plan_devices(const struct vm_config *cfg, struct device_slot *slots,
-			unsigned int *nr)
-{
-	*nr = 0;
-	if (cfg->balloon.present && vm_device_slot((*nr)++, &slots[0]) < 0)
-		return -ENOSPC;
-	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
-		if (*nr >= VM_MAX_VIRTIO || vm_device_slot(*nr, &slots[*nr]) < 0)
-			return -ENOSPC;
-		(*nr)++;
-	}
-	return 0;
-}
-
-/* The drives' backing files, opened before any VM exists; fd -1 once handed over. */
-struct drive_image {
-	unsigned int cfg_index;
-	int fd;
-	uint64_t sectors;
-};
-
-static void close_images(struct drive_image *images, unsigned int nr)
-{
-	for (unsigned int i = 0; i < nr; i++) {
-		if (images[i].fd >= 0)
-			close(images[i].fd);
-		images[i].fd = -1;
-	}
-}
-
-static int open_images(const struct vm_config *cfg, struct drive_image *images)
-{
-	unsigned int order[CONFIG_MAX_DRIVES];
-	unsigned int n = drive_order(cfg, order);
-	for (unsigned int i = 0; i < n; i++)
-		images[i] = (struct drive_image){ .cfg_index = order[i], .fd = -1 };
-	for (unsigned int i = 0; i < n; i++) {
-		const struct drive_config *d = &cfg->drives[order[i]];
-		char err[512];
-		if (block_open_image(d->path_on_host, d->is_read_only, &images[i].fd,
-				     &images[i].sectors, err, sizeof(err)) < 0) {
-			log_err("drive %s: %s", d->drive_id, err);
-			close_images(images, n);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int create_balloon(struct vm *vm, const struct device_slot *slot)
-{
-	const struct vm_config *cfg = vm->cfg;
-	struct balloon_params params = {
-		.target_mib = cfg->balloon.amount_mib,
-		.deflate_on_oom = cfg->balloon.deflate_on_oom,
-		.stats_interval_s = cfg->balloon.stats_polling_interval_s,
-		.reporting = cfg->balloon.free_page_reporting,
-		.reporting_queue_size = cfg->reporting_queue_size,
-	};
-	vm->balloon = calloc(1, sizeof(*vm->balloon));
-	if (!vm->balloon)
-		return -ENOMEM;
-	int ret = balloon_init(vm->balloon, &params, &vm->mem, &vm->loop, slot->addr, slot->gsi);
-	if (ret == 0)
-		ret = bus_register(&vm->mmio_bus, slot->addr, slot->size, &virtio_mmio_bus_ops,
-				   &vm->balloon->transport, "virtio-balloon");
-	if (ret == 0)
-		ret = virtio_mmio_attach_kvm(&vm->balloon->transport, vm->vm_fd);
-	if (ret < 0)
-		log_err("creating the balloon: %s", strerror(-ret));
-	return ret;
-}
-
-static int create_block(struct vm *vm, const struct device_slot *slot, struct drive_image *image)
-{
-	const struct drive_config *d = &vm->cfg->drives[image->cfg_index];
-	struct block_params params = {
-		.drive_id = d->drive_id,
-		.fd = image->fd,
-		.sectors = image->sectors,
-		.read_only = d->is_read_only,
-		.writeback = d->cache_writeback,
-	};
-	struct block *b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	image->fd = -1; /* the device owns it now */
-	int ret = block_init(b, &params, &vm->mem, &vm->loop, slot->addr, slot->gsi);
-	vm->blocks[vm->nr_blocks++] = b;
-	if (ret == 0)
-		ret = bus_register(&vm->mmio_bus, slot->addr, slot->size, &virtio_mmio_bus_ops,
-				   &b->transport, "virtio-block");
-	if (ret == 0)
-		ret = virtio_mmio_attach_kvm(&b->transport, vm->vm_fd);
-	if (ret < 0)
-		log_err("creating drive %s: %s", d->drive_id, strerror(-ret));
-	else
-		log_info("drive %s: %s, %llu MiB, %s%s%s", d->drive_id, d->path_on_host,
-			 (unsigned long long)(image->sectors * BLOCK_SECTOR_SIZE >> 20),
-			 d->is_read_only ? "read-only" : "read-write",
-			 d->cache_writeback ? ", cache Writeback" : ", cache Unsafe",
-			 d->is_root_device ? ", root device" : "");
-	return ret;
 }
 
 static int check_config(const struct vm_config *cfg)
@@ -207,34 +85,12 @@ static int check_config(const struct vm_config *cfg)
 		log_err("no kernel to boot: set boot-source.kernel_image_path (or --kernel)");
 		return -EINVAL;
 	}
-	if (cfg->mem_mib == 0) {
-		log_err("guest memory size must be at least 1 MiB, got 0");
-		return -EINVAL;
-	}
-	if (cfg->balloon.present && cfg->balloon.amount_mib > cfg->mem_mib) {
-		log_err("balloon target %u MiB is larger than guest RAM (%u MiB)",
-			cfg->balloon.amount_mib, cfg->mem_mib);
-		return -ERANGE;
-	}
-	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
-		const char *u = cfg->drives[i].partuuid;
-		/* It goes on the kernel command line as one word. */
-		if (u && u[strcspn(u, " \t\n\"\\")]) {
-			log_err("drive %s: partuuid \"%s\" may not hold blanks, quotes or \\",
-				cfg->drives[i].drive_id, u);
-			return -EINVAL;
-		}
-	}
-	if (cfg->backing == MEM_BACKING_HUGETLBFS && cfg->mem_mib % 2) {
-		log_err("hugetlbfs memory must be a multiple of 2 MiB, got %u MiB", cfg->mem_mib);
-		return -EINVAL;
-	}
 	return 0;
 }
 
 static int check_vcpus(const struct vm *vm)
 {
-	unsigned int limit = vm->max_vcpus < MPTABLE_MAX_VCPUS ? vm->max_vcpus : MPTABLE_MAX_VCPUS;
+	unsigned int limit = vm->max_vcpus < vm->arch->max_vcpus ? vm->max_vcpus : vm->arch->max_vcpus;
 	if (vm->cfg->vcpus == 0 || vm->cfg->vcpus > limit) {
 		log_err("%u vCPUs requested; this host allows 1 to %u", vm->cfg->vcpus, limit);
 		return -EINVAL;
@@ -247,26 +103,25 @@ static int check_vcpus(const struct vm *vm)
  * exists; nothing is left behind on failure, so an API client can fix the
  * configuration and try again.
  */
-static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *nr_slots,
-		     struct boot_plan **plan, struct drive_image *images)
+static int vmm_check(struct vmm *vmm, struct boot_plan **plan, void **prepared)
 {
 	struct vm *vm = &vmm->vm;
 	struct vm_config *cfg = vm->cfg;
-	if (check_config(cfg) < 0)
+	if (check_config(cfg) < 0 || vm_plan_devices(vm) < 0)
 		return EBB_EXIT_USAGE;
-	if (plan_devices(cfg, slots, nr_slots) < 0) {
-		log_err("too many devices");
-		return EBB_EXIT_USAGE;
-	}
-	if (open_images(cfg, images) < 0)
+	if (vm_prepare_devices(vm, prepared) < 0)
 		return EBB_EXIT_USAGE;
 	free(vm->cmdline);
-	vm->cmdline = cmdline_build(cfg, slots, *nr_slots);
+	vm->cmdline = vm_build_cmdline(vm);
 	if (!vm->cmdline) {
 		log_err("building the kernel command line: out of memory");
 		return EBB_EXIT_VM_ERROR;
 	}
-	if (boot_plan_create(cfg, vm->cmdline, plan) < 0)
+	struct boot_source src = { .kernel_path = cfg->kernel_path,
+				   .initrd_path = cfg->initrd_path,
+				   .ram_size = MiB(cfg->mem_mib),
+				   .nr_vcpus = cfg->vcpus };
+	if (vm->arch->boot_check(&src, vm->cmdline, plan) < 0)
 		return EBB_EXIT_USAGE;
 	if (vm->kvm_fd < 0 && vm_open_kvm(vm) < 0)
 		return EBB_EXIT_VM_ERROR;
@@ -277,27 +132,24 @@ static int vmm_check(struct vmm *vmm, struct device_slot *slots, unsigned int *n
 	return 0;
 }
 
-static int vmm_create(struct vmm *vmm, const struct device_slot *slots,
-		      const struct boot_plan *plan, struct drive_image *images)
+static int vmm_create(struct vmm *vmm, const struct boot_plan *plan, void **prepared)
 {
 	struct vm *vm = &vmm->vm;
-	struct vm_config *cfg = vm->cfg;
-	if (vm_create_kvm(vm) < 0)
+	struct device_slot slots[DEVICE_MAX_CONFS];
+	if (vm_create_kvm(vm) < 0 || vm_create_devices(vm, prepared) < 0)
 		return EBB_EXIT_VM_ERROR;
-	if (arch_register_legacy_devices(vm) < 0)
-		return EBB_EXIT_VM_ERROR;
-	unsigned int next = 0;
-	if (cfg->balloon.present && create_balloon(vm, &slots[next++]) < 0)
-		return EBB_EXIT_VM_ERROR;
-	for (unsigned int i = 0; i < cfg->nr_drives; i++)
-		if (create_block(vm, &slots[next++], &images[i]) < 0)
-			return EBB_EXIT_VM_ERROR;
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		slots[i] = vm->devices[i].slot;
+	struct boot_devices devs = { .cmdline = vm->cmdline,
+				     .slots = slots,
+				     .nr_slots = vm->nr_devices };
 	uint64_t entry;
-	if (boot_plan_load(vm, plan, &entry) < 0)
+	if (vm->arch->boot_load(plan, vm->arch_vm, &vm->mem, &devs, &entry) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (vcpus_create(vm, entry) < 0)
 		return EBB_EXIT_VM_ERROR;
-	if (console_init(&vmm->console, &vm->loop, &vm->serial, STDIN_FILENO) < 0 ||
+	if (console_init(&vmm->console, &vm->loop, vm->arch->console(vm->arch_vm), STDIN_FILENO) <
+		    0 ||
 	    watch_signals(vmm, &vm->loop) < 0) {
 		log_err("setting up the event loop: %s", strerror(errno));
 		return EBB_EXIT_VM_ERROR;
@@ -352,20 +204,21 @@ int vmm_boot(struct vmm *vmm)
 {
 	struct vm *vm = &vmm->vm;
 	struct vm_config *cfg = vm->cfg;
-	struct device_slot slots[VM_MAX_VIRTIO] = { 0 };
-	unsigned int nr_slots = 0;
 	struct boot_plan *plan = NULL;
-	struct drive_image images[CONFIG_MAX_DRIVES];
-	for (unsigned int i = 0; i < CONFIG_MAX_DRIVES; i++)
-		images[i].fd = -1;
+	void *prepared[DEVICE_MAX_CONFS] = { NULL };
 
-	int status = vmm_check(vmm, slots, &nr_slots, &plan, images);
+	int status = vmm_check(vmm, &plan, prepared);
 	if (status == 0)
-		status = vmm_create(vmm, slots, plan, images);
-	boot_plan_free(plan);
-	close_images(images, CONFIG_MAX_DRIVES);
-	if (status != 0)
+		status = vmm_create(vmm, plan, prepared);
+	if (plan)
+		vm->arch->boot_free(plan);
+	vm_unprepare_devices(vm, prepared);
+	if (status != 0) {
+		/* Nothing is left behind, so an API client may fix the config and retry. */
+		if (status == EBB_EXIT_USAGE)
+			vm_destroy_devices(vm);
 		return status;
+	}
 
 	log_info("booting %s: %u vCPU(s), %u MiB (%s), cmdline \"%s\"", cfg->kernel_path,
 		 cfg->vcpus, cfg->mem_mib, mem_backing_name(cfg->backing), vm->cmdline);
@@ -420,12 +273,45 @@ int vmm_open_metrics(struct vmm *vmm)
 	return 0;
 }
 
+bool vmm_is_running(struct vmm *vmm)
+{
+	return __atomic_load_n(&vmm->running, __ATOMIC_ACQUIRE);
+}
+
+struct route_call {
+	struct vmm *vmm;
+	struct api_request *req;
+};
+
+static int run_route(void *arg)
+{
+	struct route_call *call = arg;
+	call->vmm->route(call->vmm, call->req);
+	return 0;
+}
+
+/* On the API thread: hands a request to the loop that owns the VM and waits. */
+static void dispatch(void *ctx, struct api_request *req)
+{
+	struct vmm *vmm = ctx;
+	struct route_call call = { .vmm = vmm, .req = req };
+	/* The owning loop changes once, at boot; a call refused by the old one goes to the new. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct event_loop *loop = __atomic_load_n(&vmm->dispatch, __ATOMIC_ACQUIRE);
+		if (!loop)
+			break;
+		if (event_loop_call(loop, run_route, &call) != -ESHUTDOWN)
+			return;
+	}
+	api_fail(req, HTTP_UNAVAILABLE, "the microVM is shutting down");
+}
+
 static int start_api(struct vmm *vmm)
 {
 	if (!vmm->api)
 		return 0;
 	struct vm_config *cfg = vmm->cfg;
-	return api_server_start(vmm->api, vmm_api_dispatch, vmm, !cfg->no_seccomp,
+	return api_server_start(vmm->api, dispatch, vmm, !cfg->no_seccomp,
 				cfg->level == LOG_DEBUG);
 }
 
@@ -451,7 +337,7 @@ static void teardown(struct vmm *vmm)
 	vm_destroy(vm);
 }
 
-int vmm_run(struct vm_config *cfg, const struct timespec *start)
+int vmm_run(struct vm_config *cfg, const struct timespec *start, vmm_route_fn route)
 {
 	struct vmm *vmm = calloc(1, sizeof(*vmm));
 	if (!vmm) {
@@ -459,6 +345,7 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start)
 		return EBB_EXIT_VM_ERROR;
 	}
 	vmm->cfg = cfg;
+	vmm->route = route;
 	vmm->signal_fd = vmm->metrics_fd = vmm->metrics_timer_fd = -1;
 	vmm->console.saved_flags = -1;
 	vmm->console.space_fd = -1;
@@ -500,7 +387,7 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start)
 
 	if (!cfg->no_seccomp) {
 		/* Setup is over: from here the main thread only waits and tears down. */
-		int ret = seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG, NULL);
+		int ret = install_vmm_filter(cfg);
 		if (ret < 0)
 			vm_request_exit(vm, EBB_EXIT_VM_ERROR, "main thread: seccomp: %s",
 					strerror(-ret));

@@ -11,7 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "base/log.h"
 
 #define MMIO_MAGIC   0x74726976 /* "virt" */
 #define MMIO_VERSION 2
@@ -31,6 +31,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops,
 	t->mem = mem;
 	t->base = base;
 	t->gsi = gsi;
+	t->loop = loop;
 	t->irq_fd = -1;
 	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		t->notifiers[i].fd = -1;
@@ -51,7 +52,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops,
 		n->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (n->fd < 0)
 			return -errno;
-		int ret = event_loop_add(loop, n->fd, EPOLLIN, notifier_ready, n, NULL);
+		int ret = event_loop_add(loop, n->fd, EPOLLIN, notifier_ready, n, &n->src);
 		if (ret < 0)
 			return ret;
 	}
@@ -86,6 +87,11 @@ int virtio_mmio_attach_kvm(struct virtio_mmio *t, int vm_fd)
 
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
+	/* KVM may hold the eventfds longer than we do: stop listening to them first. */
+	for (unsigned int i = 0; t->loop && i < VIRTIO_MMIO_MAX_QUEUES; i++)
+		event_loop_remove(t->loop, t->notifiers[i].src);
+	if (t->loop)
+		event_loop_remove_batch_hook(t->loop, virtio_mmio_flush_interrupts, t);
 	for (unsigned int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		if (t->notifiers[i].fd >= 0)
 			close(t->notifiers[i].fd);

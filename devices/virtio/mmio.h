@@ -6,10 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/state.h"
 #include "devices/virtio/queue.h"
-#include "vmm/bus.h"
-#include "vmm/event_loop.h"
-#include "vmm/memory.h"
+#include "base/bus.h"
+#include "base/event_loop.h"
+#include "base/memory.h"
 
 /*
  * virtio-mmio version 2 transport. Register accesses arrive on vCPU threads;
@@ -47,6 +48,7 @@ struct virtio_mmio_notifier {
 	struct virtio_mmio *transport;
 	unsigned int queue;
 	int fd;
+	struct event_source *src;
 };
 
 struct virtio_mmio {
@@ -54,6 +56,7 @@ struct virtio_mmio {
 	const struct virtio_device_ops *ops;
 	void *dev;
 	struct guest_memory *mem;
+	struct event_loop *loop;
 	uint64_t base;
 	unsigned int gsi;
 
@@ -109,6 +112,11 @@ void virtio_mmio_config_changed(struct virtio_mmio *t);
 typedef void (*virtio_chain_fn)(void *dev, struct virtq *vq, unsigned int idx,
 				const struct vq_chain *chain, enum vq_error err);
 void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_chain_fn handle);
+
+/* The register file and every queue's rings and indices (mmio_state.c). */
+int virtio_mmio_save(const struct virtio_mmio *t, struct state_stream *s);
+/* Onto a transport made for the same device; -EPROTO for another layout. */
+int virtio_mmio_restore(struct virtio_mmio *t, struct state_stream *s);
 
 /* The driver broke the protocol: DEVICE_NEEDS_RESET and a config interrupt. */
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);

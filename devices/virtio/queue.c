@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "vmm/util.h"
+#include "base/util.h"
 
 static const char *const error_names[VQ_NR_ERRORS] = {
 	[VQ_ERR_NONE] = "none",

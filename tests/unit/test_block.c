@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/virtio/block.h"
+#include "devices/virtio/block/block.h"
 #include "tests/unit/support/fake_driver.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
 #define F(bit)	  (1ull << (bit))
 #define V1	  F(VIRTIO_F_VERSION_1)

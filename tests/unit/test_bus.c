@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/bus.h"
+#include "base/bus.h"
 
 struct fake_dev {
 	uint64_t last_offset;

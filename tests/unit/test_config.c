@@ -21,8 +21,53 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/config.h"
-#include "vmm/json_locate.h"
+#include "base/json_locate.h"
+#include "devices/virtio/balloon/conf.h"
+#include "devices/virtio/block/conf.h"
+#include "vmm/config/config.h"
+
+/* The configured devices, through the same list the VMM reads. */
+static const struct device_type *type_of(const struct vm_config *cfg, const char *section)
+{
+	const struct device_type *t = device_type_by_section(cfg->devices.registry, section);
+	assert_non_null(t);
+	return t;
+}
+
+static struct balloon_conf *balloon_of(const struct vm_config *cfg)
+{
+	int i = device_confs_find(&cfg->devices, type_of(cfg, "balloon"), NULL);
+	return i < 0 ? NULL : cfg->devices.list[i].conf;
+}
+
+static unsigned int nr_drives(const struct vm_config *cfg)
+{
+	return device_confs_of(&cfg->devices, type_of(cfg, "drives"), NULL, NULL);
+}
+
+/* The n-th drive in configuration order; NULL past the last. */
+static struct block_conf *drive_at(const struct vm_config *cfg, unsigned int n)
+{
+	const void *confs[DEVICE_MAX_CONFS];
+	unsigned int nr = device_confs_of(&cfg->devices, type_of(cfg, "drives"), confs, NULL);
+	return n < nr ? (struct block_conf *)confs[n] : NULL;
+}
+
+static struct balloon_settings *reporting_of(const struct vm_config *cfg)
+{
+	return device_settings(&cfg->devices, type_of(cfg, "balloon"));
+}
+
+/* Sets the balloon to conf, as PUT /balloon would (rules and all): returns its verdict. */
+static int put_balloon(struct vm_config *cfg, struct balloon_conf conf)
+{
+	struct schema_error err;
+	struct balloon_conf *copy = malloc(sizeof(*copy));
+	assert_non_null(copy);
+	*copy = conf;
+	const struct device_type *t = type_of(cfg, "balloon");
+	return config_set_device(t, device_confs_find(&cfg->devices, t, NULL), copy, cfg, &err);
+}
 
 /* Returns a copy of s with every ' turned into ". */
 static char *dq(const char *s)
@@ -36,7 +81,7 @@ static char *dq(const char *s)
 	return t;
 }
 
-static int load(const char *json, struct vm_config *cfg, struct config_error *err)
+static int load(const char *json, struct vm_config *cfg, struct schema_error *err)
 {
 	char *text = dq(json);
 	int ret = config_load_buffer(text, strlen(text), cfg, err);
@@ -618,7 +663,7 @@ static const struct err_case err_cases[] = {
 	  "    {'drive_id': 'b', 'path_on_host': 'b.img', 'is_root_device': true}\n"
 	  "  ]\n"
 	  "}\n",
-	  4, 66, "drives[1].is_root_device", "drives[0] is already the root device" },
+	  4, 66, "drives[1].is_root_device", "drive \"a\" is already the root device" },
 	{ "duplicate drive ids",
 	  "{\n"
 	  "  'drives': [\n"
@@ -646,13 +691,13 @@ static void test_error_table(void **state)
 	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
 		const struct err_case *tc = &err_cases[i];
 		struct vm_config cfg, fresh;
-		struct config_error err;
+		struct schema_error err;
 		char line[1024], want[600];
 
 		config_init(&cfg);
 		config_init(&fresh);
 		int ret = load(tc->json, &cfg, &err);
-		config_error_format(&err, "vm.json", line, sizeof(line));
+		schema_error_format(&err, "vm.json", line, sizeof(line));
 		snprintf(want, sizeof(want), "vm.json:%d:%d: %s%s", tc->line, tc->column, tc->path,
 			 tc->path[0] ? ": " : "");
 		bool ok = ret == -EINVAL && err.line == tc->line && err.column == tc->column &&
@@ -712,7 +757,7 @@ static const char firecracker_config[] =
 static void test_firecracker_config(void **state)
 {
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 	config_init(&cfg);
 	assert_int_equal(load(firecracker_config, &cfg, &err), 0);
 	assert_string_equal(cfg.kernel_path, "vmlinux.bin");
@@ -722,14 +767,14 @@ static void test_firecracker_config(void **state)
 	assert_int_equal(cfg.mem_mib, 1024);
 	assert_int_equal(cfg.backing, MEM_BACKING_ANON);
 	assert_false(cfg.thp);
-	assert_false(cfg.balloon.present);
-	assert_int_equal(cfg.nr_drives, 1);
-	assert_string_equal(cfg.drives[0].drive_id, "rootfs");
-	assert_string_equal(cfg.drives[0].path_on_host, "rootfs.ext4");
-	assert_true(cfg.drives[0].is_root_device);
-	assert_false(cfg.drives[0].is_read_only);
-	assert_false(cfg.drives[0].cache_writeback);
-	assert_null(cfg.drives[0].partuuid);
+	assert_null(balloon_of(&cfg));
+	assert_int_equal(nr_drives(&cfg), 1);
+	assert_string_equal(drive_at(&cfg, 0)->drive_id, "rootfs");
+	assert_string_equal(drive_at(&cfg, 0)->path_on_host, "rootfs.ext4");
+	assert_true(drive_at(&cfg, 0)->is_root_device);
+	assert_false(drive_at(&cfg, 0)->is_read_only);
+	assert_false((drive_at(&cfg, 0)->cache_type == BLOCK_CACHE_WRITEBACK));
+	assert_null(drive_at(&cfg, 0)->partuuid);
 	assert_null(cfg.log_path);
 	assert_null(cfg.metrics_path);
 	config_free(&cfg);
@@ -764,7 +809,7 @@ static void test_everything(void **state)
 		"                             'profile': 'stock'}}\n"
 		"}\n";
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 	config_init(&cfg);
 	assert_int_equal(load(json, &cfg, &err), 0);
 	assert_string_equal(cfg.kernel_path, "bz");
@@ -774,30 +819,30 @@ static void test_everything(void **state)
 	assert_int_equal(cfg.mem_mib, 2048);
 	assert_int_equal(cfg.backing, MEM_BACKING_ANON);
 	assert_true(cfg.thp);
-	assert_true(cfg.balloon.present);
-	assert_int_equal(cfg.balloon.amount_mib, 100);
-	assert_true(cfg.balloon.deflate_on_oom);
-	assert_int_equal(cfg.balloon.stats_polling_interval_s, 5);
-	assert_true(cfg.balloon.free_page_reporting);
-	assert_int_equal(cfg.nr_drives, 2);
-	assert_string_equal(cfg.drives[0].partuuid, "0eaa91a0-01");
-	assert_true(cfg.drives[0].is_read_only);
-	assert_true(cfg.drives[0].cache_writeback);
-	assert_string_equal(cfg.drives[1].drive_id, "data-2");
-	assert_false(cfg.drives[1].is_root_device);
+	assert_non_null(balloon_of(&cfg));
+	assert_int_equal(balloon_of(&cfg)->amount_mib, 100);
+	assert_true(balloon_of(&cfg)->deflate_on_oom);
+	assert_int_equal(balloon_of(&cfg)->stats_polling_interval_s, 5);
+	assert_true(balloon_of(&cfg)->free_page_reporting);
+	assert_int_equal(nr_drives(&cfg), 2);
+	assert_string_equal(drive_at(&cfg, 0)->partuuid, "0eaa91a0-01");
+	assert_true(drive_at(&cfg, 0)->is_read_only);
+	assert_true((drive_at(&cfg, 0)->cache_type == BLOCK_CACHE_WRITEBACK));
+	assert_string_equal(drive_at(&cfg, 1)->drive_id, "data-2");
+	assert_false(drive_at(&cfg, 1)->is_root_device);
 	assert_string_equal(cfg.log_path, "ebb.log");
 	assert_int_equal(cfg.level, LOG_WARN);
 	assert_true(cfg.show_level);
 	assert_true(cfg.show_origin);
 	assert_string_equal(cfg.metrics_path, "m.json");
 	assert_true(cfg.metrics_emit_id);
-	assert_int_equal(cfg.reporting_queue_size, 128);
+	assert_int_equal(reporting_of(&cfg)->reporting_queue_size, 128);
 	assert_true(cfg.boot_timer);
-	assert_int_equal(cfg.reporting.delay_ms, 100);
-	assert_int_equal(cfg.reporting.budget, 0);
-	assert_int_equal(cfg.reporting.watermark_mib, 0);
-	assert_int_equal(cfg.reporting.order, 7);
-	assert_int_equal(cfg.reporting.profile, REPORTING_STOCK);
+	assert_int_equal(reporting_of(&cfg)->reporting.delay_ms, 100);
+	assert_int_equal(reporting_of(&cfg)->reporting.budget, 0);
+	assert_int_equal(reporting_of(&cfg)->reporting.watermark_mib, 0);
+	assert_int_equal(reporting_of(&cfg)->reporting.order, 7);
+	assert_int_equal(reporting_of(&cfg)->reporting.profile, REPORTING_STOCK);
 	config_free(&cfg);
 }
 
@@ -812,7 +857,7 @@ static void test_defaults(void **state)
 		"  'logger': {'level': 'DEBUG'}\n"
 		"}\n";
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 	config_init(&cfg);
 	assert_int_equal(load(json, &cfg, &err), 0);
 	assert_null(cfg.boot_args); /* CONFIG_DEFAULT_BOOT_ARGS */
@@ -821,16 +866,16 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
 	assert_int_equal(cfg.backing, MEM_BACKING_ANON);
 	assert_false(cfg.thp);
-	assert_int_equal(cfg.balloon.stats_polling_interval_s, 0);
-	assert_false(cfg.balloon.free_page_reporting);
-	assert_false(cfg.drives[0].is_read_only);
-	assert_false(cfg.drives[0].cache_writeback);
-	assert_int_equal(cfg.reporting_queue_size, CONFIG_DEFAULT_REPORTING_QUEUE_SIZE);
-	assert_int_equal(cfg.reporting.budget, 5);
-	assert_int_equal(cfg.reporting.profile, REPORTING_FAST);
-	assert_int_equal(cfg.reporting.delay_ms, -1);
-	assert_int_equal(cfg.reporting.watermark_mib, -1);
-	assert_int_equal(cfg.reporting.order, -1);
+	assert_int_equal(balloon_of(&cfg)->stats_polling_interval_s, 0);
+	assert_false(balloon_of(&cfg)->free_page_reporting);
+	assert_false(drive_at(&cfg, 0)->is_read_only);
+	assert_false((drive_at(&cfg, 0)->cache_type == BLOCK_CACHE_WRITEBACK));
+	assert_int_equal(reporting_of(&cfg)->reporting_queue_size, BALLOON_DEFAULT_REPORTING_QUEUE);
+	assert_int_equal(reporting_of(&cfg)->reporting.budget, 5);
+	assert_int_equal(reporting_of(&cfg)->reporting.profile, REPORTING_FAST);
+	assert_int_equal(reporting_of(&cfg)->reporting.delay_ms, -1);
+	assert_int_equal(reporting_of(&cfg)->reporting.watermark_mib, -1);
+	assert_int_equal(reporting_of(&cfg)->reporting.order, -1);
 	assert_int_equal(cfg.level, LOG_DEBUG);
 	assert_false(cfg.show_level);
 	assert_false(cfg.boot_timer);
@@ -848,11 +893,11 @@ static void test_defaults(void **state)
 static void test_merges_with_cli(void **state)
 {
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 
 	config_init(&cfg);
 	cfg.backing = MEM_BACKING_MEMFD;
-	cfg.balloon = (struct balloon_config){ .present = true, .free_page_reporting = true };
+	assert_int_equal(put_balloon(&cfg, (struct balloon_conf){ .free_page_reporting = true }), 0);
 	assert_int_equal(config_set_str(&cfg.kernel_path, "cli-kernel"), 0);
 	assert_int_equal(load("{'machine-config': {'vcpu_count': 2, 'mem_size_mib': 64,"
 			      " 'huge_pages': 'None'}}",
@@ -860,20 +905,21 @@ static void test_merges_with_cli(void **state)
 			 0);
 	assert_string_equal(cfg.kernel_path, "cli-kernel");
 	assert_int_equal(cfg.backing, MEM_BACKING_MEMFD); /* "None" means 4 KiB pages */
-	assert_true(cfg.balloon.present);
+	assert_non_null(balloon_of(&cfg));
 	assert_int_equal(cfg.mem_mib, 64);
 	config_free(&cfg);
 
-	/* A balloon from the command line must still fit. */
+	/* A balloon from the command line must still fit; the rule names the balloon. */
 	config_init(&cfg);
-	cfg.balloon = (struct balloon_config){ .present = true, .amount_mib = 200 };
-	assert_int_equal(load("{\n  'machine-config': {'vcpu_count': 1, 'mem_size_mib': 128}\n}",
+	assert_int_equal(put_balloon(&cfg, (struct balloon_conf){ .amount_mib = 100 }), 0);
+	assert_int_equal(load("{\n  'machine-config': {'vcpu_count': 1, 'mem_size_mib': 64}\n}",
 			      &cfg, &err),
 			 -EINVAL);
-	assert_string_equal(err.path, "machine-config.mem_size_mib");
-	assert_int_equal(err.line, 2);
-	assert_int_equal(err.column, 55);
-	assert_string_equal(err.message, "must be at least the balloon's 200 MiB, got 128");
+	assert_string_equal(err.path, "balloon.amount_mib");
+	assert_int_equal(err.line, 0);
+	assert_string_equal(err.message,
+			    "100 MiB is more than the guest's 64 MiB (machine-config.mem_size_mib)");
+	assert_int_equal(cfg.mem_mib, CONFIG_DEFAULT_MEM_MIB);
 	config_free(&cfg);
 
 	/* --thp and a file asking for memfd. */
@@ -914,7 +960,7 @@ static void test_merges_with_cli(void **state)
 			 0);
 	assert_int_equal(cfg.backing, MEM_BACKING_HUGETLBFS);
 	assert_false(cfg.thp);
-	assert_int_equal(cfg.reporting.delay_ms, 3);
+	assert_int_equal(reporting_of(&cfg)->reporting.delay_ms, 3);
 	/* A later file replaces the drives. */
 	assert_int_equal(load("{'drives': [{'drive_id': 'a', 'path_on_host': 'a', 'is_root_device':"
 			      " true}, {'drive_id': 'b', 'path_on_host': 'b', 'is_root_device':"
@@ -925,9 +971,9 @@ static void test_merges_with_cli(void **state)
 			      " false}]}",
 			      &cfg, &err),
 			 0);
-	assert_int_equal(cfg.nr_drives, 1);
-	assert_string_equal(cfg.drives[0].drive_id, "c");
-	assert_null(cfg.drives[1].drive_id);
+	assert_int_equal(nr_drives(&cfg), 1);
+	assert_string_equal(drive_at(&cfg, 0)->drive_id, "c");
+	assert_null(drive_at(&cfg, 1));
 	config_free(&cfg);
 }
 
@@ -950,12 +996,12 @@ static void test_examples_load(void **state)
 			continue;
 		char path[4400], line[1024];
 		struct vm_config cfg;
-		struct config_error err;
+		struct schema_error err;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		config_init(&cfg);
 		int ret = config_load_file(path, &cfg, &err);
 		if (ret) {
-			config_error_format(&err, path, line, sizeof(line));
+			schema_error_format(&err, path, line, sizeof(line));
 			print_error("%s\n", line);
 		}
 		assert_int_equal(ret, 0);
@@ -967,11 +1013,11 @@ static void test_examples_load(void **state)
 					    "console=ttyS0 reboot=k panic=1 pci=off");
 		}
 		if (strcmp(de->d_name, "balloon-inflate.json") == 0) {
-			assert_int_equal(cfg.balloon.amount_mib, 256);
+			assert_int_equal(balloon_of(&cfg)->amount_mib, 256);
 			assert_int_equal(cfg.mem_mib, 512);
 		}
 		if (strcmp(de->d_name, "balloon-reporting.json") == 0)
-			assert_true(cfg.balloon.free_page_reporting);
+			assert_true(balloon_of(&cfg)->free_page_reporting);
 		if (strcmp(de->d_name, "memfd.json") == 0)
 			assert_int_equal(cfg.backing, MEM_BACKING_MEMFD);
 		if (strcmp(de->d_name, "hugetlbfs.json") == 0)
@@ -998,11 +1044,11 @@ static void test_every_error_has_a_position(void **state)
 			memcpy(copy, text, len);
 			copy[i] = *r;
 			struct vm_config cfg;
-			struct config_error err;
+			struct schema_error err;
 			char line[1024];
 			config_init(&cfg);
 			int ret = config_load_buffer(copy, len, &cfg, &err);
-			config_error_format(&err, "vm.json", line, sizeof(line));
+			schema_error_format(&err, "vm.json", line, sizeof(line));
 			if (ret < 0 && (err.line < 1 || err.column < 1 || strchr(line, '\n')))
 				print_error("offset %zu '%c': %s\n", i, *r, line);
 			if (ret < 0) {
@@ -1035,12 +1081,12 @@ static char *write_temp(const char *text, size_t len)
 static void test_file_errors(void **state)
 {
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 	char line[1024];
 	config_init(&cfg);
 
 	assert_int_equal(config_load_file("/nonexistent/vm.json", &cfg, &err), -ENOENT);
-	config_error_format(&err, "/nonexistent/vm.json", line, sizeof(line));
+	schema_error_format(&err, "/nonexistent/vm.json", line, sizeof(line));
 	assert_string_equal(line, "/nonexistent/vm.json: cannot open: No such file or directory");
 
 	assert_int_equal(config_load_file("/", &cfg, &err), -EISDIR);
@@ -1056,7 +1102,7 @@ static void test_file_errors(void **state)
 			"}\n");
 	char *path = write_temp(text, strlen(text));
 	assert_int_equal(config_load_file(path, &cfg, &err), -EINVAL);
-	config_error_format(&err, "vm.json", line, sizeof(line));
+	schema_error_format(&err, "vm.json", line, sizeof(line));
 	assert_string_equal(line, "vm.json:5:19: machine-config.vcpu_count: must be 1..32, got 0");
 	unlink(path);
 	free(path);
@@ -1093,41 +1139,41 @@ static void test_file_errors(void **state)
 
 static void test_error_format(void **state)
 {
-	struct config_error e = { .message = "must be 1..32, got 0",
+	struct schema_error e = { .message = "must be 1..32, got 0",
 				  .line = 7,
 				  .column = 21,
 				  .path = "machine-config.vcpu_count" };
 	char buf[256];
-	config_error_format(&e, "vm.json", buf, sizeof(buf));
+	schema_error_format(&e, "vm.json", buf, sizeof(buf));
 	assert_string_equal(buf, "vm.json:7:21: machine-config.vcpu_count: must be 1..32, got 0");
-	config_error_format(&e, NULL, buf, sizeof(buf));
+	schema_error_format(&e, NULL, buf, sizeof(buf));
 	assert_string_equal(buf,
 			    "machine-config.vcpu_count: must be 1..32, got 0 (line 7, column 21)");
 	e.line = e.column = 0;
-	config_error_format(&e, "vm.json", buf, sizeof(buf));
+	schema_error_format(&e, "vm.json", buf, sizeof(buf));
 	assert_string_equal(buf, "vm.json: machine-config.vcpu_count: must be 1..32, got 0");
-	config_error_format(&e, NULL, buf, sizeof(buf));
+	schema_error_format(&e, NULL, buf, sizeof(buf));
 	assert_string_equal(buf, "machine-config.vcpu_count: must be 1..32, got 0");
 	e.path[0] = '\0';
-	config_error_format(&e, NULL, buf, sizeof(buf));
+	schema_error_format(&e, NULL, buf, sizeof(buf));
 	assert_string_equal(buf, "must be 1..32, got 0");
 	/* Truncation keeps a terminated string. */
-	config_error_format(&e, "vm.json", buf, 10);
+	schema_error_format(&e, "vm.json", buf, 10);
 	assert_string_equal(buf, "vm.json: ");
-	config_error_format(&e, "vm.json", buf, 1);
+	schema_error_format(&e, "vm.json", buf, 1);
 	assert_string_equal(buf, "");
 }
 
 /* The API's per-resource parsers */
 
-typedef int (*resource_parser)(json_t *, struct vm_config *, struct config_error *);
+typedef int (*resource_parser)(json_t *, struct vm_config *, struct schema_error *);
 
 /* A body that must fail with this message at this relative path, changing nothing. */
 static void expect_api_error(resource_parser parse, struct vm_config *cfg, const char *json,
 			     int ret, const char *path, const char *message)
 {
 	struct vm_config before = *cfg;
-	struct config_error err;
+	struct schema_error err;
 	json_t *v = body(json);
 	int got = parse(v, cfg, &err);
 	json_decref(v);
@@ -1142,7 +1188,7 @@ static void expect_api_error(resource_parser parse, struct vm_config *cfg, const
 
 static void expect_api_ok(resource_parser parse, struct vm_config *cfg, const char *json)
 {
-	struct config_error err;
+	struct schema_error err;
 	json_t *v = body(json);
 	int ret = parse(v, cfg, &err);
 	if (ret)
@@ -1154,7 +1200,7 @@ static void expect_api_ok(resource_parser parse, struct vm_config *cfg, const ch
 static void test_api_machine_config(void **state)
 {
 	struct vm_config cfg;
-	struct config_error err;
+	struct schema_error err;
 	char line[600];
 	config_init(&cfg);
 
@@ -1162,7 +1208,7 @@ static void test_api_machine_config(void **state)
 	struct vm_config before = cfg;
 	assert_int_equal(config_parse_machine_config(v, &cfg, &err), -EINVAL);
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
-	config_error_format(&err, NULL, line, sizeof(line));
+	schema_error_format(&err, NULL, line, sizeof(line));
 	assert_string_equal(line, "vcpu_count: must be 1..32, got 0");
 	json_decref(v);
 
@@ -1219,11 +1265,11 @@ static void test_api_machine_config(void **state)
 	expect_api_error(config_parse_machine_config_patch, &cfg, "{'mem_size_mib': 403}", -EINVAL,
 			 "mem_size_mib", "must be even with huge_pages \"2M\", got 403");
 
-	/* Not below the balloon. */
-	cfg.balloon = (struct balloon_config){ .present = true, .amount_mib = 200 };
+	/* Not below the balloon: the rule names the balloon, which is not this resource. */
+	assert_int_equal(put_balloon(&cfg, (struct balloon_conf){ .amount_mib = 200 }), 0);
 	expect_api_error(config_parse_machine_config, &cfg,
-			 "{'vcpu_count': 1, 'mem_size_mib': 100}", -EINVAL, "mem_size_mib",
-			 "must be at least the balloon's 200 MiB, got 100");
+			 "{'vcpu_count': 1, 'mem_size_mib': 100}", -EINVAL, "balloon.amount_mib",
+			 "200 MiB is more than the guest's 100 MiB");
 	config_free(&cfg);
 }
 
@@ -1251,64 +1297,129 @@ static void test_api_boot_source(void **state)
 	config_free(&cfg);
 }
 
+/* A device's own route, called as the router would before boot; returns the HTTP status. */
+static int set_conf(const struct device_route_ctx *ctx, int index, void *conf,
+		    struct schema_error *err)
+{
+	return config_set_device(ctx->type, index, conf, ctx->vmm, err);
+}
+
+static int call_route(struct vm_config *cfg, const char *section, const char *method,
+		      const char *path, const char *id, const char *json, char *fault,
+		      size_t fault_len)
+{
+	const struct device_type *t = type_of(cfg, section);
+	struct device_route_ctx ctx = { .type = t,
+					.id = id,
+					.confs = &cfg->devices,
+					.vmm = cfg,
+					.set_conf = set_conf };
+	struct api_request req = { .method = method, .url = path };
+	req.body = json ? body(json) : NULL;
+	const struct device_route *r = t->routes;
+	while (r->method && (strcmp(r->method, method) || strcmp(r->path, path)))
+		r++;
+	assert_non_null(r->method);
+	r->handle(&ctx, &req);
+	json_decref(req.body);
+	json_decref(req.response);
+	snprintf(fault, fault_len, "%s", req.fault);
+	return req.status;
+}
+
+/* A route that must fail with a fault holding message, changing nothing. */
+static void expect_route_error(struct vm_config *cfg, const char *section, const char *method,
+			       const char *path, const char *id, const char *json,
+			       const char *message)
+{
+	struct vm_config before = *cfg;
+	char fault[600];
+	int status = call_route(cfg, section, method, path, id, json, fault, sizeof(fault));
+	if (status != 400 || !strstr(fault, message))
+		print_error("%s %s %s: %d \"%s\"\n", method, path, json, status, fault);
+	assert_int_equal(status, 400);
+	assert_non_null(strstr(fault, message));
+	assert_memory_equal(cfg, &before, sizeof(before));
+}
+
+static void expect_route_ok(struct vm_config *cfg, const char *section, const char *method,
+			    const char *path, const char *json)
+{
+	char fault[600];
+	int status = call_route(cfg, section, method, path, NULL, json, fault, sizeof(fault));
+	if (status >= 400)
+		print_error("%s %s %s: %d \"%s\"\n", method, path, json, status, fault);
+	assert_true(status == 200 || status == 204);
+}
+
+static int put_balloon_json(json_t *v, struct vm_config *cfg, struct schema_error *err)
+{
+	return config_put_device(type_of(cfg, "balloon"), NULL, v, cfg, err);
+}
+
 static void test_api_balloon(void **state)
 {
 	struct vm_config cfg;
 	config_init(&cfg);
 	cfg.mem_mib = 512;
 
-	expect_api_error(config_parse_balloon_update, &cfg, "{'amount_mib': 10}", -ENODEV, "",
-			 "no balloon device is configured");
-	expect_api_error(config_parse_balloon_stats_update, &cfg, "{'stats_polling_interval_s': 1}",
-			 -ENODEV, "", "no balloon device is configured");
-	expect_api_error(config_parse_balloon, &cfg, "{'amount_mib': 513, 'deflate_on_oom': true}",
+	expect_route_error(&cfg, "balloon", "PATCH", "", NULL, "{'amount_mib': 10}",
+			   "no balloon device is configured");
+	expect_route_error(&cfg, "balloon", "PATCH", "/statistics", NULL,
+			   "{'stats_polling_interval_s': 1}", "no balloon device is configured");
+	expect_api_error(put_balloon_json, &cfg, "{'amount_mib': 513, 'deflate_on_oom': true}",
 			 -EINVAL, "amount_mib", "513 MiB is more than the guest's 512 MiB");
-	expect_api_error(config_parse_balloon, &cfg,
+	expect_api_error(put_balloon_json, &cfg,
 			 "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}",
 			 -EINVAL, "free_page_hinting",
 			 "free_page_hinting is not supported by ebb yet; use free_page_reporting");
-	expect_api_ok(config_parse_balloon, &cfg,
+	expect_api_ok(put_balloon_json, &cfg,
 		      "{'amount_mib': 64, 'deflate_on_oom': true, 'stats_polling_interval_s': 0,"
 		      " 'free_page_hinting': false, 'free_page_reporting': true}");
-	assert_true(cfg.balloon.present);
-	assert_int_equal(cfg.balloon.amount_mib, 64);
-	assert_true(cfg.balloon.free_page_reporting);
+	assert_non_null(balloon_of(&cfg));
+	assert_int_equal(balloon_of(&cfg)->amount_mib, 64);
+	assert_true(balloon_of(&cfg)->free_page_reporting);
 
-	expect_api_error(config_parse_balloon_update, &cfg, "{}", -EINVAL, "amount_mib",
-			 "missing required field");
-	expect_api_error(config_parse_balloon_update, &cfg,
-			 "{'amount_mib': 1, 'deflate_on_oom': true}", -EINVAL, "deflate_on_oom",
-			 "unknown key");
-	expect_api_error(config_parse_balloon_update, &cfg, "{'amount_mib': 600}", -EINVAL,
-			 "amount_mib", "600 MiB is more than the guest's 512 MiB");
-	expect_api_error(config_parse_balloon_update, &cfg, "{'amount_mib': -3}", -EINVAL,
-			 "amount_mib", "must not be negative, got -3");
-	expect_api_ok(config_parse_balloon_update, &cfg, "{'amount_mib': 300}");
-	assert_int_equal(cfg.balloon.amount_mib, 300);
+	expect_route_error(&cfg, "balloon", "PATCH", "", NULL, "{}",
+			   "amount_mib: missing required field");
+	expect_route_error(&cfg, "balloon", "PATCH", "", NULL,
+			   "{'amount_mib': 1, 'deflate_on_oom': true}", "deflate_on_oom: unknown key");
+	expect_route_error(&cfg, "balloon", "PATCH", "", NULL, "{'amount_mib': 600}",
+			   "amount_mib: 600 MiB is more than the guest's 512 MiB");
+	expect_route_error(&cfg, "balloon", "PATCH", "", NULL, "{'amount_mib': -3}",
+			   "amount_mib: must not be negative, got -3");
+	expect_route_ok(&cfg, "balloon", "PATCH", "", "{'amount_mib': 300}");
+	assert_int_equal(balloon_of(&cfg)->amount_mib, 300);
+	assert_true(balloon_of(&cfg)->deflate_on_oom);
 
 	/* Statistics were off: they cannot be turned on after boot. */
-	expect_api_error(config_parse_balloon_stats_update, &cfg, "{'stats_polling_interval_s': 5}",
-			 -EINVAL, "stats_polling_interval_s", "cannot be turned on");
-	cfg.balloon.stats_polling_interval_s = 1;
-	expect_api_error(config_parse_balloon_stats_update, &cfg, "{'stats_polling_interval_s': 0}",
-			 -EINVAL, "stats_polling_interval_s", "cannot be turned off");
-	expect_api_error(config_parse_balloon_stats_update, &cfg,
-			 "{'stats_polling_interval_s': 2.5}", -EINVAL, "stats_polling_interval_s",
-			 "must be an integer, got 2.5");
-	expect_api_ok(config_parse_balloon_stats_update, &cfg, "{'stats_polling_interval_s': 10}");
-	assert_int_equal(cfg.balloon.stats_polling_interval_s, 10);
+	expect_route_error(&cfg, "balloon", "PATCH", "/statistics", NULL,
+			   "{'stats_polling_interval_s': 5}",
+			   "stats_polling_interval_s: statistics cannot be turned on");
+	assert_int_equal(put_balloon(&cfg, (struct balloon_conf){ .stats_polling_interval_s = 1 }),
+			 0);
+	expect_route_error(&cfg, "balloon", "PATCH", "/statistics", NULL,
+			   "{'stats_polling_interval_s': 0}", "cannot be turned off");
+	expect_route_error(&cfg, "balloon", "PATCH", "/statistics", NULL,
+			   "{'stats_polling_interval_s': 2.5}",
+			   "stats_polling_interval_s: must be an integer, got 2.5");
+	expect_route_ok(&cfg, "balloon", "PATCH", "/statistics", "{'stats_polling_interval_s': 10}");
+	assert_int_equal(balloon_of(&cfg)->stats_polling_interval_s, 10);
+	/* Before boot there are no statistics to read. */
+	expect_route_error(&cfg, "balloon", "GET", "/statistics", NULL, NULL,
+			   "balloon statistics need a running microVM");
 	config_free(&cfg);
 }
 
-static int put_drive(json_t *v, const char *id, struct vm_config *cfg, struct config_error *err)
+static int put_drive(json_t *v, const char *id, struct vm_config *cfg, struct schema_error *err)
 {
-	return config_parse_drive(v, id, cfg, err);
+	return config_put_device(type_of(cfg, "drives"), id, v, cfg, err);
 }
 
 static void test_api_drives(void **state)
 {
 	struct vm_config cfg, before;
-	struct config_error err;
+	struct schema_error err;
 	config_init(&cfg);
 
 	json_t *v = body("{'drive_id': 'root', 'path_on_host': 'r.img', 'is_root_device': true}");
@@ -1317,16 +1428,16 @@ static void test_api_drives(void **state)
 	v = body("{'drive_id': 'data', 'path_on_host': 'd.img', 'is_root_device': false}");
 	assert_int_equal(put_drive(v, NULL, &cfg, &err), 0);
 	json_decref(v);
-	assert_int_equal(cfg.nr_drives, 2);
+	assert_int_equal(nr_drives(&cfg), 2);
 
 	/* Same id replaces. */
 	v = body("{'drive_id': 'data', 'path_on_host': 'd2.img', 'is_root_device': false,"
 		 " 'is_read_only': true}");
 	assert_int_equal(put_drive(v, "data", &cfg, &err), 0);
 	json_decref(v);
-	assert_int_equal(cfg.nr_drives, 2);
-	assert_string_equal(cfg.drives[1].path_on_host, "d2.img");
-	assert_true(cfg.drives[1].is_read_only);
+	assert_int_equal(nr_drives(&cfg), 2);
+	assert_string_equal(drive_at(&cfg, 1)->path_on_host, "d2.img");
+	assert_true(drive_at(&cfg, 1)->is_read_only);
 
 	/* Replacing the root drive by itself is fine; a second root is not. */
 	v = body("{'drive_id': 'root', 'path_on_host': 'r2.img', 'is_root_device': true}");
@@ -1344,8 +1455,7 @@ static void test_api_drives(void **state)
 	v = body("{'drive_id': 'data', 'path_on_host': 'd.img', 'is_root_device': false}");
 	assert_int_equal(put_drive(v, "other", &cfg, &err), -EINVAL);
 	assert_string_equal(err.path, "drive_id");
-	assert_string_equal(err.message,
-			    "\"data\" does not match the drive id in the URL, \"other\"");
+	assert_string_equal(err.message, "\"data\" does not match the id in the URL, \"other\"");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 	json_decref(v);
 
@@ -1356,8 +1466,8 @@ static void test_api_drives(void **state)
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 	json_decref(v);
 
-	/* At most CONFIG_MAX_DRIVES. */
-	for (int i = 2; i < CONFIG_MAX_DRIVES; i++) {
+	/* At most BLOCK_MAX_DRIVES. */
+	for (int i = 2; i < BLOCK_MAX_DRIVES; i++) {
 		char json[128], id[16];
 		snprintf(id, sizeof(id), "d%d", i);
 		snprintf(json, sizeof(json),
@@ -1366,7 +1476,7 @@ static void test_api_drives(void **state)
 		assert_int_equal(put_drive(v, id, &cfg, &err), 0);
 		json_decref(v);
 	}
-	assert_int_equal(cfg.nr_drives, CONFIG_MAX_DRIVES);
+	assert_int_equal(nr_drives(&cfg), BLOCK_MAX_DRIVES);
 	before = cfg;
 	v = body("{'drive_id': 'one_more', 'path_on_host': 'x', 'is_root_device': false}");
 	assert_int_equal(put_drive(v, "one_more", &cfg, &err), -EINVAL);
@@ -1377,16 +1487,14 @@ static void test_api_drives(void **state)
 	v = body("{'drive_id': 'd7', 'path_on_host': 'y', 'is_root_device': false}");
 	assert_int_equal(put_drive(v, "d7", &cfg, &err), 0);
 	json_decref(v);
-	assert_string_equal(cfg.drives[7].path_on_host, "y");
+	assert_string_equal(drive_at(&cfg, 7)->path_on_host, "y");
 	config_free(&cfg);
 }
 
 static void test_api_drive_update(void **state)
 {
 	struct vm_config cfg;
-	struct config_error err;
-	unsigned int index = 99;
-	char *path = NULL;
+	struct schema_error err;
 	config_init(&cfg);
 	json_t *v = body("{'drive_id': 'root', 'path_on_host': 'r.img', 'is_root_device': true}");
 	assert_int_equal(put_drive(v, "root", &cfg, &err), 0);
@@ -1395,46 +1503,26 @@ static void test_api_drive_update(void **state)
 	assert_int_equal(put_drive(v, "data", &cfg, &err), 0);
 	json_decref(v);
 
-	v = body("{'drive_id': 'data', 'path_on_host': 'new.img'}");
-	assert_int_equal(config_parse_drive_update(v, "data", &cfg, &index, &path, &err), 0);
-	json_decref(v);
-	assert_int_equal(index, 1);
-	assert_string_equal(path, "new.img");
-	free(path);
-	/* The config is the caller's to change, once the swap worked. */
-	assert_string_equal(cfg.drives[1].path_on_host, "d.img");
+	/* Before boot a good body is refused for what it is: too early. */
+	expect_route_error(&cfg, "drives", "PATCH", "{id}", "data",
+			   "{'drive_id': 'data', 'path_on_host': 'new.img'}",
+			   "drive data can only be updated once the microVM runs (before, use PUT)");
+	assert_string_equal(drive_at(&cfg, 1)->path_on_host, "d.img");
+	expect_route_error(&cfg, "drives", "PATCH", "{id}", "nope",
+			   "{'drive_id': 'nope', 'path_on_host': 'x'}",
+			   "drive_id: no drive \"nope\" is configured");
+	expect_route_error(&cfg, "drives", "PATCH", "{id}", "root",
+			   "{'drive_id': 'data', 'path_on_host': 'x'}",
+			   "drive_id: \"data\" does not match the id in the URL, \"root\"");
 
-	/* No path: nothing to do, and no string. */
-	v = body("{'drive_id': 'root'}");
-	assert_int_equal(config_parse_drive_update(v, "root", &cfg, &index, &path, &err), 0);
-	json_decref(v);
-	assert_int_equal(index, 0);
-	assert_null(path);
-
-	v = body("{'drive_id': 'nope', 'path_on_host': 'x'}");
-	assert_int_equal(config_parse_drive_update(v, "nope", &cfg, &index, &path, &err), -ENOENT);
-	assert_string_equal(err.message, "no drive \"nope\" is configured");
-	assert_null(path);
-	json_decref(v);
-
-	v = body("{'drive_id': 'data', 'path_on_host': 'x'}");
-	assert_int_equal(config_parse_drive_update(v, "root", &cfg, &index, &path, &err), -EINVAL);
-	assert_string_equal(err.path, "drive_id");
-	json_decref(v);
-
-	const char *bad[] = {
+	static const char *const bad[] = {
 		"{'path_on_host': 'x'}",
 		"{'drive_id': 'data', 'path_on_host': ''}",
 		"{'drive_id': 'data', 'is_read_only': true}",
 		"{'drive_id': 'data', 'rate_limiter': {}}",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		v = body(bad[i]);
-		assert_int_equal(config_parse_drive_update(v, "data", &cfg, &index, &path, &err),
-				 -EINVAL);
-		assert_null(path);
-		json_decref(v);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_route_error(&cfg, "drives", "PATCH", "{id}", "data", bad[i], "");
 	config_free(&cfg);
 }
 
@@ -1483,21 +1571,21 @@ static void test_api_logger_metrics_ebb(void **state)
 
 static void test_json_load(void **state)
 {
-	struct config_error err;
+	struct schema_error err;
 	char line[600];
 	char *text = dq("{'amount_mib': 1, 'amount_mib': 2}");
-	assert_null(config_json_load(text, strlen(text), &err));
+	assert_null(schema_json_load(text, strlen(text), &err));
 	assert_string_equal(err.path, "amount_mib");
 	assert_string_equal(err.message, "duplicate key");
-	config_error_format(&err, NULL, line, sizeof(line));
+	schema_error_format(&err, NULL, line, sizeof(line));
 	assert_string_equal(line, "amount_mib: duplicate key (line 1, column 19)");
 	free(text);
 
-	assert_null(config_json_load("{\"a\": }", 7, &err));
+	assert_null(schema_json_load("{\"a\": }", 7, &err));
 	assert_string_equal(err.path, "");
 	assert_non_null(strstr(err.message, "invalid JSON"));
 
-	json_t *v = config_json_load("{\"a\": 1}", 8, &err);
+	json_t *v = schema_json_load("{\"a\": 1}", 8, &err);
 	assert_non_null(v);
 	json_decref(v);
 }

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/memory.h"
-#include "vmm/util.h"
+#include "base/memory.h"
+#include "base/util.h"
 
 static void two_regions(struct guest_memory *mem, enum mem_backing backing)
 {

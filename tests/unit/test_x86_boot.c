@@ -16,7 +16,7 @@
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/mptable.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
 static uint64_t e820_ram_total(const struct e820_map *map)
 {

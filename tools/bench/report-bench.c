@@ -18,9 +18,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "devices/virtio/balloon.h"
+#include "devices/virtio/balloon/balloon.h"
 #include "tests/unit/support/fake_driver.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
 #define BLOCK	     MiB(2)
 #define CHAIN	     32 /* PAGE_REPORTING_CAPACITY */

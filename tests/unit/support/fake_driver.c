@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define HEAP_SIZE (16ull << 20)
 

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "devices/virtio/mmio.h"
-#include "vmm/event_loop.h"
-#include "vmm/memory.h"
+#include "base/event_loop.h"
+#include "base/memory.h"
 
 #define FAKE_RAM_SIZE (64ull << 20)
 #define FAKE_MAX_QUEUES 8

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "vmm/boot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,15 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/arch.h"
 #include "vmm/arch/x86_64/boot_params.h"
 #include "vmm/arch/x86_64/cpu_state.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/mptable.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "vmm/arch/x86_64/x86.h"
 
 struct boot_plan {
 	struct kernel_image kernel;
@@ -24,9 +22,11 @@ struct boot_plan {
 	uint64_t initrd_size;
 	uint64_t initrd_addr;
 	char *cmdline;
+	char *kernel_path;
+	unsigned int nr_vcpus;
 };
 
-void boot_plan_free(struct boot_plan *plan)
+void x86_boot_free(struct boot_plan *plan)
 {
 	if (!plan)
 		return;
@@ -34,6 +34,7 @@ void boot_plan_free(struct boot_plan *plan)
 	if (plan->initrd_fd >= 0)
 		close(plan->initrd_fd);
 	free(plan->cmdline);
+	free(plan->kernel_path);
 	free(plan);
 }
 
@@ -58,7 +59,7 @@ static int open_initrd(const char *path, struct boot_plan *plan)
 	return 0;
 }
 
-int boot_plan_create(const struct vm_config *cfg, const char *cmdline, struct boot_plan **out)
+int x86_boot_check(const struct boot_source *src, const char *cmdline, struct boot_plan **out)
 {
 	struct boot_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
@@ -66,41 +67,35 @@ int boot_plan_create(const struct vm_config *cfg, const char *cmdline, struct bo
 	plan->initrd_fd = -1;
 	int ret;
 
-	if (!cfg->kernel_path) {
-		log_err("no kernel given (--kernel or boot-source.kernel_image_path)");
-		ret = -EINVAL;
-		goto fail;
-	}
 	char err[256];
-	ret = kernel_image_open(cfg->kernel_path, &plan->kernel, err, sizeof(err));
+	ret = kernel_image_open(src->kernel_path, &plan->kernel, err, sizeof(err));
 	if (ret < 0) {
-		log_err("kernel %s: %s", cfg->kernel_path, err);
+		log_err("kernel %s: %s", src->kernel_path, err);
 		goto fail;
 	}
 
-	uint64_t ram = MiB(cfg->mem_mib);
 	struct mem_region layout[MEM_MAX_REGIONS];
-	arch_ram_layout(ram, layout);
+	x86_ram_layout(src->ram_size, layout);
 	uint64_t low_end = layout[0].gpa + layout[0].size;
 	if (plan->kernel.end > low_end) {
-		log_err("guest RAM of %u MiB is too small for kernel %s, which needs %llu MiB",
-			cfg->mem_mib, cfg->kernel_path,
+		log_err("guest RAM of %llu MiB is too small for kernel %s, which needs %llu MiB",
+			(unsigned long long)(src->ram_size >> 20), src->kernel_path,
 			(unsigned long long)((plan->kernel.end + MiB(1) - 1) >> 20));
 		ret = -ENOSPC;
 		goto fail;
 	}
 
-	if (cfg->initrd_path) {
-		ret = open_initrd(cfg->initrd_path, plan);
+	if (src->initrd_path) {
+		ret = open_initrd(src->initrd_path, plan);
 		if (ret < 0)
 			goto fail;
 		ret = kernel_initrd_place(&plan->kernel, plan->initrd_size, low_end,
 					  &plan->initrd_addr);
 		if (ret < 0) {
-			log_err("initrd %s (%llu MiB) does not fit in %u MiB of guest RAM next to the kernel",
-				cfg->initrd_path,
+			log_err("initrd %s (%llu MiB) does not fit in %llu MiB of guest RAM next to the kernel",
+				src->initrd_path,
 				(unsigned long long)((plan->initrd_size + MiB(1) - 1) >> 20),
-				cfg->mem_mib);
+				(unsigned long long)(src->ram_size >> 20));
 			goto fail;
 		}
 	}
@@ -108,12 +103,14 @@ int boot_plan_create(const struct vm_config *cfg, const char *cmdline, struct bo
 	size_t len = strlen(cmdline);
 	if (len > plan->kernel.cmdline_max) {
 		log_err("kernel command line is %zu bytes; kernel %s accepts at most %u", len,
-			cfg->kernel_path, plan->kernel.cmdline_max);
+			src->kernel_path, plan->kernel.cmdline_max);
 		ret = -E2BIG;
 		goto fail;
 	}
+	plan->nr_vcpus = src->nr_vcpus;
 	plan->cmdline = strdup(cmdline);
-	if (!plan->cmdline) {
+	plan->kernel_path = strdup(src->kernel_path);
+	if (!plan->cmdline || !plan->kernel_path) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -121,7 +118,7 @@ int boot_plan_create(const struct vm_config *cfg, const char *cmdline, struct bo
 	return 0;
 
 fail:
-	boot_plan_free(plan);
+	x86_boot_free(plan);
 	return ret;
 }
 
@@ -142,32 +139,33 @@ static int load_initrd(struct guest_memory *mem, const struct boot_plan *plan)
 	return 0;
 }
 
-int boot_plan_load(struct vm *vm, const struct boot_plan *plan, uint64_t *entry)
+int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_memory *mem,
+		  const struct boot_devices *devs, uint64_t *entry)
 {
-	int ret = kernel_image_load(&plan->kernel, &vm->mem);
+	int ret = kernel_image_load(&plan->kernel, mem);
 	if (ret < 0) {
 		log_err("loading the kernel into guest memory: %s", strerror(-ret));
 		return ret;
 	}
 	if (plan->initrd_fd >= 0) {
-		ret = load_initrd(&vm->mem, plan);
+		ret = load_initrd(mem, plan);
 		if (ret < 0) {
 			log_err("loading the initrd: %s", strerror(-ret));
 			return ret;
 		}
 	}
-	ret = x86_write_boot_params(&vm->mem, &plan->kernel, plan->cmdline, plan->initrd_addr,
+	ret = x86_write_boot_params(mem, &plan->kernel, plan->cmdline, plan->initrd_addr,
 				    plan->initrd_size);
 	if (ret == 0)
-		ret = x86_write_boot_tables(&vm->mem);
+		ret = x86_write_boot_tables(mem);
 	if (ret == 0)
-		ret = x86_write_mptable(&vm->mem, vm->cfg->vcpus);
+		ret = x86_write_mptable(mem, plan->nr_vcpus);
 	if (ret < 0) {
 		log_err("writing boot structures: %s", strerror(-ret));
 		return ret;
 	}
 	log_debug("kernel %s (%s) entry 0x%llx, initrd at 0x%llx (%llu bytes)",
-		  vm->cfg->kernel_path, plan->kernel.format == KERNEL_ELF ? "ELF" : "bzImage",
+		  plan->kernel_path, plan->kernel.format == KERNEL_ELF ? "ELF" : "bzImage",
 		  (unsigned long long)plan->kernel.entry, (unsigned long long)plan->initrd_addr,
 		  (unsigned long long)plan->initrd_size);
 	*entry = plan->kernel.entry;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "vmm/arch/x86_64/layout.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
 #define E820_RAM	1
 #define LOADER_UNKNOWN	0xff

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "vmm/arch/x86_64/kernel_loader.h"
-#include "vmm/memory.h"
+#include "base/memory.h"
 
 #define X86_MAX_E820 8
 

@@ -9,8 +9,8 @@
 #include <sys/ioctl.h>
 
 #include "vmm/arch/x86_64/layout.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define CR0_PE	 (1ull << 0)
 #define CR0_ET	 (1ull << 4)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/memory.h"
+#include "base/memory.h"
 
 /* Writes the GDT, IDT and identity page tables the 64-bit entry needs. */
 int x86_write_boot_tables(struct guest_memory *mem);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "vmm/arch/x86_64/layout.h"
-#include "vmm/util.h"
+#include "base/util.h"
 
 #define SETUP_HDR_OFFSET   0x1f1
 #define HDRS_MAGIC	   0x53726448 /* "HdrS" */

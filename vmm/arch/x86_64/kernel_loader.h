@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/memory.h"
+#include "base/memory.h"
 
 enum kernel_format {
 	KERNEL_BZIMAGE,

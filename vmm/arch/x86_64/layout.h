@@ -25,16 +25,13 @@
 #define X86_BOOT_TIMER_ADDR	0xd0000000ull
 #define X86_VIRTIO_MMIO_BASE	0xd0001000ull
 #define X86_VIRTIO_MMIO_SLOT	0x1000ull
-#define X86_VIRTIO_MMIO_SLOTS	32
 
 #define X86_IDENTITY_MAP_ADDR	0xfeffc000ull /* VMX real-mode helper pages */
 #define X86_TSS_ADDR		0xfeffd000ull
 #define X86_IOAPIC_ADDR		0xfec00000ull
 #define X86_LAPIC_ADDR		0xfee00000ull
 
-/* ISA interrupts: 4 is COM1; virtio-mmio devices take GSIs from 5 upwards. */
+/* ISA interrupts: 4 is COM1; device slots take GSIs from 5 upwards (arch.c). */
 #define X86_SERIAL_GSI		4
-#define X86_FIRST_DEVICE_GSI	5
-#define X86_LAST_DEVICE_GSI	23
 
 #endif

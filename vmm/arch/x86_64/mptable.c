@@ -94,7 +94,7 @@ static uint8_t checksum(const void *p, size_t len)
 
 int x86_write_mptable(struct guest_memory *mem, unsigned int nr_vcpus)
 {
-	if (nr_vcpus == 0 || nr_vcpus > 254)
+	if (nr_vcpus == 0 || nr_vcpus > X86_MAX_VCPUS)
 		return -EINVAL;
 	size_t table_len = sizeof(struct mp_config_header) +
 			   nr_vcpus * sizeof(struct mp_processor) + sizeof(struct mp_bus) +

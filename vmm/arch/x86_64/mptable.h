@@ -2,7 +2,10 @@
 #ifndef EBB_X86_MPTABLE_H
 #define EBB_X86_MPTABLE_H
 
-#include "vmm/memory.h"
+#include "base/memory.h"
+
+/* The most APIC ids an MP table can describe, leaving one for the IOAPIC. */
+#define X86_MAX_VCPUS 254
 
 /*
  * Writes an Intel MP table (spec 1.4) at the start of the EBDA: one entry

@@ -8,7 +8,7 @@
  *  - when the guest deflates on OOM, the device adopts the guest's size as
  *    its target instead of pushing it to inflate again.
  */
-#include "devices/virtio/balloon.h"
+#include "devices/virtio/balloon/balloon.h"
 
 #include <errno.h>
 #include <linux/virtio_balloon.h>
@@ -19,8 +19,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define FEATURE(bit)	 (1ull << (bit))
 #define PFN_BATCH	 1024
@@ -76,15 +76,19 @@ static uint16_t balloon_queue_max_size(void *dev, unsigned int idx, uint64_t ack
 	return idx < roles.count ? BALLOON_QUEUE_SIZE : 0;
 }
 
-static int balloon_features_ok(void *dev, uint64_t acked)
+void balloon_features_acked(struct balloon *b, uint64_t acked)
 {
-	struct balloon *b = to_balloon(dev);
 	balloon_queue_roles(acked, &b->roles);
 	b->poison_acked = acked & FEATURE(VIRTIO_BALLOON_F_PAGE_POISON);
 	b->deflate_on_oom_acked = acked & FEATURE(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	log_debug("balloon: acked 0x%llx: inflate %d deflate %d stats %d reporting %d",
 		  (unsigned long long)acked, b->roles.inflate, b->roles.deflate, b->roles.stats,
 		  b->roles.reporting);
+}
+
+static int balloon_features_ok(void *dev, uint64_t acked)
+{
+	balloon_features_acked(to_balloon(dev), acked);
 	return 0;
 }
 
@@ -328,33 +332,75 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 	}
 }
 
-static void balloon_chain(void *dev, struct virtq *vq, unsigned int idx,
-			  const struct vq_chain *chain, enum vq_error err)
+/*
+ * One function per queue. A malformed chain is refused and counted, and
+ * still completed: the guest must never hang on a buffer ebb kept.
+ */
+static void balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
+				    const struct vq_chain *chain, enum vq_error err)
+{
+	struct balloon *b = to_balloon(dev);
+	if (err != VQ_ERR_NONE)
+		b->counters.bad_descriptors++;
+	else
+		process_pfn_chain(b, chain, true);
+	complete(b, idx, vq, chain->head);
+}
+
+static void balloon_process_deflate(void *dev, struct virtq *vq, unsigned int idx,
+				    const struct vq_chain *chain, enum vq_error err)
+{
+	struct balloon *b = to_balloon(dev);
+	if (err != VQ_ERR_NONE)
+		b->counters.bad_descriptors++;
+	else
+		process_pfn_chain(b, chain, false);
+	complete(b, idx, vq, chain->head);
+}
+
+static void balloon_process_reporting(void *dev, struct virtq *vq, unsigned int idx,
+				      const struct vq_chain *chain, enum vq_error err)
 {
 	struct balloon *b = to_balloon(dev);
 	if (err != VQ_ERR_NONE) {
-		/* Refused, counted and still completed: the guest must never hang. */
 		b->counters.bad_descriptors++;
-		if ((int)idx == b->roles.reporting)
-			b->counters.reports++;
-	} else if ((int)idx == b->roles.inflate || (int)idx == b->roles.deflate) {
-		process_pfn_chain(b, chain, (int)idx == b->roles.inflate);
-	} else if ((int)idx == b->roles.reporting) {
+		b->counters.reports++;
+	} else {
 		report_chain(b, chain);
-	} else if ((int)idx == b->roles.stats) {
-		/* Keep the buffer until the next poll; an older one goes back first. */
-		release_stats_buffer(b);
-		store_stats(b, chain);
-		b->stats_head = chain->head;
-		b->stats_held = true;
-		return;
 	}
 	complete(b, idx, vq, chain->head);
 }
 
+/* The buffer is kept until the next poll; an older one goes back first. */
+static void balloon_process_stats(void *dev, struct virtq *vq, unsigned int idx,
+				  const struct vq_chain *chain, enum vq_error err)
+{
+	struct balloon *b = to_balloon(dev);
+	if (err != VQ_ERR_NONE) {
+		b->counters.bad_descriptors++;
+		complete(b, idx, vq, chain->head);
+		return;
+	}
+	release_stats_buffer(b);
+	store_stats(b, chain);
+	b->stats_head = chain->head;
+	b->stats_held = true;
+}
+
 static void balloon_queue_notify(void *dev, unsigned int idx)
 {
-	virtio_mmio_process_queue(&to_balloon(dev)->transport, idx, balloon_chain);
+	struct balloon *b = to_balloon(dev);
+	virtio_chain_fn process = NULL;
+	if ((int)idx == b->roles.inflate)
+		process = balloon_process_inflate;
+	else if ((int)idx == b->roles.deflate)
+		process = balloon_process_deflate;
+	else if ((int)idx == b->roles.stats)
+		process = balloon_process_stats;
+	else if ((int)idx == b->roles.reporting)
+		process = balloon_process_reporting;
+	if (process)
+		virtio_mmio_process_queue(&b->transport, idx, process);
 }
 
 static const struct virtio_device_ops balloon_ops = {
@@ -429,11 +475,9 @@ void balloon_destroy(struct balloon *b)
 	virtio_mmio_destroy(&b->transport);
 }
 
+/* The configuration's rules keep mib within guest RAM (balloon_conf_check). */
 int balloon_set_target(struct balloon *b, uint32_t mib)
 {
-	uint64_t ram_mib = b->mem->ram_size >> 20;
-	if (mib > ram_mib)
-		return -ERANGE;
 	b->requested_pages = b->num_pages = mib * BALLOON_PAGES_PER_MIB;
 	virtio_mmio_config_changed(&b->transport);
 	b->counters.config_interrupts++;

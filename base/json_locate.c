@@ -6,7 +6,7 @@
  * columns the way jansson does. Every read is bounds-checked, so text that
  * is not JSON makes it fail rather than misbehave.
  */
-#include "vmm/json_locate.h"
+#include "base/json_locate.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -9,7 +9,7 @@
  *  - every chain is completed, with a status whenever there is a place to
  *    put one: a bad request costs the guest an IOERR, never a hang.
  */
-#include "devices/virtio/block.h"
+#include "devices/virtio/block/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +19,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define FEATURE(bit) (1ull << (bit))
 

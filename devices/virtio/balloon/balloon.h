@@ -87,6 +87,8 @@ struct balloon {
 };
 
 void balloon_queue_roles(uint64_t acked, struct balloon_queue_roles *roles);
+/* Queue roles, poison and deflate-on-oom from what the driver acked. */
+void balloon_features_acked(struct balloon *b, uint64_t acked);
 
 int balloon_init(struct balloon *b, const struct balloon_params *params, struct guest_memory *mem,
 		 struct event_loop *loop, uint64_t base, unsigned int gsi);

@@ -4,7 +4,7 @@
  * console. Each line is built in one buffer and written with one write(2) so
  * lines from different threads never interleave.
  */
-#include "vmm/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

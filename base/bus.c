@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "vmm/bus.h"
+#include "base/bus.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "base/log.h"
 
 void bus_init(struct bus *bus, const char *name)
 {

@@ -5,7 +5,7 @@
  * so THP and hugetlbfs pages line up with guest-physical 2 MiB blocks, which
  * is the size free page reporting hands back.
  */
-#include "vmm/memory.h"
+#include "base/memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define HUGE_2M (2ull << 20)
 

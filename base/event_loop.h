@@ -18,8 +18,7 @@ typedef int (*event_call_fn)(void *arg);
 
 struct event_source;
 struct event_call;
-
-#define EVENT_LOOP_MAX_HOOKS 16
+struct event_hook;
 
 struct event_loop {
 	int epfd;
@@ -28,11 +27,7 @@ struct event_loop {
 	bool running;  /* atomic: the loop thread accepts calls */
 	struct event_source *sources;
 	struct event_source *dead;
-	unsigned int nr_hooks;
-	struct {
-		event_hook_fn fn;
-		void *opaque;
-	} hooks[EVENT_LOOP_MAX_HOOKS];
+	struct event_hook *hooks; /* in the order they were added */
 	pthread_mutex_t call_lock;
 	struct event_call *calls_head, *calls_tail;
 	pthread_t thread;
@@ -48,6 +43,8 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn
 /* Safe from inside a callback; the source is freed after the current batch. */
 void event_loop_remove(struct event_loop *loop, struct event_source *src);
 int event_loop_add_batch_hook(struct event_loop *loop, event_hook_fn fn, void *opaque);
+/* Removes the hook added with fn and opaque, if there is one. */
+void event_loop_remove_batch_hook(struct event_loop *loop, event_hook_fn fn, void *opaque);
 
 /*
  * Runs fn(arg) on the loop thread and returns its result, waiting for it.

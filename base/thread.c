@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "vmm/thread.h"
+#include "base/thread.h"
 
 int thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 {

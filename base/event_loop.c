@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/thread.h"
+#include "base/log.h"
+#include "base/thread.h"
 
 struct event_source {
 	int fd;
@@ -17,6 +17,12 @@ struct event_source {
 	void *opaque;
 	bool dead;
 	struct event_source *next;
+};
+
+struct event_hook {
+	event_hook_fn fn;
+	void *opaque;
+	struct event_hook *next;
 };
 
 struct event_call {
@@ -62,6 +68,11 @@ static void free_list(struct event_source *src)
 
 void event_loop_destroy(struct event_loop *loop)
 {
+	while (loop->hooks) {
+		struct event_hook *next = loop->hooks->next;
+		free(loop->hooks);
+		loop->hooks = next;
+	}
 	free_list(loop->sources);
 	free_list(loop->dead);
 	loop->sources = loop->dead = NULL;
@@ -113,12 +124,28 @@ void event_loop_remove(struct event_loop *loop, struct event_source *src)
 
 int event_loop_add_batch_hook(struct event_loop *loop, event_hook_fn fn, void *opaque)
 {
-	if (loop->nr_hooks == EVENT_LOOP_MAX_HOOKS)
-		return -ENOSPC;
-	loop->hooks[loop->nr_hooks].fn = fn;
-	loop->hooks[loop->nr_hooks].opaque = opaque;
-	loop->nr_hooks++;
+	struct event_hook *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->fn = fn;
+	h->opaque = opaque;
+	struct event_hook **tail = &loop->hooks;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = h;
 	return 0;
+}
+
+void event_loop_remove_batch_hook(struct event_loop *loop, event_hook_fn fn, void *opaque)
+{
+	for (struct event_hook **p = &loop->hooks; *p; p = &(*p)->next) {
+		struct event_hook *h = *p;
+		if (h->fn == fn && h->opaque == opaque) {
+			*p = h->next;
+			free(h);
+			return;
+		}
+	}
 }
 
 static void wake(struct event_loop *loop)
@@ -201,8 +228,8 @@ int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 			src->fn(src->opaque, events[i].events);
 	}
 	/* Devices raise the interrupts they collected during this wakeup once, here. */
-	for (unsigned int h = 0; h < loop->nr_hooks; h++)
-		loop->hooks[h].fn(loop->hooks[h].opaque);
+	for (struct event_hook *h = loop->hooks; h; h = h->next)
+		h->fn(h->opaque);
 	run_calls(loop, false);
 	free_list(loop->dead);
 	loop->dead = NULL;

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The balloon's API routes (Firecracker's): its configuration, a new target
+ * and the statistics. PUT /balloon is the generic configuration route.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/conf.h"
+#include "devices/virtio/balloon/balloon.h"
+#include "devices/virtio/balloon/conf.h"
+
+static const struct balloon_conf *configured(const struct device_route_ctx *ctx,
+					     struct api_request *req, int *index)
+{
+	*index = device_confs_find(ctx->confs, ctx->type, NULL);
+	if (*index >= 0)
+		return ctx->confs->list[*index].conf;
+	api_fail(req, HTTP_BAD_REQUEST, "no balloon device is configured");
+	return NULL;
+}
+
+static void get_balloon(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	int index;
+	const struct balloon_conf *b = configured(ctx, req, &index);
+	if (b)
+		api_ok(req,
+		       json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib",
+				 (json_int_t)b->amount_mib, "deflate_on_oom", b->deflate_on_oom,
+				 "stats_polling_interval_s",
+				 (json_int_t)b->stats_polling_interval_s, "free_page_reporting",
+				 b->free_page_reporting, "free_page_hinting", 0));
+}
+
+/*
+ * A PATCH: the body parsed alone, then the configuration changed through
+ * every rule; returns the configuration index, or -1 after answering.
+ */
+static int patch_conf(const struct device_route_ctx *ctx, struct api_request *req,
+		      const struct schema *s, struct balloon_conf *update,
+		      int (*merge)(struct balloon_conf *conf, const struct balloon_conf *update,
+				   struct schema_error *err))
+{
+	struct schema_error err;
+	int index;
+	if (!device_route_parse(req, s, update, sizeof(*update)))
+		return -1;
+	const struct balloon_conf *cur = configured(ctx, req, &index);
+	if (!cur)
+		return -1;
+	struct balloon_conf *conf = device_conf_dup(ctx->type, cur);
+	if (!conf) {
+		api_fail(req, HTTP_BAD_REQUEST, "out of memory");
+		return -1;
+	}
+	memset(&err, 0, sizeof(err));
+	if (merge(conf, update, &err) < 0) {
+		device_conf_free(ctx->type, conf);
+		device_route_fail(req, &err);
+		return -1;
+	}
+	if (ctx->set_conf(ctx, index, conf, &err) < 0) {
+		device_route_fail(req, &err);
+		return -1;
+	}
+	return index;
+}
+
+static int merge_target(struct balloon_conf *conf, const struct balloon_conf *update,
+			struct schema_error *err)
+{
+	conf->amount_mib = update->amount_mib;
+	return 0;
+}
+
+static void patch_balloon(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	struct balloon_conf update;
+	int index = patch_conf(ctx, req, &balloon_update_schema, &update, merge_target);
+	if (index < 0)
+		return;
+	struct device *d = device_route_instance(ctx, index);
+	int ret = 0;
+	if (d) {
+		struct balloon *b = d->dev;
+		pthread_mutex_lock(&b->transport.lock);
+		ret = balloon_set_target(b, update.amount_mib);
+		pthread_mutex_unlock(&b->transport.lock);
+	}
+	if (ret < 0)
+		api_fail(req, HTTP_BAD_REQUEST, "amount_mib: %s", strerror(-ret));
+	else
+		api_ok(req, NULL);
+}
+
+static int merge_interval(struct balloon_conf *conf, const struct balloon_conf *update,
+			  struct schema_error *err)
+{
+	uint32_t want = update->stats_polling_interval_s, cur = conf->stats_polling_interval_s;
+	if ((want == 0) != (cur == 0)) {
+		snprintf(err->path, sizeof(err->path), "stats_polling_interval_s");
+		snprintf(err->message, sizeof(err->message),
+			 "statistics cannot be turned %s after boot (the interval is %u)",
+			 want ? "on" : "off", cur);
+		return -1;
+	}
+	conf->stats_polling_interval_s = want;
+	return 0;
+}
+
+static void patch_statistics(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	struct balloon_conf update;
+	int index = patch_conf(ctx, req, &balloon_stats_update_schema, &update, merge_interval);
+	if (index < 0)
+		return;
+	struct device *d = device_route_instance(ctx, index);
+	int ret = 0;
+	if (d) {
+		struct balloon *b = d->dev;
+		pthread_mutex_lock(&b->transport.lock);
+		ret = balloon_set_stats_interval(b, update.stats_polling_interval_s);
+		pthread_mutex_unlock(&b->transport.lock);
+	}
+	if (ret < 0)
+		api_fail(req, HTTP_BAD_REQUEST, "stats_polling_interval_s: %s", strerror(-ret));
+	else
+		api_ok(req, NULL);
+}
+
+static json_t *statistics_json(const struct balloon *b)
+{
+	json_t *out = json_pack("{s:I, s:I, s:I, s:I}", "target_pages", (json_int_t)b->num_pages,
+				"actual_pages", (json_int_t)b->actual, "target_mib",
+				(json_int_t)(b->num_pages / BALLOON_PAGES_PER_MIB), "actual_mib",
+				(json_int_t)(b->actual / BALLOON_PAGES_PER_MIB));
+	for (unsigned int i = 0; out && i < b->nr_stats; i++) {
+		const char *name = balloon_stat_name(b->stats[i].tag);
+		/* Unknown tags are kept, under their number. */
+		char unknown[24];
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "tag_%u", b->stats[i].tag);
+			name = unknown;
+		}
+		json_object_set_new(out, name, json_integer((json_int_t)b->stats[i].value));
+	}
+	return out;
+}
+
+static void get_statistics(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	int index;
+	const struct balloon_conf *conf = configured(ctx, req, &index);
+	if (!conf)
+		return;
+	if (!conf->stats_polling_interval_s) {
+		api_fail(req, HTTP_BAD_REQUEST,
+			 "balloon statistics are not enabled (stats_polling_interval_s is 0)");
+		return;
+	}
+	struct device *d = device_route_instance(ctx, index);
+	if (!d) {
+		api_fail(req, HTTP_BAD_REQUEST, "balloon statistics need a running microVM");
+		return;
+	}
+	struct balloon *b = d->dev;
+	pthread_mutex_lock(&b->transport.lock);
+	json_t *out = statistics_json(b);
+	pthread_mutex_unlock(&b->transport.lock);
+	api_ok(req, out);
+}
+
+const struct device_route balloon_routes[] = {
+	{ "GET", "", get_balloon },
+	{ "PATCH", "", patch_balloon },
+	{ "GET", "/statistics", get_statistics },
+	{ "PATCH", "/statistics", patch_statistics },
+	{ NULL },
+};

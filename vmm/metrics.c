@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The metrics document: the process's counters, then each device's from its type's table. */
+#include <jansson.h>
+#include <time.h>
+
+#include "vmm/vmm.h"
+
+static json_t *device_metrics(struct device *d)
+{
+	const struct device_type *t = d->type;
+	const void *counters = t->counters(d->dev);
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < t->nr_metrics; i++)
+		json_object_set_new(
+			o, t->metrics[i].name,
+			json_integer((json_int_t)metric_value(counters, &t->metrics[i])));
+	return o;
+}
+
+static json_t *bus_metrics(const struct bus *io, const struct bus *mmio)
+{
+	json_t *b = json_object();
+	if (b && io) {
+		json_object_set_new(b, "pio_unhandled_reads",
+				    json_integer((json_int_t)io->unhandled_reads));
+		json_object_set_new(b, "pio_unhandled_writes",
+				    json_integer((json_int_t)io->unhandled_writes));
+	}
+	if (b) {
+		json_object_set_new(b, "mmio_unhandled_reads",
+				    json_integer((json_int_t)mmio->unhandled_reads));
+		json_object_set_new(b, "mmio_unhandled_writes",
+				    json_integer((json_int_t)mmio->unhandled_writes));
+	}
+	return b;
+}
+
+json_t *vmm_metrics_json(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t exits = 0;
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		exits += __atomic_load_n(&vm->vcpus[i].exits, __ATOMIC_RELAXED);
+	const struct bus *io =
+		vm->arch_vm && vm->arch->io_bus ? vm->arch->io_bus(vm->arch_vm) : NULL;
+	json_t *m = json_pack(
+		"{s:I, s:{s:I, s:I}, s:{s:I}, s:o, s:{s:I, s:I, s:I}}", "utc_timestamp_ms",
+		(json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api", "requests",
+		(json_int_t)vmm->api_requests, "errors", (json_int_t)vmm->api_errors, "vcpu",
+		"exits", (json_int_t)exits, "bus", bus_metrics(io, &vm->mmio_bus), "memory",
+		"size_bytes", (json_int_t)vm->mem.ram_size, "discarded_bytes",
+		(json_int_t)vm->mem.discard_stats.bytes_discarded, "discard_errors",
+		(json_int_t)vm->mem.discard_stats.errors);
+	for (unsigned int i = 0; m && i < vm->nr_devices; i++) {
+		struct device *d = &vm->devices[i];
+		if (d->dev && d->type->counters)
+			json_object_set_new(m, d->name, device_metrics(d));
+	}
+	return m;
+}
