@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for e2e tests. Sourced by tests/e2e/NN-*.sh, which run inside the
-# lab (tests/lab/run) from the repo top with a working /dev/kvm.
+# lab (tools/lab/run) from the repo top with a working /dev/kvm.
 #
 # Every wait checks that the process it waits for is still alive, and every
 # assertion prints what it saw, so a failure explains itself.
