@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/reporting
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
 RUNS=${BENCH_RUNS:-3}
