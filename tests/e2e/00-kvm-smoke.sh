@@ -1,6 +1,6 @@
 #!/bin/bash
 # The lab's own proof: /dev/kvm really runs guest code here.  Runs
-# build/kvm-smoke (tests/lab/kvm-smoke.c: one vCPU in real mode, expects an IO
+# build/kvm-smoke (tools/lab/kvm-smoke.c: one vCPU in real mode, expects an IO
 # exit then a HLT exit) and shows the kernel lines that say how KVM loaded.
 # lab: --mem 1024 --cpus 2
 # timeout: 300

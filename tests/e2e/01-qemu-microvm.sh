@@ -4,7 +4,7 @@
 # page reporting, and resets so QEMU exits by itself. Proves the image is
 # sound independently of ebb.
 #
-# Runs inside the nested-KVM lab (tests/lab/run), from the repo top.
+# Runs inside the nested-KVM lab (tools/lab/run), from the repo top.
 # Overrides: QEMU_ACCEL=tcg (no /dev/kvm: slow but works), QEMU=path,
 #            GUEST_KERNEL=build/guest/vmlinux, E2E_TIMEOUT=seconds.
 # timeout: 180
@@ -39,7 +39,7 @@ done
 case $accel in
 kvm)
 	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-		fail "/dev/kvm not usable here (run through tests/lab/run, or QEMU_ACCEL=tcg)"
+		fail "/dev/kvm not usable here (run through tools/lab/run, or QEMU_ACCEL=tcg)"
 	fi
 	cpu=host
 	timeout=${E2E_TIMEOUT:-60}

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/boot
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 runs=${BENCH_BOOT_RUNS:-10}
 csv=$BENCH/boot.csv

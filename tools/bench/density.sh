@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/density
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 CAP=${BENCH_DENSITY_CAP:-16}
 SETTLE=${BENCH_DENSITY_SETTLE_S:-6}

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the benchmarks in tools/bench/: how to start ebb and QEMU microvm
 # on the same kernel, initramfs, memory and workload, under ebb-trace.
-# Sourced after tests/e2e/lib.sh (which gives trace_metrics, log, die...).
+# Sourced after tools/lib/vm.sh (which gives ebb_start, wait_for, trace_metrics,
+# log, die...).
 
 QEMU=${QEMU:-qemu-system-x86_64}
 BENCH=${BENCH:-build/bench}

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/overhead
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 csv=$BENCH/overhead.csv
 echo "vmm,run,total_kib,guest_ram_kib,overhead_kib" >"$csv"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/reclaim
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 runs=${BENCH_RECLAIM_RUNS:-2}
 csv=$BENCH/reclaim.csv

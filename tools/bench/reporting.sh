@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The guest kernel patches, measured (issue [6/8]): stock values against
 # ebb's fast values, in one lab run. Run through tools/bench/run, or alone:
-#   tests/lab/run --mem 4096 -- tools/bench/reporting.sh
+#   tools/lab/run --mem 4096 -- tools/bench/reporting.sh
 # Writes build/bench/reporting.csv (one row per run) and prints a summary.
 #   BENCH_RUNS   repetitions of the latency and cost runs (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/reporting
-source tests/e2e/lib.sh
+source tools/lib/vm.sh
 source tools/bench/lib.sh
 require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
 RUNS=${BENCH_RUNS:-3}

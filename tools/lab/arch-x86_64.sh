@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# tools/lab/arch-x86_64.sh: the x86_64 L1 (QEMU TCG, an EPYC with SVM,
+# Debian's amd64 kernel with kvm-amd).  Sourced by tools/lab/run for
+# --arch x86_64.
+#
+# Everything the lab does differently per L1 architecture is here.  Another
+# architecture is one more arch-<name>.sh that sets and defines the same
+# names, plus its line in run's --arch case:
+#   KVM_MODULES              modules L1's init loads for /dev/kvm (none if built in)
+#   arch_host_tools          sets qemu, busybox (static, for L1) and cc (builds
+#                            kvm-hold.c for L1), or fails the lab
+#   arch_kernel_meta         Debian's metapackage whose Depends names the L1 kernel
+#   arch_kernel_flavour      the suffix of that kernel's version (<ver>-<flavour>)
+#   arch_kernel_package VER  the package apt-get downloads for VER
+#   arch_kernel_prepared VER / arch_prepare_kernel VER
+#                            a one-time step on the cached kernel (under the lock)
+#   arch_boot_image KDIR     the image in the cache that QEMU boots
+#   arch_cmdline             L1's kernel command line (without "quiet")
+#   arch_qemu_args           appends firmware, machine, accelerator and CPU to qemu_args
+#   arch_describe            a few words for the "lab: nested KVM (...)" line
+
+KVM_MODULES=(kvm_amd)
+
+arch_host_tools() {
+	qemu=$(command -v qemu-system-x86_64 || true)
+	[ -n "$qemu" ] || lab_fail "qemu-system-x86_64 not found (install qemu-system-x86: scripts/install-deps)"
+	busybox=$(command -v busybox || true)
+	[ -n "$busybox" ] || busybox=/bin/busybox
+	[ -x "$busybox" ] || lab_fail "busybox not found (install busybox-static: scripts/install-deps)"
+	# A dynamic busybox would not run in the library-less initramfs.
+	if ldd "$busybox" >/dev/null 2>&1; then
+		lab_fail "$busybox is not statically linked (install busybox-static: scripts/install-deps)"
+	fi
+	cc=cc
+}
+
+arch_kernel_meta() { printf 'linux-image-amd64'; }
+arch_kernel_flavour() { printf 'amd64'; }
+arch_kernel_package() { printf 'linux-image-%s-unsigned' "$1"; }
+
+# Decompress vmlinuz into an ELF vmlinux once: QEMU boots that through its PVH
+# entry point, which skips the xz decompressor, ~3 s under TCG.  Optional: on
+# any failure the lab boots vmlinuz instead.
+arch_prepare_kernel() {
+	local kdir=$cache/$1 z=$cache/$1/vmlinuz magic tool off tmp
+	tmp=$kdir/.vmlinux.$$
+	lab_note "decompressing the L1 kernel $1 for a PVH boot (once; cache: $kdir)"
+	for magic in xz gzip zstd; do
+		case $magic in
+		xz) tool=(xz -dc); off=$(LC_ALL=C grep -abo -m1 $'\xfd7zXZ\x00' "$z" | head -n 1 | cut -d: -f1) ;;
+		gzip) tool=(gzip -dc); off=$(LC_ALL=C grep -abo -m1 $'\x1f\x8b\x08' "$z" | head -n 1 | cut -d: -f1) ;;
+		zstd) tool=(zstd -dc); off=$(LC_ALL=C grep -abo -m1 $'\x28\xb5\x2f\xfd' "$z" | head -n 1 | cut -d: -f1) ;;
+		esac
+		[ -n "$off" ] && command -v "${tool[0]}" >/dev/null 2>&1 || continue
+		# The compressed stream is followed by other data: ignore the
+		# decompressor's complaint, check the result is an ELF instead.
+		tail -c "+$((off + 1))" "$z" | "${tool[@]}" >"$tmp" 2>/dev/null || true
+		if [ "$(head -c 4 "$tmp" 2>/dev/null)" = $'\x7fELF' ]; then
+			mv -f -- "$tmp" "$kdir/vmlinux"
+			return 0
+		fi
+	done
+	rm -f -- "$tmp"
+	: >"$kdir/.no-vmlinux"
+}
+
+arch_kernel_prepared() {
+	[ -f "$cache/$1/vmlinux" ] || [ -e "$cache/$1/.no-vmlinux" ]
+}
+
+arch_boot_image() {
+	if [ -f "$1/vmlinux" ]; then printf '%s/vmlinux' "$1"; else printf '%s/vmlinuz' "$1"; fi
+}
+
+# Measured under TCG: tsc=reliable (TCG's TSC is one host clock for all vCPUs;
+# also gives L2 a stable kvmclock), no crypto self-tests, no PS/2 probing and
+# mitigations=off each save 0.2-1 s.  panic=-1 + -no-reboot: a panic ends QEMU.
+arch_cmdline() {
+	printf 'console=ttyS0 panic=-1 mitigations=off tsc=reliable cryptomgr.notests i8042.noaux i8042.nokbd'
+}
+
+arch_qemu_args() {
+	# qboot is a much shorter firmware path than SeaBIOS for a -kernel boot.
+	if [ -f /usr/share/qemu/qboot.rom ]; then qemu_args+=(-bios /usr/share/qemu/qboot.rom); fi
+	qemu_args+=(-machine pc -accel tcg,thread=multi -cpu EPYC,+svm)
+}
+
+arch_describe() { printf 'QEMU TCG, EPYC+svm'; }

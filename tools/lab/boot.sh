@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# tools/lab/boot.sh: booting L1 and sharing with it, sourced by tools/lab/run.
+# The per-run directory (shared read-write with L1 as "labrun") carries CMD's
+# argv, environment and cwd in, and its output and exit status out; the host
+# root is shared read-only, the repo and $EBB_LAB_RW read-write, all over 9p.
+#
+# Uses from run: cpus, mem, kernel, kver, kdir, LAB_DIR, lab_fail, lab_note
+# and the arch_* functions.  Sets: run_dir, console_log, rw_paths,
+# qemu_args, qemu_pid, t0, up and the fds tick_fd, out_fd, err_fd.
+
+# The run directory with what L1 needs to rebuild CMD ($@): NUL-separated
+# argv, environment and cwd, l1-exec, and "config" for l1-init.
+lab_prepare_run() {
+	local kv
+	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/ebb-lab.XXXXXX") || lab_fail "cannot create a run directory in ${TMPDIR:-/tmp}"
+	run_dir=$(realpath -e -- "$run_dir")
+	console_log=$run_dir/console.log
+
+	printf '%s\0' "$@" >"$run_dir/argv"
+	while IFS= read -r -d '' kv; do
+		case ${kv%%=*} in
+		PWD | OLDPWD | SHLVL | _) ;;
+		*) printf '%s\0' "$kv" ;;
+		esac
+	done < <(env -0) >"$run_dir/env"
+	printf '%s\0' "$PWD" "$(pwd -P)" >"$run_dir/cwd"
+	: >"$run_dir/stdout"
+	: >"$run_dir/stderr"
+	cp -- "$LAB_DIR/l1-exec" "$run_dir/l1-exec"
+
+	lab_rw_shares
+	local i
+	{
+		printf 'kver %s\n' "$kver"
+		printf 'moddir %s\n' "$kdir/lib/modules/$kver"
+		printf 'libmod %s\n' "$(realpath -m /lib/modules)"
+		printf 'bash %s\n' "$BASH"
+		for i in "${!rw_paths[@]}"; do printf 'rw rw%d %s\n' "$i" "${rw_paths[$i]}"; done
+	} >"$run_dir/config"
+}
+
+# Writable shares: the repo (or the cwd) and $EBB_LAB_RW, canonical (L1 mounts
+# them under /host, where an absolute symlink would point outside), parents
+# first, into rw_paths.
+lab_rw_shares() {
+	local repo p q covered extra
+	local rw_raw=()
+	repo=
+	if command -v git >/dev/null 2>&1; then repo=$(git rev-parse --show-toplevel 2>/dev/null || true); fi
+	[ -n "$repo" ] || repo=$(pwd -P)
+	rw_raw=("$repo")
+	if [ -n "${EBB_LAB_RW:-}" ]; then
+		IFS=: read -r -a extra <<<"$EBB_LAB_RW"
+		for p in "${extra[@]}"; do
+			[ -n "$p" ] || continue
+			[ -d "$p" ] || lab_fail "EBB_LAB_RW path is not a directory: $p"
+			rw_raw+=("$p")
+		done
+	fi
+	rw_paths=()
+	while IFS= read -r p; do
+		case $p in
+		/) lab_fail "refusing to share / read-write (from the repo or EBB_LAB_RW)" ;;
+		*$'\n'*) lab_fail "cannot share a path containing a newline" ;;
+		esac
+		# A path inside one already shared is covered by that mount.
+		covered=0
+		for q in "${rw_paths[@]}"; do
+			case $p in "$q"/*) covered=1 ;; esac
+		done
+		[ "$covered" = 1 ] || rw_paths+=("$p")
+	done < <(for p in "${rw_raw[@]}"; do realpath -e -- "$p"; done | LC_ALL=C sort -u)
+}
+
+qesc() { printf '%s' "${1//,/,,}"; } # QEMU option values escape "," as ",,"
+
+# QEMU's command line: the arch's machine, the kernel and initramfs, the
+# console into console.log, the monitor (for the register dump) and the shares.
+lab_qemu_args() {
+	local cmdline i
+	cmdline=$(arch_cmdline)
+	# quiet: printing the boot log on the emulated UART costs time; the full dmesg
+	# is saved in the run dir anyway once init is up.
+	if [ "${EBB_LAB_VERBOSE:-0}" != 1 ]; then cmdline+=" quiet"; fi
+	qemu_args=(-nodefaults -no-user-config -display none -no-reboot)
+	arch_qemu_args
+	qemu_args+=(
+		-smp "$cpus" -m "$mem"
+		-kernel "$kernel" -initrd "$run_dir/initrd"
+		-append "$cmdline"
+		-chardev "file,id=con,path=$(qesc "$console_log")" -serial chardev:con
+		-monitor "unix:$(qesc "$run_dir/monitor"),server=on,wait=off"
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+		-virtfs "local,path=$(qesc "$run_dir"),mount_tag=labrun,security_model=none"
+	)
+	for i in "${!rw_paths[@]}"; do
+		qemu_args+=(-virtfs "local,path=$(qesc "${rw_paths[$i]}"),mount_tag=rw$i,security_model=none,multidevs=remap")
+	done
+}
+
+lab_start_qemu() {
+	local kdesc pdeath=()
+	lab_qemu_args
+	if [ "${kernel%/vmlinu[xz]}" = "$kdir" ]; then kdesc="L1 $kver"; else kdesc="L1 $kernel, modules $kver"; fi
+	lab_note "nested KVM ($(arch_describe), $kdesc, $cpus cpus, $mem MiB)"
+
+	mkfifo "$run_dir/tick"
+	exec {tick_fd}<>"$run_dir/tick" {out_fd}<"$run_dir/stdout" {err_fd}<"$run_dir/stderr"
+	t0=$EPOCHREALTIME
+	up=0
+	# pdeathsig: QEMU dies with the runner even if the runner is SIGKILLed.
+	if [[ $(setpriv --help 2>/dev/null || true) == *--pdeathsig* ]]; then pdeath=(setpriv --pdeathsig KILL --); fi
+	"${pdeath[@]}" "$qemu" "${qemu_args[@]}" </dev/null >"$run_dir/qemu.log" 2>&1 &
+	qemu_pid=$!
+}
+
+elapsed_us() {  # microseconds since t0; EPOCHREALTIME may use "," as the point
+	echo $((10#${EPOCHREALTIME//[.,]/} - 10#${t0//[.,]/}))
+}
+elapsed() {  # seconds since t0, one decimal
+	local us
+	us=$(elapsed_us)
+	printf '%d.%d' $((us / 1000000)) $((us / 100000 % 10))
+}
+
+# Copy whatever CMD wrote since the last call (the fds keep their offsets).
+pump() {
+	cat <&"$out_fd"
+	cat <&"$err_fd" >&2
+}
+
+# Once L1 is up: say so, with the kernel's own word that KVM loaded.
+report_up() {
+	local line
+	up=1
+	lab_note "L1 up in $(elapsed) s"
+	if [ -f "$run_dir/kvm-dmesg" ]; then
+		while IFS= read -r line; do lab_note "dmesg: $line"; done <"$run_dir/kvm-dmesg"
+	fi
+}
+
+# A status means CMD ran to completion, whatever happened to L1 afterwards:
+# exit with it.  Returns only if there is none.
+lab_exit_with_cmd_status() {
+	local rc
+	[ -f "$run_dir/status" ] || return 0
+	rc=$(<"$run_dir/status")
+	[[ $rc =~ ^[0-9]+$ ]] || lab_fail "L1 wrote a bad exit status '$rc' (run dir: $run_dir)"
+	exit "$rc"
+}

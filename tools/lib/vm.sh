@@ -1,0 +1,286 @@
+# shellcheck shell=bash
+# tools/lib/vm.sh: shell helpers to run and measure ebb (and QEMU) guests,
+# shared by the e2e tests (through tests/e2e/lib.sh), the benchmarks
+# (tools/bench/) and the demo (tools/demo/).  Source it from the repo top
+# where /dev/kvm works (natively, or inside tools/lab/run), with OUT set to
+# this script's log directory: it is emptied and created.
+#
+# Every wait checks that the process it waits for is still alive, and every
+# failure says what it saw.
+
+set -euo pipefail
+
+EBB=${EBB:-build/ebb}
+KERNEL=${KERNEL:-build/guest/bzImage}
+VMLINUX=${VMLINUX:-build/guest/vmlinux}
+INITRD=${INITRD:-build/guest/initramfs.cpio.gz}
+# quiet keeps the kernel log short: every console byte is a VM exit, and
+# under nested emulation exits are what costs time.
+BOOT_ARGS_BASE="console=ttyS0 reboot=k panic=1 quiet"
+
+: "${OUT:?set OUT (the directory for the logs) before sourcing tools/lib/vm.sh}"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+declare -a STARTED_PIDS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" "$*"; }
+die() {
+	log "FAIL: $*" >&2
+	exit 1
+}
+
+cleanup_started() {
+	local pid
+	for pid in "${STARTED_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+trap cleanup_started EXIT
+
+require_files() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || die "missing $f (run make and make guest first)"
+	done
+}
+
+# now_s: monotonic seconds with fractions.
+now_s() { awk '{print $1}' /proc/uptime; }
+
+# ebb_start NAME ARGS... : runs ebb in the background; stdout (the guest
+# console) goes to $OUT/NAME.out, stderr (logs) to $OUT/NAME.err. Sets EBB_PID.
+ebb_start() {
+	local name=$1
+	shift
+	"$EBB" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
+	EBB_PID=$!
+	STARTED_PIDS+=("$EBB_PID")
+}
+
+# ebb_run NAME TIMEOUT ARGS... : runs ebb to completion (killed after TIMEOUT
+# seconds); sets EBB_STATUS.
+ebb_run() {
+	local name=$1 timeout=$2
+	shift 2
+	set +e
+	timeout -k 5 "$timeout" "$EBB" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null
+	EBB_STATUS=$?
+	set -e
+}
+
+# wait_for FILE REGEX TIMEOUT PID : true once REGEX appears in FILE; false on
+# timeout or when PID died first.
+wait_for() {
+	local file=$1 regex=$2 timeout=$3 pid=$4
+	local deadline
+	deadline=$(awk -v t="$timeout" '{print $1 + t}' /proc/uptime)
+	while :; do
+		if grep -qE -- "$regex" "$file" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			grep -qE -- "$regex" "$file" 2>/dev/null && return 0
+			log "process $pid exited before '$regex' appeared in $file"
+			return 1
+		fi
+		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+			log "timed out after ${timeout}s waiting for '$regex' in $file"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# wait_exit PID TIMEOUT : waits for PID (a child) and sets EXIT_STATUS; kills
+# it and returns 1 on timeout.
+wait_exit() {
+	local pid=$1 timeout=$2
+	local deadline
+	deadline=$(awk -v t="$timeout" '{print $1 + t}' /proc/uptime)
+	while kill -0 "$pid" 2>/dev/null; do
+		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			EXIT_STATUS=timeout
+			return 1
+		fi
+		sleep 0.05
+	done
+	set +e
+	wait "$pid"
+	EXIT_STATUS=$?
+	set -e
+	return 0
+}
+
+# rss_kib PID : resident set of PID in KiB.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# cpu_ticks PID : user + system clock ticks used by PID so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# ---- host-side memory of a running ebb, sampled without spawning processes ----
+
+# read_rss PID : sets RSS_KIB (VmRSS) from /proc without a subshell.
+read_rss() {
+	local k v _u
+	RSS_KIB=0
+	while read -r k v _u; do
+		if [ "$k" = VmRSS: ]; then
+			RSS_KIB=$v
+			return 0
+		fi
+	done <"/proc/$1/status"
+}
+
+# memfd_fd PID : the fd number of ebb's guest-RAM memfd (one exec, not one per fd).
+memfd_fd() {
+	local path
+	path=$(find "/proc/$1/fd" -lname '*ebb-guest-ram*' -print -quit 2>/dev/null)
+	[ -n "$path" ] || return 1
+	echo "${path##*/}"
+}
+
+# read_usage BACKING PID [MEMFD] : sets USAGE_KIB, the host memory backing
+# the guest: VmRSS for anon, the memfd's allocated blocks for memfd, and the
+# huge pages in use for hugetlbfs.
+read_usage() {
+	local backing=$1 pid=$2 memfd=${3:-}
+	case $backing in
+	anon)
+		read_rss "$pid"
+		USAGE_KIB=$RSS_KIB
+		;;
+	memfd)
+		USAGE_KIB=$(($(stat -L -c %b "/proc/$pid/fd/$memfd") / 2))
+		;;
+	hugetlbfs)
+		local k v _u total=0 free=0
+		while read -r k v _u; do
+			case $k in
+			HugePages_Total:) total=$v ;;
+			HugePages_Free:) free=$v ;;
+			esac
+		done </proc/meminfo
+		USAGE_KIB=$(((total - free) * 2048))
+		;;
+	esac
+}
+
+# The guest workload every reclaim measurement expects (examples/ use it too).
+reclaim_hog() { echo "ebb-hog hold:3 touch:$1 hold:1 free idle:$2"; }
+
+# reclaim_run NAME BACKING TOUCH_MIB WINDOW_S EBB_ARGS... : boots a guest that
+# runs reclaim_hog and measures it with reclaim_measure.
+reclaim_run() {
+	local name=$1 backing=$2 touch=$3 window=$4
+	shift 4
+	reclaim_measure "$name" "$backing" "$window" --kernel "$KERNEL" --initrd "$INITRD" "$@" \
+		--cmdline "$BOOT_ARGS_BASE ebb.run=\"$(reclaim_hog "$touch" $((window + 5)))\""
+}
+
+# reclaim_measure NAME BACKING WINDOW_S EBB_ARGS... : starts ebb with EBB_ARGS,
+# whose guest must run reclaim_hog, and samples host usage. It writes
+# $OUT/NAME.csv (seconds since the guest's "freed" marker, KiB) and sets
+# BEFORE_KIB (just before the touch), PEAK_KIB (the most seen before the
+# free), AFTER_KIB
+# (at the end of the window) and RECLAIM_S (the first sample within 32 MiB
+# of BEFORE_KIB, or "none").
+reclaim_measure() {
+	local name=$1 backing=$2 window=$3
+	shift 3
+	ebb_start "$name" "$@"
+	local pid=$EBB_PID memfd=""
+	RECLAIM_S=none
+	BEFORE_KIB=0 PEAK_KIB=0 AFTER_KIB=0
+	wait_for "$OUT/$name.out" '^EBB-GUEST-READY' 180 "$pid" || return 1
+	[ "$backing" = memfd ] && memfd=$(memfd_fd "$pid")
+	wait_for "$OUT/$name.out" '^EBB-HOG start' 60 "$pid" || return 1
+	# The guest holds still for 3 s and then touches: the baseline is the last
+	# sample that was complete before the hold ended.
+	while :; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		read_usage "$backing" "$pid" "$memfd"
+		grep -q '^EBB-HOG held' "$OUT/$name.out" && break
+		BEFORE_KIB=$USAGE_KIB
+		sleep 0.1
+	done
+	# The peak is sampled while the hog holds its memory: with fast guest
+	# values the free is back on the host before a poll could see it.
+	local deadline=$((SECONDS + 120))
+	until grep -q '^EBB-HOG freed' "$OUT/$name.out"; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		read_usage "$backing" "$pid" "$memfd"
+		[ "$USAGE_KIB" -gt "$PEAK_KIB" ] && PEAK_KIB=$USAGE_KIB
+		sleep 0.1
+	done
+	local t0=$EPOCHREALTIME
+	local limit=$((BEFORE_KIB + 32 * 1024)) elapsed
+	: >"$OUT/$name.csv"
+	while :; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		read_usage "$backing" "$pid" "$memfd"
+		elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+		echo "$elapsed,$USAGE_KIB" >>"$OUT/$name.csv"
+		if [ "$RECLAIM_S" = none ] && [ "$USAGE_KIB" -le "$limit" ]; then
+			RECLAIM_S=$elapsed
+		fi
+		awk -v e="$elapsed" -v w="$window" 'BEGIN { exit !(e >= w) }' && break
+		sleep 0.2
+	done
+	AFTER_KIB=$USAGE_KIB
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_exit "$pid" 20 || true
+	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"
+}
+
+# ---- precise timelines (build/ebb-trace) ----
+
+# trace_run NAME TIMEOUT ARGS... : runs ebb under ebb-trace; the timeline goes
+# to $OUT/NAME.trace, the console to $OUT/NAME.out, the log to $OUT/NAME.err.
+trace_run() {
+	local name=$1 timeout=$2
+	shift 2
+	set +e
+	timeout -k 5 "$timeout" build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" \
+		-- "$EBB" "$@" 2>"$OUT/$name.err"
+	EBB_STATUS=$?
+	set -e
+}
+
+# trace_metrics NAME [FIELD] : sets the reclaim figures of a trace as shell
+# variables (baseline_kib, peak_kib, back_s, t90_s, residual10_kib, drain_s,
+# freed_s); see tools/bench/reclaim-metrics.awk.
+trace_metrics() {
+	local line
+	line=$(awk -F, -v field="${2:-rss}" -f tools/bench/reclaim-metrics.awk "$OUT/$1.trace") || {
+		log "$1: $line"
+		return 1
+	}
+	log "$1: $line"
+	eval "$line"
+}
+
+# trace_usage_at NAME SECONDS_AFTER_FREED [FIELD] : the last sample at or before then.
+trace_usage_at() {
+	local col=4
+	case ${3:-rss} in shmem) col=6 ;; huge) col=7 ;; esac
+	awk -F, -v at="$2" -v col=$col '
+		$2 == "console" && $3 ~ /^EBB-HOG freed/ && freed == "" { freed = $1 }
+		$2 == "mem" { t[++n] = $1; v[n] = $col }
+		END { for (i = 1; i <= n && t[i] <= freed + at; i++) last = v[i]; print last + 0 }' "$OUT/$1.trace"
+}
+
+# ---- the HTTP API with curl ----
+
+# api METHOD PATH [BODY] : a request to the ebb listening on $SOCK; sets CODE
+# and BODY_OUT.
+api() {
+	local method=$1 path=$2 data=${3:-}
+	local args=(-s -o "$OUT/resp" -w '%{http_code}' --unix-socket "$SOCK" -X "$method")
+	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	CODE=$(curl -m 60 "${args[@]}" "http://localhost$path" || echo 000)
+	BODY_OUT=$(cat "$OUT/resp" 2>/dev/null || true)
+}
