@@ -21,13 +21,12 @@
 #include "vmm/arch/x86_64/acpi/acpi.h"
 #include "vmm/arch/x86_64/acpi/aml.h"
 #include "vmm/arch/x86_64/acpi/sdt.h"
+#include "tests/unit/support/aml_reader.h"
 #include "vmm/log.h"
 
 #define BASE	 ACPI_X86_TABLES_GPA
 #define BUF_SIZE ACPI_X86_TABLES_SIZE
 #define PM_BASE	 0xcffff000ull
-#define MAX_DEVS 40
-#define MAX_RES	 4
 
 /* ---- the platform ebb describes ---- */
 
@@ -85,202 +84,6 @@ static const uint8_t *table_at(const uint8_t *buf, uint64_t gpa, const char *sig
 	assert_memory_equal(t + 16, "EBB", 3);
 	assert_memory_equal(t + 19, sig, 4);
 	return t;
-}
-
-/* ---- a small AML reader, enough for ebb's DSDT ---- */
-
-struct res {
-	uint8_t type; /* small items: the tag (bits 3-6); large: the whole byte */
-	const uint8_t *data;
-	unsigned int len;
-};
-
-struct dev {
-	char name[5];
-	char hid[16];
-	bool has_uid;
-	uint64_t uid;
-	struct res res[MAX_RES];
-	unsigned int nr_res;
-};
-
-struct dsdt {
-	struct dev devs[MAX_DEVS];
-	unsigned int nr;
-	uint64_t s5[4];
-	unsigned int nr_s5;
-};
-
-static size_t pkglen(const uint8_t *p, size_t *value)
-{
-	unsigned int extra = p[0] >> 6;
-	if (extra == 0) {
-		*value = p[0] & 0x3f;
-		return 1;
-	}
-	assert_int_equal(p[0] & 0x30, 0);
-	size_t v = p[0] & 0x0f;
-	for (unsigned int i = 1; i <= extra; i++)
-		v |= (size_t)p[i] << (4 + 8 * (i - 1));
-	*value = v;
-	return extra + 1;
-}
-
-static uint64_t integer(const uint8_t **pp)
-{
-	const uint8_t *p = *pp;
-	switch (p[0]) {
-	case 0x00:
-		*pp += 1;
-		return 0;
-	case 0x01:
-		*pp += 1;
-		return 1;
-	case 0xff:
-		*pp += 1;
-		return UINT64_MAX;
-	case 0x0a:
-		*pp += 2;
-		return p[1];
-	case 0x0b:
-		*pp += 3;
-		return le(p + 1, 2);
-	case 0x0c:
-		*pp += 5;
-		return le(p + 1, 4);
-	case 0x0e:
-		*pp += 9;
-		return le(p + 1, 8);
-	}
-	fail_msg("not an integer: opcode 0x%02x", p[0]);
-	return 0;
-}
-
-static void eisa_decode(uint32_t le_value, char out[8])
-{
-	uint32_t v = __builtin_bswap32(le_value);
-	out[0] = '@' + ((v >> 26) & 0x1f);
-	out[1] = '@' + ((v >> 21) & 0x1f);
-	out[2] = '@' + ((v >> 16) & 0x1f);
-	snprintf(out + 3, 5, "%04X", v & 0xffff);
-}
-
-static void parse_resources(const uint8_t *p, const uint8_t *end, struct dev *d)
-{
-	while (p < end) {
-		struct res r;
-		if (p[0] & 0x80) {
-			r = (struct res){ .type = p[0], .len = le(p + 1, 2), .data = p + 3 };
-			p += 3 + r.len;
-		} else {
-			r = (struct res){ .type = (p[0] >> 3) & 0xf,
-					  .len = p[0] & 7,
-					  .data = p + 1 };
-			p += 1 + r.len;
-			if (r.type == 0xf) { /* end tag: the template must end here */
-				assert_ptr_equal(p, end);
-				return;
-			}
-		}
-		assert_true(p <= end);
-		assert_true(d->nr_res < MAX_RES);
-		d->res[d->nr_res++] = r;
-	}
-	fail_msg("resource template without an end tag");
-}
-
-/* Name(_HID|_UID|_CRS|_S5_, ...) at p inside a device (or at the root for _S5). */
-static const uint8_t *parse_name(const uint8_t *p, struct dev *d, struct dsdt *out)
-{
-	char name[5] = { 0 };
-	memcpy(name, p, 4);
-	p += 4;
-	if (!strcmp(name, "_HID") && d) {
-		if (p[0] == 0x0d) { /* string */
-			snprintf(d->hid, sizeof(d->hid), "%s", (const char *)p + 1);
-			return p + 2 + strlen((const char *)p + 1);
-		}
-		assert_int_equal(p[0], 0x0c);
-		eisa_decode(le(p + 1, 4), d->hid);
-		return p + 5;
-	}
-	if (!strcmp(name, "_UID") && d) {
-		d->has_uid = true;
-		d->uid = integer(&p);
-		return p;
-	}
-	if (!strcmp(name, "_CRS") && d) {
-		assert_int_equal(p[0], 0x11); /* Buffer */
-		size_t len;
-		const uint8_t *start = p + 1;
-		const uint8_t *body = start + pkglen(start, &len);
-		const uint8_t *end = start + len;
-		uint64_t size = integer(&body);
-		assert_int_equal(size, end - body);
-		parse_resources(body, end, d);
-		return end;
-	}
-	if (!strcmp(name, "_S5_") && !d) {
-		assert_int_equal(p[0], 0x12); /* Package */
-		size_t len;
-		const uint8_t *start = p + 1;
-		const uint8_t *q = start + pkglen(start, &len);
-		unsigned int n = *q++;
-		assert_true(n <= 4);
-		for (unsigned int i = 0; i < n; i++)
-			out->s5[i] = integer(&q);
-		out->nr_s5 = n;
-		assert_ptr_equal(q, start + len);
-		return q;
-	}
-	fail_msg("unexpected Name(%s)", name);
-	return NULL;
-}
-
-/* A TermList of Scope, Device and Name; d is the enclosing device, if any. */
-static void parse_terms(const uint8_t *p, const uint8_t *end, struct dev *d, struct dsdt *out)
-{
-	while (p < end) {
-		if (p[0] == 0x08) {
-			p = parse_name(p + 1, d, out);
-		} else if (p[0] == 0x10) { /* Scope(\_SB_) */
-			size_t len;
-			const uint8_t *start = p + 1;
-			const uint8_t *q = start + pkglen(start, &len);
-			assert_memory_equal(q, "\\_SB_", 5);
-			parse_terms(q + 5, start + len, NULL, out);
-			p = start + len;
-		} else if (p[0] == 0x5b && p[1] == 0x82) { /* Device */
-			assert_null(d);
-			size_t len;
-			const uint8_t *start = p + 2;
-			const uint8_t *q = start + pkglen(start, &len);
-			assert_true(out->nr < MAX_DEVS);
-			struct dev *nd = &out->devs[out->nr++];
-			memset(nd, 0, sizeof(*nd));
-			memcpy(nd->name, q, 4);
-			parse_terms(q + 4, start + len, nd, out);
-			p = start + len;
-		} else {
-			fail_msg("unexpected AML opcode 0x%02x", p[0]);
-		}
-		assert_true(p <= end);
-	}
-}
-
-static void parse_dsdt(const uint8_t *t, struct dsdt *out)
-{
-	memset(out, 0, sizeof(*out));
-	parse_terms(t + 36, t + le(t + 4, 4), NULL, out);
-}
-
-static const struct dev *find_dev(const struct dsdt *d, const char *name)
-{
-	for (unsigned int i = 0; i < d->nr; i++)
-		if (!strcmp(d->devs[i].name, name))
-			return &d->devs[i];
-	fail_msg("no device %s in the DSDT", name);
-	return NULL;
 }
 
 /* ---- the tests ---- */
@@ -385,10 +188,10 @@ static void test_tables_parse_back(void **state)
 	assert_int_equal(nmis, 1);
 	assert_int_equal(others, 0); /* no overrides: ISA IRQs are identity mapped */
 
-	struct dsdt d;
-	parse_dsdt(table_at(buf, le(f + 140, 8), "DSDT"), &d);
+	struct aml_dsdt d;
+	aml_read_dsdt(table_at(buf, le(f + 140, 8), "DSDT"), &d);
 	assert_int_equal(d.nr, 2 + 3);
-	const struct dev *com = find_dev(&d, "COM1");
+	const struct aml_dev *com = aml_find_dev(&d, "COM1");
 	assert_string_equal(com->hid, "PNP0501");
 	assert_int_equal(com->nr_res, 2);
 	assert_int_equal(com->res[0].type, 0x8); /* IO */
@@ -397,7 +200,7 @@ static void test_tables_parse_back(void **state)
 	assert_int_equal(com->res[0].data[6], 8);
 	assert_int_equal(com->res[1].type, 0x4); /* IRQ */
 	assert_int_equal(le(com->res[1].data, 2), 1u << 4);
-	const struct dev *kbd = find_dev(&d, "PS2K");
+	const struct aml_dev *kbd = aml_find_dev(&d, "PS2K");
 	assert_string_equal(kbd->hid, "PNP0303");
 	assert_int_equal(kbd->nr_res, 3);
 	assert_int_equal(le(kbd->res[0].data + 1, 2), 0x60);
@@ -407,7 +210,7 @@ static void test_tables_parse_back(void **state)
 	for (unsigned int i = 0; i < 3; i++) {
 		char name[5];
 		snprintf(name, sizeof(name), "VR%02X", i);
-		const struct dev *v = find_dev(&d, name);
+		const struct aml_dev *v = aml_find_dev(&d, name);
 		assert_string_equal(v->hid, "LNRO0005");
 		assert_true(v->has_uid);
 		assert_int_equal(v->uid, i);
@@ -435,8 +238,8 @@ static void test_no_i8042_no_devices(void **state)
 	uint8_t *buf = build(&p, &l);
 	const uint8_t *f = buf + l.tables[ACPI_FADT].offset;
 	assert_int_equal(le(f + 109, 2) & 0x2, 0); /* no 8042 flag */
-	struct dsdt d;
-	parse_dsdt(buf + l.tables[ACPI_DSDT].offset, &d);
+	struct aml_dsdt d;
+	aml_read_dsdt(buf + l.tables[ACPI_DSDT].offset, &d);
 	assert_int_equal(d.nr, 1);
 	assert_string_equal(d.devs[0].name, "COM1");
 	free(buf);
@@ -607,9 +410,9 @@ static void test_device_above_4g(void **state)
 	devices[0].base = 0x100000000ull + 0x2000;
 	struct acpi_layout l;
 	uint8_t *buf = build(&p, &l);
-	struct dsdt d;
-	parse_dsdt(buf + l.tables[ACPI_DSDT].offset, &d);
-	const struct dev *v = find_dev(&d, "VR00");
+	struct aml_dsdt d;
+	aml_read_dsdt(buf + l.tables[ACPI_DSDT].offset, &d);
+	const struct aml_dev *v = aml_find_dev(&d, "VR00");
 	assert_int_equal(v->res[0].type, 0x8a); /* QWord address space */
 	assert_int_equal(v->res[0].len, 43);
 	const uint8_t *q = v->res[0].data;
@@ -633,7 +436,7 @@ static void test_aml_pkglen(void **state)
 	for (size_t n = 0; n < 0x300000; n = n * 3 + 1) {
 		size_t k = aml_pkglen_encode(n, enc), v;
 		assert_true(k >= 1 && k <= 4);
-		assert_int_equal(pkglen(enc, &v), k);
+		assert_int_equal(aml_read_pkglen(enc, &v), k);
 		assert_int_equal(v, n + k);
 	}
 	assert_int_equal(aml_pkglen_encode(0x0ffffffb, enc), 4);
