@@ -43,7 +43,14 @@ struct acpi_mmio_device {
 	uint32_t gsi;
 };
 
-/* ISA IRQ bus_irq arrives on gsi (MADT interrupt source override, bus 0). */
+/*
+ * ISA IRQ bus_irq arrives on gsi (MADT interrupt source override, bus 0).
+ * ebb needs none: without one, ACPI maps ISA IRQ n to GSI n, edge, active
+ * high, and that is what KVM's default GSI routing does (GSI n to IOAPIC pin
+ * n, the in-kernel PIT on GSI 0 to pin 0), as the MP table says today. QEMU
+ * routes GSI 0 to pin 2 and so declares IRQ 0 -> GSI 2; under KVM's default
+ * routing that override would be wrong. Firecracker declares none either.
+ */
 struct acpi_irq_override {
 	uint8_t bus_irq;
 	uint32_t gsi;
