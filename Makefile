@@ -1,12 +1,12 @@
 # Thin wrapper: CMake does the building, scripts do the rest.
-# Targets: all (default), guest, check, unit, e2e, demo, bench, deps, format, clean.
+# Targets: all (default), guest, stock-guest, check, unit, e2e, demo, bench, deps, format, clean.
 
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all asan guest check unit e2e demo bench deps format clean
+.PHONY: all asan guest stock-guest check unit e2e demo bench deps format clean
 
 all:
 	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
@@ -14,6 +14,10 @@ all:
 
 guest:
 	@tools/guest/build
+
+# Debian's unpatched kernel and an initramfs with its virtio modules (build/stock/).
+stock-guest:
+	@tools/guest/build-stock
 
 asan:
 	@cmake -S . -B $(ASAN_BUILD) -DEBB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
