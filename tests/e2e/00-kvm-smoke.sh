@@ -2,6 +2,8 @@
 # The lab's own proof: /dev/kvm really runs guest code here.  Runs
 # build/kvm-smoke (tools/lab/kvm-smoke.c: one vCPU in real mode, expects an IO
 # exit then a HLT exit) and shows the kernel lines that say how KVM loaded.
+# Negative control: kvm-smoke checks each exit reason, so a /dev/kvm that
+# opens but runs nothing (or the wrong code) fails.
 # lab: --mem 1024 --cpus 2
 # timeout: 300
 set -euo pipefail

@@ -2,7 +2,8 @@
 # Peer baseline: ebb's guest image (build/guest) boots under QEMU microvm with
 # KVM, runs ebb-hog through init's ebb.run, binds virtio_balloon with free
 # page reporting, and resets so QEMU exits by itself. Proves the image is
-# sound independently of ebb.
+# sound independently of ebb. Negative control: the guest's own markers and
+# QEMU's exit status are required, so a guest that never ran fails.
 #
 # Runs inside the nested-KVM lab (tools/lab/run), from the repo top.
 # Overrides: QEMU_ACCEL=tcg (no /dev/kvm: slow but works), QEMU=path,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # [2/8] ebb boots Linux: bzImage and ELF, 1/2/4 vCPUs, 128 MiB to 4 GiB,
-# the boot timer, clean exit on reset, fatal exits, SIGTERM.
+# the boot timer, clean exit on reset, fatal exits, SIGTERM and SIGINT (also
+# before boot). Negative controls: the triple-fault guest must exit 2, not 0;
+# a signal's status counts only with the log lines of a real teardown.
 # lab: --mem 6144
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -95,16 +97,36 @@ expect_grep "triple: message names the fault" "$OUT/triple.err" 'triple fault'
 # After a shutdown, AMD's KVM reinitialises the vCPU, so the dump shows its reset state.
 expect_grep "triple: message carries the registers" "$OUT/triple.err" 'rip=0x[0-9a-f]+ rsp=0x[0-9a-f]+ '
 
-log "SIGTERM: a running guest stops promptly"
-ebb_start sigterm --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 128 \
-	--cmdline "$BOOT_ARGS_BASE ebb.run=\"echo EBB-SLEEPING; sleep 600\""
-if wait_for "$OUT/sigterm.out" '^EBB-SLEEPING' 120 "$EBB_PID"; then
+# expect_teardown NAME SIGNAL STATUS : ebb ended on its own terms: the status
+# is 128+N *and* the log shows the signal read from the signalfd and the
+# balloon's summary, which only teardown prints. (A process killed by an
+# unblocked signal would give the shell the same status and neither line.)
+expect_teardown() {
+	local name=$1 sig=$2 want=$3
+	[ "$EXIT_STATUS" = "$want" ] && pass "$name: exit status $want (128 + SIG$sig)" ||
+		fail "$name: exit status $EXIT_STATUS, want $want"
+	expect_grep "$name: ebb read SIG$sig and chose to exit" "$OUT/$name.err" \
+		"received [A-Za-z]+; exiting with status $want"
+	expect_grep "$name: teardown ran (the balloon's summary)" "$OUT/$name.err" 'balloon: [0-9]+ reports'
+}
+
+# signal_run NAME SIGNAL STATUS : a sleeping guest gets SIGNAL, and must end
+# within 1 s with STATUS, after a real teardown.
+signal_run() {
+	local name=$1 sig=$2 want=$3
+	log "SIG$sig: a running guest stops promptly"
+	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 128 --balloon-reporting \
+		--cmdline "$BOOT_ARGS_BASE ebb.run=\"echo EBB-SLEEPING; sleep 600\""
+	if ! wait_for "$OUT/$name.out" '^EBB-SLEEPING' 120 "$EBB_PID"; then
+		fail "$name: the guest never started sleeping"
+		return
+	fi
 	# Only shell builtins between the two timestamps: spawning a process
 	# costs a good part of a second under nested emulation.
 	(sleep 30 && kill -KILL "$EBB_PID" 2>/dev/null) &
-	watchdog=$!
+	local watchdog=$! t0 t1 elapsed
 	t0=$EPOCHREALTIME
-	kill -TERM "$EBB_PID"
+	kill "-$sig" "$EBB_PID"
 	set +e
 	wait "$EBB_PID"
 	EXIT_STATUS=$?
@@ -112,18 +134,33 @@ if wait_for "$OUT/sigterm.out" '^EBB-SLEEPING' 120 "$EBB_PID"; then
 	t1=$EPOCHREALTIME
 	kill "$watchdog" 2>/dev/null || true
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-	if [ "$EXIT_STATUS" = 143 ]; then
-		pass "sigterm: exit status 143 (128 + SIGTERM)"
-	else
-		fail "sigterm: exit status $EXIT_STATUS, want 143"
-	fi
+	expect_teardown "$name" "$sig" "$want"
 	if awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.0) }'; then
-		pass "sigterm: ebb ended ${elapsed}s after SIGTERM (limit 1 s)"
+		pass "$name: ebb ended ${elapsed}s after SIG$sig (limit 1 s)"
 	else
-		fail "sigterm: ebb took ${elapsed}s to end after SIGTERM (limit 1 s)"
+		fail "$name: ebb took ${elapsed}s to end after SIG$sig (limit 1 s)"
 	fi
+}
+
+signal_run sigterm TERM 143
+signal_run sigint INT 130
+
+log "SIGTERM before boot: ebb waiting on its API socket ends cleanly"
+sock_dir=$(mktemp -d)
+ebb_start preboot --api-sock "$sock_dir/api.sock"
+for _ in $(seq 100); do [ -S "$sock_dir/api.sock" ] && break; sleep 0.1; done
+[ -S "$sock_dir/api.sock" ] || fail "preboot: no API socket appeared"
+kill -TERM "$EBB_PID"
+if wait_exit "$EBB_PID" 10; then
+	[ "$EXIT_STATUS" = 143 ] && pass "preboot: exit status 143" ||
+		fail "preboot: exit status $EXIT_STATUS, want 143"
+	expect_grep "preboot: ebb read SIGTERM and chose to exit" "$OUT/preboot.err" \
+		'received Terminated; exiting with status 143'
+	[ -e "$sock_dir/api.sock" ] && fail "preboot: the API socket was left behind" ||
+		pass "preboot: the API socket was removed"
 else
-	fail "sigterm: the guest never started sleeping"
+	fail "preboot: ebb still runs 10 s after SIGTERM"
 fi
+rm -rf "$sock_dir"
 
 finish

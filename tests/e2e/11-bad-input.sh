@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # [2/8] Bad input: each case exits 1 with one line naming the problem, and
-# no VM is created.
+# no VM is created (nothing reaches the guest console). Every case is its own
+# negative control: the same command without the fault boots (10-boot).
 # timeout: 600
 source "$(dirname "$0")/lib.sh"
 require_files "$EBB" "$KERNEL" "$INITRD"
@@ -77,6 +78,14 @@ bad vcpus-too-many "--vcpus: must be 1..32, got 5000" --kernel "$KERNEL" --vcpus
 long=$(printf 'x%.0s' $(seq 1 3000))
 bad cmdline-too-long "kernel command line is [0-9]+ bytes; kernel .* accepts at most 2047" \
 	--kernel "$KERNEL" --cmdline "console=ttyS0 $long"
+
+bad balloon-over-ram "--balloon-target-mib: 256 MiB is more than the guest's 128 MiB" \
+	--kernel "$KERNEL" --mem-mib 128 --balloon-target-mib 256
+# A hugetlbfs pool too small for guest RAM: the mapping fails, and says what it needs.
+echo 16 >/proc/sys/vm/nr_hugepages
+bad short-hugetlbfs-pool "cannot map 128 MiB of guest RAM \(hugetlbfs\).*needs 64 free 2 MiB pages" \
+	--kernel "$KERNEL" --initrd "$INITRD" --mem-mib 128 --mem-backing hugetlbfs
+echo 0 >/proc/sys/vm/nr_hugepages
 
 bad unknown-flag "unknown option '--frobnicate'" --kernel "$KERNEL" --frobnicate
 bad bad-backing '--mem-backing: must be one of "anon", "memfd", "hugetlbfs", got "tmpfs"' \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # [3/8] Balloon statistics arrive every polling interval, and free_memory
-# follows a hog down and back up.
+# follows a hog down and back up. Negative control: free_memory must fall
+# while the hog holds 200 MiB and rise after it frees, so a stale or constant
+# value fails.
 # lab: --mem 4096
 # timeout: 600
 source "$(dirname "$0")/lib.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# [4/8] Every ebb thread runs under a seccomp filter while the guest runs;
-# --no-seccomp is the only way to turn that off, and it says so.
+# [4/8] Every ebb thread runs under a seccomp filter while the guest runs,
+# the API thread included, each exactly its own one; --no-seccomp is the only
+# way to turn that off, and it says so (the negative control: Seccomp 0).
 # timeout: 600
 source "$(dirname "$0")/lib.sh"
 require_files "$EBB" "$KERNEL" "$INITRD"
@@ -36,10 +37,14 @@ run_and_inspect() {
 }
 EXIT_STATUS=none
 
-log "default: seccomp on"
-run_and_inspect filtered
+# Unix sockets cannot live on the lab's 9p share.
+sock_dir=$(mktemp -d)
+trap 'rm -rf "$sock_dir"; cleanup_started' EXIT
+
+log "default: seccomp on, with an API socket"
+run_and_inspect filtered --api-sock "$sock_dir/api.sock"
 names=$(awk '{print $1}' "$OUT/filtered.threads" | sort | tr '\n' ' ')
-for want in ebb ebb-events ebb-vcpu0 ebb-vcpu1; do
+for want in ebb ebb-events ebb-vcpu0 ebb-vcpu1 ebb-api; do
 	if ! grep -q "^$want " "$OUT/filtered.threads"; then
 		fail "filtered: no thread named $want (have: $names)"
 	fi
@@ -49,8 +54,18 @@ if awk '$2 != 2 { bad = 1 } END { exit bad }' "$OUT/filtered.threads"; then
 else
 	fail "filtered: a thread is not in seccomp filter mode: $(awk '$2 != 2' "$OUT/filtered.threads")"
 fi
+# Each thread installs its own filter and inherits none: exactly one each.
+if awk '$3 != 1 { bad = 1 } END { exit bad }' "$OUT/filtered.threads"; then
+	pass "filtered: every thread has exactly one filter"
+else
+	fail "filtered: a thread has another number of filters: $(awk '$3 != 1' "$OUT/filtered.threads")"
+fi
 EBB_STATUS=$EXIT_STATUS
 expect_status "filtered (SIGTERM)" 143
+expect_grep "filtered: SIGTERM went through teardown" "$OUT/filtered.err" \
+	'received Terminated; exiting with status 143'
+expect_grep "filtered: the balloon's summary (teardown ran under the filters)" "$OUT/filtered.err" \
+	'balloon: [0-9]+ reports'
 
 log "--no-seccomp: the debugging aid"
 run_and_inspect unfiltered --no-seccomp

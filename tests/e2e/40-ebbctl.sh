@@ -2,6 +2,9 @@
 # ebbctl drives several ebb VMs: launch three from one config, list them,
 # move one's balloon and watch its statistics follow, check the JSON output
 # and the errors, then stop them all and leave the run directory clean.
+# Negative controls: the VM whose balloon is not moved must keep its target,
+# bad input must fail, and stop must end each guest by Ctrl-Alt-Del (a
+# fallback to SIGTERM fails).
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -184,6 +187,10 @@ if [ "$RC" = 0 ] && json_ok "$OUT/ps-json.out"; then
 		fail "ps --json: guest_mib '$guests'"
 	[ "$(awk '{print $2}' <<<"$balloons")" = 64 ] && pass "ps --json: vm-2's balloon is at 64 MiB" ||
 		fail "ps --json: balloon_actual_mib '$balloons'"
+	# The negative control: the VMs whose balloon was not moved stay empty.
+	[ "$(awk '{print $1, $3}' <<<"$balloons")" = "0 0" ] &&
+		pass "ps --json: vm-1 and vm-3 kept their empty balloons" ||
+		fail "ps --json: the untouched VMs' balloons: '$balloons'"
 else
 	fail "ps --json: status $RC or invalid JSON"
 	show "$OUT/ps-json.out"
@@ -239,13 +246,18 @@ log "stop: ended by '$ended_by', exit statuses '$statuses'"
 [ "$stopped" = "true true true" ] && pass "stop: all three stopped" || fail "stop: stopped '$stopped'"
 [ "$clean" = "true true true" ] && pass "stop: all three ended cleanly (exit $statuses)" ||
 	fail "stop: clean '$clean' (exit statuses '$statuses')"
-if [ "$ended_by" != "ctrl-alt-del ctrl-alt-del ctrl-alt-del" ]; then
-	log "NOTE: not every guest rebooted on Ctrl-Alt-Del (ended by: $ended_by); ebbctl fell back to SIGTERM"
+# A fallback to SIGTERM would mean the guest never saw the key press.
+if [ "$ended_by" = "ctrl-alt-del ctrl-alt-del ctrl-alt-del" ]; then
+	pass "stop: every guest rebooted on Ctrl-Alt-Del"
+else
+	fail "stop: not every guest rebooted on Ctrl-Alt-Del (ended by: $ended_by)"
 fi
 
 for n in "${NAMES[@]}"; do
 	pid=${PIDS[$n]}
-	if [ -n "$pid" ] && [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null; then
+	if [ -z "$pid" ] || [ "$pid" = 0 ]; then
+		fail "$n: no pid was recorded for it, so its end cannot be checked"
+	elif kill -0 "$pid" 2>/dev/null; then
 		fail "$n: pid $pid is still there"
 	else
 		pass "$n: pid $pid is gone"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # [5/8] The HTTP API, driven with curl the way Firecracker's getting-started
 # guide does: configure, start, change the balloon, read statistics; errors
-# are 4xx with a fault_message and ebb keeps running; concurrent load.
+# are 4xx with a fault_message and ebb keeps running; concurrent load while
+# the guest churns. Negative controls: actual_mib must follow the target both
+# ways (128, then 0), and the churn's markers must bracket the load.
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -25,7 +27,8 @@ for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 expect_api "pre-boot instance" 200 GET /
 [ "$(json_field state)" = "Not started" ] && pass "state is Not started" || fail "state: $BODY_OUT"
 
-boot_args="console=ttyS0 reboot=k panic=1 quiet ebb.run=\\\"echo EBB-IDLE; ebb-hog hold:20 churn:64:25; echo EBB-WORKLOAD-DONE; sleep 600\\\""
+# The churn runs long enough to cover the load below; its markers show it did.
+boot_args="console=ttyS0 reboot=k panic=1 quiet ebb.run=\\\"echo EBB-IDLE; ebb-hog hold:10 churn:64:90; echo EBB-WORKLOAD-DONE; sleep 600\\\""
 expect_api "logger" 204 PUT /logger "{\"log_path\": \"$OUT/api.log\", \"level\": \"Info\", \"show_level\": true}"
 expect_api "boot-source" 204 PUT /boot-source \
 	"{\"kernel_image_path\": \"$KERNEL\", \"initrd_path\": \"$INITRD\", \"boot_args\": \"$boot_args\"}"
@@ -63,6 +66,14 @@ expect_api "balloon config" 200 GET /balloon
 [ "$(json_field stats_polling_interval_s)" = 2 ] && pass "the interval is now 2 s" ||
 	fail "interval: $BODY_OUT"
 expect_api "deflate" 204 PATCH /balloon '{"amount_mib": 0}'
+for _ in $(seq 60); do
+	api GET /balloon/statistics
+	actual=$(json_field actual_mib)
+	[ "$actual" = 0 ] && break
+	sleep 0.5
+done
+[ "$actual" = 0 ] && pass "deflate: actual_mib came back to 0" ||
+	fail "deflate: actual_mib is still $actual, want 0"
 
 log "errors are 4xx with a reason, and ebb keeps running"
 expect_api "pre-boot-only after boot" 400 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}'
@@ -78,6 +89,12 @@ api PUT /balloon "$(cat "$OUT/big.json")"
 expect_api "still alive" 200 GET /
 
 log "200 requests from 8 concurrent clients while the guest churns memory"
+# "held" is printed when the hold ends and the churn starts; the churn's own
+# line when it ends: the load must come between the two.
+wait_for "$OUT/api.out" '^EBB-HOG held' 120 "$pid" || fail "the guest's churn never started"
+if grep -q '^EBB-HOG churn' "$OUT/api.out"; then
+	fail "the churn was over before the load began: nothing overlapped"
+fi
 clients=()
 for client in $(seq 8); do
 	(
@@ -97,6 +114,11 @@ wait "${clients[@]}" # not a bare wait: ebb itself is a background job too
 answered=$(cat "$OUT"/load.* | grep -c '^200$' || true)
 [ "$answered" = 200 ] && pass "all 200 requests answered with 200" ||
 	fail "$answered of 200 requests answered 200: $(sort "$OUT"/load.* | uniq -c | tr '\n' ' ')"
+if grep -q '^EBB-HOG churn' "$OUT/api.out"; then
+	fail "the churn ended before the last answer: the load did not overlap it throughout"
+else
+	pass "the load ran while the guest churned (its churn line came after the last answer)"
+fi
 if wait_for "$OUT/api.out" '^EBB-WORKLOAD-DONE' 240 "$pid"; then
 	pass "the guest's workload finished unharmed ($(grep -m1 'EBB-HOG churn' "$OUT/api.out" | cut -c1-60))"
 else

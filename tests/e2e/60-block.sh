@@ -3,7 +3,9 @@
 # no initrd, write and read back across boots, a read-only root, two drives
 # (the root is /dev/vda whatever the config order), bad drive configs, PATCH
 # /drives after boot, and dd throughput (MB/s, printed; next to QEMU microvm
-# on the same kernel when QEMU is there).
+# on the same kernel when QEMU is there). Negative controls: data read back
+# is checked byte for byte, a read-only root must refuse writes, bad drive
+# configs must fail before boot, and the QEMU baseline must run.
 # lab: --mem 4096
 # timeout: 1200
 source "$(dirname "$0")/lib.sh"
@@ -221,11 +223,12 @@ if command -v qemu-system-x86_64 >/dev/null && [ -w /dev/kvm ]; then
 			log "throughput ebb/QEMU: write $(ratio "$EBB_WRITE" "$WRITE_MBPS"), read $(ratio "$EBB_READ" "$READ_MBPS")"
 		fi
 	else
-		log "qemu: no measurement (status $qstatus): $(tail -n 3 "$OUT/qemu.err" | tr '\n' ' ')"
+		fail "qemu: the baseline run failed (status $qstatus): $(tail -n 3 "$OUT/qemu.err" | tr '\n' ' ')"
 	fi
 	rm -f "$QDATA"
 else
-	log "qemu: QEMU or /dev/kvm missing; no baseline"
+	# The lab has both (scripts/install-deps installs QEMU): their absence is a broken setup.
+	fail "qemu: QEMU or /dev/kvm missing; no baseline"
 fi
 
 # ---- PATCH /drives after boot ----

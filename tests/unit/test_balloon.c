@@ -528,8 +528,10 @@ static void test_stats_held_until_poll_and_unknown_tags_kept(void **state)
 	assert_int_equal(fx->b.stats[2].value, 7);
 
 	/* The 1 s poll returns the buffer, which asks the guest for fresh numbers. */
-	for (int i = 0; i < 30 && !fake_get_used(&fx->fd, 2, &id, &len); i++)
+	bool returned = false;
+	for (int i = 0; i < 30 && !(returned = fake_get_used(&fx->fd, 2, &id, &len)); i++)
 		fake_run_loop(&fx->fd, 100);
+	assert_true(returned);
 	assert_int_equal(id, head);
 	assert_true(fake_take_interrupts(&fx->fd) >= 1);
 

@@ -9,14 +9,14 @@ source tools/lib/vm.sh
 source tools/bench/lib.sh
 runs=${BENCH_RECLAIM_RUNS:-2}
 csv=$BENCH/reclaim.csv
-echo "mode,run,baseline_mib,peak_mib,residual10_mib,rss10_mib,t90_s,back_s" >"$csv"
+echo "mode,run,baseline_mib,peak_mib,residual10_mib,rss10_mib,t90_s,back_s,vmm_status" >"$csv"
 read -r -a modes <<<"${BENCH_RECLAIM_MODES:-ebb-stock ebb-fast qemu-reporting}"
 for r in $(seq "$runs"); do
 	for mode in "${modes[@]}"; do
 		log "reclaim: $mode run $r/$runs"
 		bench_trace "$mode-$r" 180 "$mode" 512 1 "$(reclaim_hog 300 12)"
 		trace_metrics "$mode-$r" || die "$mode-$r: no metrics"
-		echo "$mode,$r,$((baseline_kib / 1024)),$((peak_kib / 1024)),$((residual10_kib / 1024)),$(((baseline_kib + residual10_kib) / 1024)),$t90_s,$back_s" >>"$csv"
+		echo "$mode,$r,$((baseline_kib / 1024)),$((peak_kib / 1024)),$((residual10_kib / 1024)),$(((baseline_kib + residual10_kib) / 1024)),$t90_s,$back_s,$EBB_STATUS" >>"$csv"
 	done
 done
 # One trace per mode for the plot: usage against time since the free.

@@ -139,12 +139,27 @@ report_up() {
 	fi
 }
 
+# What L1's kernel prints when it, not CMD, went wrong: an oops or BUG, a
+# general protection fault, a soft lockup, an RCU stall, a task blocked for
+# minutes. Under TCG all of these have been seen in L1's KVM.
+L1_FAULT_RE='BUG: |Oops|general protection fault|soft lockup - CPU|rcu: INFO: .*stall|rcu_(sched|preempt) (self-)?detected stall|blocked for more than [0-9]+ seconds'
+
+# The first line of L1's console that matches L1_FAULT_RE, if any.
+l1_fault() {
+	grep -m1 -E "$L1_FAULT_RE" "$console_log" 2>/dev/null || true
+}
+
 # A status means CMD ran to completion, whatever happened to L1 afterwards:
-# exit with it.  Returns only if there is none.
+# exit with it. A failure while L1's kernel faulted is the lab's (125), since
+# nothing CMD did can be told apart from it. Returns only if there is none.
 lab_exit_with_cmd_status() {
-	local rc
+	local rc fault
 	[ -f "$run_dir/status" ] || return 0
 	rc=$(<"$run_dir/status")
 	[[ $rc =~ ^[0-9]+$ ]] || lab_fail "L1 wrote a bad exit status '$rc' (run dir: $run_dir)"
+	if [ "$rc" != 0 ]; then
+		fault=$(l1_fault)
+		[ -z "$fault" ] || lab_fail "CMD failed (status $rc) while L1's kernel reported: ${fault:0:200} (console log: $console_log)"
+	fi
 	exit "$rc"
 }

@@ -122,16 +122,22 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # ---- host-side memory of a running ebb, sampled without spawning processes ----
 
-# read_rss PID : sets RSS_KIB (VmRSS) from /proc without a subshell.
+# read_rss PID : sets RSS_KIB (VmRSS) from /proc without a subshell; returns 1
+# when PID is gone.
 read_rss() {
 	local k v _u
 	RSS_KIB=0
-	while read -r k v _u; do
+	# The process may end between a caller's kill -0 and here: return 1, never exit.
+	{ exec 9<"/proc/$1/status"; } 2>/dev/null || return 1
+	while read -r -u 9 k v _u; do
 		if [ "$k" = VmRSS: ]; then
 			RSS_KIB=$v
+			exec 9<&-
 			return 0
 		fi
-	done <"/proc/$1/status"
+	done
+	exec 9<&-
+	return 1
 }
 
 # memfd_fd PID : the fd number of ebb's guest-RAM memfd (one exec, not one per fd).
@@ -144,16 +150,18 @@ memfd_fd() {
 
 # read_usage BACKING PID [MEMFD] : sets USAGE_KIB, the host memory backing
 # the guest: VmRSS for anon, the memfd's allocated blocks for memfd, and the
-# huge pages in use for hugetlbfs.
+# huge pages in use for hugetlbfs. Returns 1 when PID is gone.
 read_usage() {
 	local backing=$1 pid=$2 memfd=${3:-}
 	case $backing in
 	anon)
-		read_rss "$pid"
+		read_rss "$pid" || return 1
 		USAGE_KIB=$RSS_KIB
 		;;
 	memfd)
-		USAGE_KIB=$(($(stat -L -c %b "/proc/$pid/fd/$memfd") / 2))
+		local blocks
+		blocks=$(stat -L -c %b "/proc/$pid/fd/$memfd" 2>/dev/null) || return 1
+		USAGE_KIB=$((blocks / 2))
 		;;
 	hugetlbfs)
 		local k v _u total=0 free=0
@@ -201,7 +209,7 @@ reclaim_measure() {
 	# sample that was complete before the hold ended.
 	while :; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		read_usage "$backing" "$pid" "$memfd"
+		read_usage "$backing" "$pid" "$memfd" || return 1
 		grep -q '^EBB-HOG held' "$OUT/$name.out" && break
 		BEFORE_KIB=$USAGE_KIB
 		sleep 0.1
@@ -212,7 +220,7 @@ reclaim_measure() {
 	until grep -q '^EBB-HOG freed' "$OUT/$name.out"; do
 		kill -0 "$pid" 2>/dev/null || return 1
 		[ "$SECONDS" -lt "$deadline" ] || return 1
-		read_usage "$backing" "$pid" "$memfd"
+		read_usage "$backing" "$pid" "$memfd" || return 1
 		[ "$USAGE_KIB" -gt "$PEAK_KIB" ] && PEAK_KIB=$USAGE_KIB
 		sleep 0.1
 	done
@@ -221,7 +229,7 @@ reclaim_measure() {
 	: >"$OUT/$name.csv"
 	while :; do
 		kill -0 "$pid" 2>/dev/null || return 1
-		read_usage "$backing" "$pid" "$memfd"
+		read_usage "$backing" "$pid" "$memfd" || return 1
 		elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 		echo "$elapsed,$USAGE_KIB" >>"$OUT/$name.csv"
 		if [ "$RECLAIM_S" = none ] && [ "$USAGE_KIB" -le "$limit" ]; then

@@ -1,0 +1,53 @@
+#!/bin/bash
+# tests/e2e/run-all retries only what the lab calls its own failure (125):
+# a script that fails once with any other status fails the run, and one
+# that passes after a lab failure passes with a WARNING. Uses a stand-in for
+# the lab, so it needs no KVM.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# fixture NAME STATUS: a script that exits STATUS the first time, 0 after.
+fixture() {
+	cat >"$dir/$1.sh" <<SCRIPT
+#!/bin/bash
+if [ ! -e "$dir/$1.ran" ]; then touch "$dir/$1.ran"; exit $2; fi
+exit 0
+SCRIPT
+	chmod +x "$dir/$1.sh"
+}
+fixture 10-ebb-fails-once 1
+fixture 20-lab-fails-once 125
+fixture 30-ebb-hangs-once 124
+# The lab's contract without a VM: options, "--", then CMD.
+cat >"$dir/fake-lab" <<'LAB'
+#!/bin/bash
+while [ "$1" != -- ]; do shift; done
+shift
+exec "$@"
+LAB
+chmod +x "$dir/fake-lab"
+
+rc=0
+E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" \
+	"$top/tests/e2e/run-all" >"$dir/out" 2>&1 || rc=$?
+bad=0
+check() {
+	if grep -q -- "$2" "$dir/out"; then echo "ok: $1"; else echo "FAILED: $1 (no '$2')"; bad=1; fi
+}
+[ "$rc" != 0 ] && echo "ok: the run fails" || { echo "FAILED: run-all passed"; bad=1; }
+check "a status-1 failure is not retried" "=== FAIL 10-ebb-fails-once (status 1"
+check "a hang (124) is not retried" "=== FAIL 30-ebb-hangs-once (status 124"
+check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
+check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
+if grep -q 20-lab-fails-once "$dir/warnings.txt" && ! grep -q 10-ebb "$dir/warnings.txt"; then
+	echo "ok: warnings.txt names the retried script only"
+else
+	echo "FAILED: warnings.txt: $(cat "$dir/warnings.txt")"
+	bad=1
+fi
+if [ "$bad" != 0 ]; then
+	sed 's/^/    | /' "$dir/out"
+	exit 1
+fi
