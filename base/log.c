@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -94,11 +95,12 @@ void log_clear_last_error(void)
 	last_error[0] = '\0';
 }
 
-void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+static void log_vmsg(enum log_level level, const char *file, int line, const char *suffix,
+		     const char *fmt, va_list args)
 {
 	if (level == LOG_ERROR) {
 		va_list ap;
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		vsnprintf(last_error, sizeof(last_error), fmt, ap);
 		va_end(ap);
 	}
@@ -119,10 +121,12 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	}
 	if (n < (int)sizeof(buf)) {
 		va_list ap;
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 		va_end(ap);
 	}
+	if (suffix && n < (int)sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, "%s", suffix);
 	if (n >= (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
@@ -137,4 +141,54 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 			break;
 		off += w;
 	}
+}
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, file, line, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void log_limited(struct log_limit *l, enum log_level level, const char *file, int line,
+		 const char *fmt, ...)
+{
+	char suffix[96] = "";
+	if ((int)level > atomic_load(&log_level_current))
+		return;
+	uint64_t now = now_ns();
+	if (now - l->window_start_ns >= LOG_LIMIT_WINDOW_NS) {
+		if (l->suppressed)
+			snprintf(suffix, sizeof(suffix), " (and %llu more like it suppressed)",
+				 (unsigned long long)l->suppressed);
+		l->window_start_ns = now;
+		l->in_window = 0;
+		l->suppressed = 0;
+	}
+	if (l->in_window >= LOG_LIMIT_BURST) {
+		l->suppressed++;
+		l->total_suppressed++;
+		return;
+	}
+	l->in_window++;
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, file, line, suffix[0] ? suffix : NULL, fmt, ap);
+	va_end(ap);
+}
+
+void log_limit_flush(struct log_limit *l, const char *what)
+{
+	if (l->suppressed)
+		log_msg(LOG_INFO, __FILE__, __LINE__, "%s: %llu more messages like the last were suppressed",
+			what, (unsigned long long)l->suppressed);
+	l->suppressed = 0;
 }

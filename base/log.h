@@ -31,6 +31,32 @@ void log_clear_last_error(void);
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * A message kind that a guest can trigger at will: at most LOG_LIMIT_BURST
+ * lines per LOG_LIMIT_WINDOW_NS, whatever the level; the next line after a
+ * quiet window says how many were suppressed. One struct per message kind
+ * and device, zero-initialised; the caller serialises its use (the device
+ * lock). The device's counters still count every event.
+ */
+#define LOG_LIMIT_BURST	    5
+#define LOG_LIMIT_WINDOW_NS (10ull * 1000000000ull)
+
+struct log_limit {
+	unsigned long long window_start_ns;
+	unsigned int in_window;
+	unsigned long long suppressed;
+	unsigned long long total_suppressed;
+};
+
+void log_limited(struct log_limit *l, enum log_level level, const char *file, int line,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* At teardown: a last line for what the current window suppressed. */
+void log_limit_flush(struct log_limit *l, const char *what);
+
+#define log_warn_limited(l, ...)  log_limited(l, LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info_limited(l, ...)  log_limited(l, LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug_limited(l, ...) log_limited(l, LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
 #define log_err(...)   log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

@@ -31,9 +31,12 @@ static void write_sleep_control(struct acpi_pm *pm, uint8_t v)
 		pm->poweroff(pm->opaque);
 		return;
 	}
-	/* A sleep state we never offered: wake up at once. */
-	log_warn("ACPI: the guest asked for sleep type %u, which ebb does not offer; waking it",
-		 typ);
+	/* A sleep state we never offered: wake up at once. Said once: a guest may loop on it. */
+	__atomic_add_fetch(&pm->unoffered_sleeps, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&pm->said_unoffered, true, __ATOMIC_RELAXED))
+		log_warn("ACPI: the guest asked for sleep type %u, which ebb does not offer; "
+			 "waking it (said once)",
+			 typ);
 	__atomic_or_fetch(&pm->sleep_status, ACPI_PM_WAK_STS, __ATOMIC_RELAXED);
 }
 

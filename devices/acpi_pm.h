@@ -2,6 +2,7 @@
 #ifndef EBB_ACPI_PM_H
 #define EBB_ACPI_PM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/bus.h"
@@ -41,6 +42,8 @@ struct acpi_pm {
 	uint8_t slp_typ;      /* atomic: the last SLP_TYP written */
 	uint8_t sleep_status; /* atomic: WAK_STS */
 	uint64_t ignored;     /* atomic: writes that did nothing */
+	uint64_t unoffered_sleeps; /* atomic: sleep types asked for and not offered */
+	bool said_unoffered;	   /* atomic */
 };
 
 extern const struct bus_ops acpi_pm_bus_ops;

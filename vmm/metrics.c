@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <time.h>
 
+#include "devices/virtio/mmio.h"
 #include "vmm/vmm.h"
 
 static json_t *device_metrics(struct device *d)

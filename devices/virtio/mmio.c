@@ -87,6 +87,7 @@ int virtio_mmio_attach_kvm(struct virtio_mmio *t, int vm_fd)
 
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
+	log_limit_flush(&t->log_driver_errors, t->ops->name);
 	/* KVM may hold the eventfds longer than we do: stop listening to them first. */
 	for (unsigned int i = 0; t->loop && i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		event_loop_remove(t->loop, t->notifiers[i].src);
@@ -147,7 +148,8 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 	if (t->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	t->needs_reset_events++;
-	log_warn("%s: driver error (%s): device needs reset", t->ops->name, why);
+	log_warn_limited(&t->log_driver_errors, "%s: driver error (%s): device needs reset",
+			 t->ops->name, why);
 	t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (t->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		raise_interrupt(t, VIRTIO_MMIO_INT_CONFIG);
@@ -157,19 +159,29 @@ void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_c
 {
 	struct virtq *vq = virtio_mmio_queue(t, idx);
 	struct vq_chain chain;
+	unsigned int spent = 0;
 	if (!vq)
 		return;
 	do {
 		enum vq_error err;
 		int ret;
-		while ((ret = vq_pop(vq, &chain, &err)) != 0) {
+		while (spent < VIRTIO_QUEUE_BUDGET && (ret = vq_pop(vq, &chain, &err)) != 0) {
 			if (ret == -EPIPE) {
 				virtio_mmio_needs_reset(t, vq_error_name(err));
 				return;
 			}
 			if (ret < 0)
-				log_debug("%s: queue %u: %s", t->ops->name, idx, vq_error_name(err));
-			handle(t->dev, vq, idx, &chain, ret < 0 ? err : VQ_ERR_NONE);
+				log_debug_limited(&t->log_chain_errors, "%s: queue %u: %s",
+						  t->ops->name, idx, vq_error_name(err));
+			unsigned int cost = handle(t->dev, vq, idx, &chain, ret < 0 ? err : VQ_ERR_NONE);
+			spent += cost ? cost : 1;
+		}
+		if (spent >= VIRTIO_QUEUE_BUDGET) {
+			uint64_t one = 1;
+			t->budget_deferrals++;
+			if (write(t->notifiers[idx].fd, &one, sizeof(one)) < 0)
+				t->bad_register_accesses++;
+			return;
 		}
 	} while (vq_enable_notify(vq));
 }
@@ -207,12 +219,14 @@ static void features_ok(struct virtio_mmio *t)
 {
 	uint64_t wanted = t->driver_features;
 	if (wanted & ~t->device_features) {
-		log_warn("%s: driver asked for features 0x%llx we never offered", t->ops->name,
-			 (unsigned long long)(wanted & ~t->device_features));
+		log_warn_limited(&t->log_driver_errors,
+				 "%s: driver asked for features 0x%llx we never offered", t->ops->name,
+				 (unsigned long long)(wanted & ~t->device_features));
 		return;
 	}
 	if (!(wanted & FEATURE(VIRTIO_F_VERSION_1))) {
-		log_warn("%s: driver did not accept VIRTIO_F_VERSION_1", t->ops->name);
+		log_warn_limited(&t->log_driver_errors,
+				 "%s: driver did not accept VIRTIO_F_VERSION_1", t->ops->name);
 		return;
 	}
 	if (t->ops->features_ok && t->ops->features_ok(t->dev, wanted) < 0)
@@ -266,6 +280,9 @@ static void write_status(struct virtio_mmio *t, uint32_t value)
 static void enable_queue(struct virtio_mmio *t, struct virtq *vq, bool enable)
 {
 	if (!enable) {
+		/* What the device holds from this queue belongs to its old rings. */
+		if (vq->ready && t->ops->queue_disable)
+			t->ops->queue_disable(t->dev, (unsigned int)(vq - t->queues));
 		vq->ready = false;
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "base/state.h"
 #include "devices/virtio/queue.h"
 #include "base/bus.h"
@@ -41,6 +42,8 @@ struct virtio_device_ops {
 	void (*activate)(void *dev);
 	/* On the event loop thread, with the transport lock held. */
 	void (*queue_notify)(void *dev, unsigned int idx);
+	/* The driver disabled queue idx (QueueReady 0): drop what is held from it. */
+	void (*queue_disable)(void *dev, unsigned int idx);
 	void (*reset)(void *dev);
 };
 
@@ -79,6 +82,11 @@ struct virtio_mmio {
 	uint64_t interrupts_raised;
 	uint64_t needs_reset_events;
 	uint64_t bad_register_accesses;
+	uint64_t budget_deferrals; /* a queue pass stopped at its budget and came back later */
+
+	/* Messages a driver can trigger at will. */
+	struct log_limit log_driver_errors;
+	struct log_limit log_chain_errors;
 };
 
 extern const struct bus_ops virtio_mmio_bus_ops;
@@ -103,14 +111,19 @@ void virtio_mmio_flush_interrupts(void *transport);
 /* The device changed its config space: new generation, config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 /*
- * Hands every available chain of queue idx to handle(), re-arms the
- * driver's notifications (EVENT_IDX) and looks again until the ring is
- * empty. A malformed chain arrives with err set; the device still owns it
- * and must complete it. A corrupt ring (no chain to complete) asks for a
- * reset. On the event loop thread, with the transport lock held.
+ * Hands available chains of queue idx to handle(), re-arms the driver's
+ * notifications (EVENT_IDX) and looks again until the ring is empty, or
+ * until the chains' cost reaches VIRTIO_QUEUE_BUDGET: then the queue's own
+ * notifier is kicked, so the rest waits for the next turn of the event
+ * loop, after signals, API calls and other devices. handle() returns the
+ * work a chain cost, in VIRTIO_COST units (one chain is at least 1). A
+ * malformed chain arrives with err set; the device still owns it and must
+ * complete it. A corrupt ring (no chain to complete) asks for a reset. On
+ * the event loop thread, with the transport lock held.
  */
-typedef void (*virtio_chain_fn)(void *dev, struct virtq *vq, unsigned int idx,
-				const struct vq_chain *chain, enum vq_error err);
+#define VIRTIO_QUEUE_BUDGET 512
+typedef unsigned int (*virtio_chain_fn)(void *dev, struct virtq *vq, unsigned int idx,
+					const struct vq_chain *chain, enum vq_error err);
 void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_chain_fn handle);
 
 /* The register file and every queue's rings and indices (mmio_state.c). */

@@ -5,8 +5,9 @@
  *  - a reported range is discarded before its chain is completed, and every
  *    chain is completed, whether or not anything was discarded;
  *  - inflate PFNs are sorted and coalesced so each range costs one syscall;
- *  - when the guest deflates on OOM, the device adopts the guest's size as
- *    its target instead of pushing it to inflate again.
+ *  - a chain of PFNs holds at most 256 of them, a report at most 32 ranges
+ *    (what Linux sends); a longer one is completed unread and counted bad;
+ *  - deflate-on-oom never changes the operator's target (oom.c).
  */
 #include "devices/virtio/balloon/balloon.h"
 
@@ -23,8 +24,6 @@
 #include "base/util.h"
 
 #define FEATURE(bit)	 (1ull << (bit))
-#define PFN_BATCH	 1024
-#define STAT_ENTRY_SIZE	 10 /* packed u16 tag + u64 value */
 #define BALLOON_PAGE	 (1ull << VIRTIO_BALLOON_PFN_SHIFT)
 
 void balloon_queue_roles(uint64_t acked, struct balloon_queue_roles *roles)
@@ -81,7 +80,8 @@ void balloon_features_acked(struct balloon *b, uint64_t acked)
 	balloon_queue_roles(acked, &b->roles);
 	b->poison_acked = acked & FEATURE(VIRTIO_BALLOON_F_PAGE_POISON);
 	b->deflate_on_oom_acked = acked & FEATURE(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
-	log_debug("balloon: acked 0x%llx: inflate %d deflate %d stats %d reporting %d",
+	log_debug_limited(&b->log_acked,
+			  "balloon: acked 0x%llx: inflate %d deflate %d stats %d reporting %d",
 		  (unsigned long long)acked, b->roles.inflate, b->roles.deflate, b->roles.stats,
 		  b->roles.reporting);
 }
@@ -109,23 +109,6 @@ static void balloon_config_read(void *dev, uint32_t offset, void *data, unsigned
 	memcpy(data, bytes + offset, len);
 }
 
-/*
- * The guest gave back pages on its own although the target says keep them:
- * that is deflate-on-oom. Adopting its size as the target ends the guest's
- * inflate worker; asking again is left to the operator.
- */
-static void note_actual(struct balloon *b, uint32_t old_actual)
-{
-	if (!b->deflate_on_oom_acked || b->actual >= old_actual || b->actual >= b->num_pages)
-		return;
-	b->counters.oom_deflates++;
-	if (b->counters.oom_deflates == 1 || b->counters.oom_deflates % 64 == 0)
-		log_info("balloon: guest deflated on OOM to %u MiB (target was %u MiB); keeping its size",
-			 b->actual / BALLOON_PAGES_PER_MIB, b->num_pages / BALLOON_PAGES_PER_MIB);
-	b->num_pages = b->actual;
-	b->transport.config_generation++;
-}
-
 static void balloon_config_write(void *dev, uint32_t offset, const void *data, unsigned int len)
 {
 	struct balloon *b = to_balloon(dev);
@@ -141,9 +124,10 @@ static void balloon_config_write(void *dev, uint32_t offset, const void *data, u
 	b->poison_val = c.poison_val;
 	if (b->actual == old_actual)
 		return;
-	note_actual(b, old_actual);
+	balloon_oom_actual_changed(b, old_actual);
 	if (b->actual == b->requested_pages)
-		log_info("balloon: guest holds %u MiB, the target", b->actual / BALLOON_PAGES_PER_MIB);
+		log_info_limited(&b->log_target, "balloon: guest holds %u MiB, the target",
+				 b->actual / BALLOON_PAGES_PER_MIB);
 }
 
 static void balloon_reset(void *dev)
@@ -190,108 +174,31 @@ static void discard_pfn_ranges(struct balloon *b, uint32_t *pfns, unsigned int n
 	}
 }
 
-static void process_pfn_chain(struct balloon *b, const struct vq_chain *chain, bool inflate)
+/* Returns the chain's cost in VIRTIO_QUEUE_BUDGET units. */
+static unsigned int process_pfn_chain(struct balloon *b, const struct vq_chain *chain, bool inflate)
 {
-	uint32_t pfns[PFN_BATCH];
+	uint32_t pfns[BALLOON_MAX_CHAIN_PFNS];
 	uint64_t total = vq_chain_readable_len(chain);
 	for (unsigned int i = 0; i < chain->nr; i++)
 		if (chain->bufs[i].device_writable)
 			b->counters.bad_descriptors++;
-
-	uint64_t count = total / sizeof(uint32_t);
-	for (uint64_t done = 0; done < count;) {
-		unsigned int n = MIN(count - done, PFN_BATCH);
-		if (vq_chain_read(b->mem, chain, done * sizeof(uint32_t), pfns,
-				  n * sizeof(uint32_t)) < 0) {
-			b->counters.bad_descriptors++;
-			return;
-		}
-		done += n;
-		if (inflate) {
-			b->counters.inflated_pages += n;
-			discard_pfn_ranges(b, pfns, n);
-		} else {
-			b->counters.deflated_pages += n;
-		}
-	}
-}
-
-/* ---- statistics ---- */
-
-const char *balloon_stat_name(uint16_t tag)
-{
-	/* Tags 0-9 since Linux 2.6; 10-15 since Linux 6.12. */
-	static const char *const names[] = {
-		"swap_in",	   "swap_out",	  "major_faults",	"minor_faults",
-		"free_memory",	   "total_memory", "available_memory", "disk_caches",
-		"hugetlb_allocations", "hugetlb_failures", "oom_kill",	"alloc_stall",
-		"async_scan",	   "direct_scan",  "async_reclaim",	"direct_reclaim",
-	};
-	return tag < ARRAY_SIZE(names) ? names[tag] : NULL;
-}
-
-static void store_stats(struct balloon *b, const struct vq_chain *chain)
-{
-	uint64_t len = vq_chain_readable_len(chain);
-	unsigned int n = MIN(len / STAT_ENTRY_SIZE, BALLOON_MAX_STATS);
-	uint8_t raw[BALLOON_MAX_STATS * STAT_ENTRY_SIZE];
-	if (vq_chain_read(b->mem, chain, 0, raw, (uint64_t)n * STAT_ENTRY_SIZE) < 0) {
+	if (total > sizeof(pfns)) {
 		b->counters.bad_descriptors++;
-		return;
+		b->counters.oversized_chains++;
+		return 1;
 	}
-	/* Keep every tag, known or not: newer guests send more than we name. */
-	for (unsigned int i = 0; i < n; i++) {
-		memcpy(&b->stats[i].tag, raw + i * STAT_ENTRY_SIZE, 2);
-		memcpy(&b->stats[i].value, raw + i * STAT_ENTRY_SIZE + 2, 8);
+	unsigned int n = total / sizeof(uint32_t);
+	if (vq_chain_read(b->mem, chain, 0, pfns, n * sizeof(uint32_t)) < 0) {
+		b->counters.bad_descriptors++;
+		return 1;
 	}
-	b->nr_stats = n;
-	clock_gettime(CLOCK_REALTIME, &b->stats_time);
-	b->counters.stats_updates++;
-	if (log_get_level() >= LOG_DEBUG) {
-		char line[1024];
-		int off = 0;
-		for (unsigned int i = 0; i < n && off < (int)sizeof(line) - 40; i++)
-			off += snprintf(line + off, sizeof(line) - off, " %u=%llu", b->stats[i].tag,
-					(unsigned long long)b->stats[i].value);
-		log_debug("balloon: stats%s", n ? line : " (none)");
+	if (inflate) {
+		b->counters.inflated_pages += n;
+		discard_pfn_ranges(b, pfns, n);
+	} else {
+		b->counters.deflated_pages += n;
 	}
-}
-
-static void release_stats_buffer(struct balloon *b)
-{
-	if (!b->stats_held)
-		return;
-	struct virtq *vq = virtio_mmio_queue(&b->transport, b->roles.stats);
-	b->stats_held = false;
-	if (!vq || !vq->ready)
-		return;
-	vq_push(vq, b->stats_head, 0);
-	virtio_mmio_used(&b->transport, b->roles.stats);
-}
-
-static void stats_timer_fired(void *opaque, uint32_t events)
-{
-	struct balloon *b = opaque;
-	uint64_t expirations;
-	if (read(b->stats_timer_fd, &expirations, sizeof(expirations)) < 0)
-		return;
-	pthread_mutex_lock(&b->transport.lock);
-	/* Handing the buffer back is the request for fresh statistics. */
-	if (virtio_mmio_driver_ok(&b->transport))
-		release_stats_buffer(b);
-	pthread_mutex_unlock(&b->transport.lock);
-}
-
-static int arm_stats_timer(struct balloon *b, uint32_t seconds)
-{
-	struct itimerspec its = {
-		.it_value = { .tv_sec = seconds },
-		.it_interval = { .tv_sec = seconds },
-	};
-	if (timerfd_settime(b->stats_timer_fd, 0, &its, NULL) < 0)
-		return -errno;
-	b->stats_interval_s = seconds;
-	return 0;
+	return 1 + n / 16;
 }
 
 /* ---- queue processing ---- */
@@ -307,6 +214,11 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 	/* A poisoned guest checks free pages on allocation; zero-filled ones would fail. */
 	bool skip = b->poison_acked && b->poison_val != 0;
 	b->counters.reports++;
+	if (chain->nr > BALLOON_MAX_REPORT_RANGES) {
+		b->counters.bad_descriptors++;
+		b->counters.oversized_chains++;
+		return;
+	}
 	for (unsigned int i = 0; i < chain->nr; i++) {
 		const struct vq_buf *buf = &chain->bufs[i];
 		b->counters.report_ranges++;
@@ -333,33 +245,38 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 }
 
 /*
- * One function per queue. A malformed chain is refused and counted, and
- * still completed: the guest must never hang on a buffer ebb kept.
+ * One function per queue, each returning what the chain cost. A malformed
+ * chain is refused and counted, and still completed: the guest must never
+ * hang on a buffer ebb kept.
  */
-static void balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
-				    const struct vq_chain *chain, enum vq_error err)
+static unsigned int balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
+					    const struct vq_chain *chain, enum vq_error err)
 {
 	struct balloon *b = to_balloon(dev);
+	unsigned int cost = 1;
 	if (err != VQ_ERR_NONE)
 		b->counters.bad_descriptors++;
 	else
-		process_pfn_chain(b, chain, true);
+		cost = process_pfn_chain(b, chain, true);
 	complete(b, idx, vq, chain->head);
+	return cost;
 }
 
-static void balloon_process_deflate(void *dev, struct virtq *vq, unsigned int idx,
-				    const struct vq_chain *chain, enum vq_error err)
+static unsigned int balloon_process_deflate(void *dev, struct virtq *vq, unsigned int idx,
+					    const struct vq_chain *chain, enum vq_error err)
 {
 	struct balloon *b = to_balloon(dev);
+	unsigned int cost = 1;
 	if (err != VQ_ERR_NONE)
 		b->counters.bad_descriptors++;
 	else
-		process_pfn_chain(b, chain, false);
+		cost = process_pfn_chain(b, chain, false);
 	complete(b, idx, vq, chain->head);
+	return cost;
 }
 
-static void balloon_process_reporting(void *dev, struct virtq *vq, unsigned int idx,
-				      const struct vq_chain *chain, enum vq_error err)
+static unsigned int balloon_process_reporting(void *dev, struct virtq *vq, unsigned int idx,
+					      const struct vq_chain *chain, enum vq_error err)
 {
 	struct balloon *b = to_balloon(dev);
 	if (err != VQ_ERR_NONE) {
@@ -369,22 +286,24 @@ static void balloon_process_reporting(void *dev, struct virtq *vq, unsigned int 
 		report_chain(b, chain);
 	}
 	complete(b, idx, vq, chain->head);
+	return 1 + chain->nr;
 }
 
 /* The buffer is kept until the next poll; an older one goes back first. */
-static void balloon_process_stats(void *dev, struct virtq *vq, unsigned int idx,
-				  const struct vq_chain *chain, enum vq_error err)
+static unsigned int balloon_process_stats(void *dev, struct virtq *vq, unsigned int idx,
+					  const struct vq_chain *chain, enum vq_error err)
 {
 	struct balloon *b = to_balloon(dev);
 	if (err != VQ_ERR_NONE) {
 		b->counters.bad_descriptors++;
 		complete(b, idx, vq, chain->head);
-		return;
+		return 1;
 	}
-	release_stats_buffer(b);
-	store_stats(b, chain);
+	balloon_release_stats(b);
+	balloon_store_stats(b, chain);
 	b->stats_head = chain->head;
 	b->stats_held = true;
+	return 1;
 }
 
 static void balloon_queue_notify(void *dev, unsigned int idx)
@@ -403,6 +322,13 @@ static void balloon_queue_notify(void *dev, unsigned int idx)
 		virtio_mmio_process_queue(&b->transport, idx, process);
 }
 
+static void balloon_queue_disable(void *dev, unsigned int idx)
+{
+	struct balloon *b = to_balloon(dev);
+	if ((int)idx == b->roles.stats)
+		balloon_drop_stats(b);
+}
+
 static const struct virtio_device_ops balloon_ops = {
 	.name = "balloon",
 	.device_id = VIRTIO_ID_BALLOON,
@@ -414,6 +340,7 @@ static const struct virtio_device_ops balloon_ops = {
 	.config_read = balloon_config_read,
 	.config_write = balloon_config_write,
 	.queue_notify = balloon_queue_notify,
+	.queue_disable = balloon_queue_disable,
 	.reset = balloon_reset,
 };
 
@@ -428,6 +355,11 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	b->loop = loop;
 	b->discard = mem_discard;
 	b->stats_timer_fd = -1;
+	b->oom_timer_fd = -1;
+	if (!b->params.oom_backoff_min_s)
+		b->params.oom_backoff_min_s = BALLOON_OOM_BACKOFF_MIN_S;
+	if (b->params.oom_backoff_max_s < b->params.oom_backoff_min_s)
+		b->params.oom_backoff_max_s = MAX(BALLOON_OOM_BACKOFF_MAX_S, b->params.oom_backoff_min_s);
 	b->requested_pages = b->num_pages = params->target_mib * BALLOON_PAGES_PER_MIB;
 	balloon_queue_roles(0, &b->roles);
 	b->roles.count = 0;
@@ -440,13 +372,23 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	int ret = virtio_mmio_init(&b->transport, &balloon_ops, b, mem, loop, base, gsi);
 	if (ret < 0)
 		return ret;
+	if (params->deflate_on_oom) {
+		b->oom_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (b->oom_timer_fd < 0)
+			return -errno;
+		ret = event_loop_add(loop, b->oom_timer_fd, EPOLLIN, balloon_oom_timer_fired, b,
+				     &b->oom_src);
+		if (ret < 0)
+			return ret;
+	}
 	if (params->stats_interval_s) {
 		b->stats_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (b->stats_timer_fd < 0)
 			return -errno;
-		ret = event_loop_add(loop, b->stats_timer_fd, EPOLLIN, stats_timer_fired, b, NULL);
+		ret = event_loop_add(loop, b->stats_timer_fd, EPOLLIN, balloon_stats_timer_fired, b,
+				     &b->stats_src);
 		if (ret == 0)
-			ret = arm_stats_timer(b, params->stats_interval_s);
+			ret = balloon_arm_stats_timer(b, params->stats_interval_s);
 		if (ret < 0)
 			return ret;
 	}
@@ -458,26 +400,32 @@ static void log_summary(const struct balloon *b)
 	const struct balloon_counters *c = &b->counters;
 	log_info("balloon: %llu reports (%llu MiB reported, %llu MiB discarded, %llu MiB skipped), "
 		 "%llu pages inflated in %llu ranges, %llu deflated, %llu OOM deflates, "
-		 "%llu bad descriptors, %llu ms discarding",
+		 "%llu bad descriptors (%llu oversized chains), %llu ms discarding",
 		 (unsigned long long)c->reports, (unsigned long long)(c->bytes_reported >> 20),
 		 (unsigned long long)(c->bytes_discarded >> 20),
 		 (unsigned long long)(c->bytes_skipped >> 20), (unsigned long long)c->inflated_pages,
 		 (unsigned long long)c->inflate_ranges, (unsigned long long)c->deflated_pages,
 		 (unsigned long long)c->oom_deflates, (unsigned long long)c->bad_descriptors,
-		 (unsigned long long)(c->discard_ns / 1000000));
+		 (unsigned long long)c->oversized_chains, (unsigned long long)(c->discard_ns / 1000000));
 }
 
 void balloon_destroy(struct balloon *b)
 {
 	log_summary(b);
+	log_limit_flush(&b->log_oom, "balloon");
+	event_loop_remove(b->loop, b->stats_src);
+	event_loop_remove(b->loop, b->oom_src);
 	if (b->stats_timer_fd >= 0)
 		close(b->stats_timer_fd);
+	if (b->oom_timer_fd >= 0)
+		close(b->oom_timer_fd);
 	virtio_mmio_destroy(&b->transport);
 }
 
 /* The configuration's rules keep mib within guest RAM (balloon_conf_check). */
 int balloon_set_target(struct balloon *b, uint32_t mib)
 {
+	balloon_oom_forget(b);
 	b->requested_pages = b->num_pages = mib * BALLOON_PAGES_PER_MIB;
 	virtio_mmio_config_changed(&b->transport);
 	b->counters.config_interrupts++;
@@ -494,5 +442,5 @@ int balloon_set_stats_interval(struct balloon *b, uint32_t seconds)
 {
 	if (!balloon_stats_enabled(b))
 		return -ENOTSUP;
-	return arm_stats_timer(b, seconds);
+	return balloon_arm_stats_timer(b, seconds);
 }

@@ -17,6 +17,11 @@
 #define BALLOON_MAX_STATS	   64
 #define BALLOON_QUEUE_SIZE	   256
 #define BALLOON_PAGES_PER_MIB	   256 /* 4 KiB balloon pages */
+/* What Linux sends at most: VIRTIO_BALLOON_ARRAY_PFNS_MAX, PAGE_REPORTING_CAPACITY. */
+#define BALLOON_MAX_CHAIN_PFNS	   256
+#define BALLOON_MAX_REPORT_RANGES  32
+#define BALLOON_OOM_BACKOFF_MIN_S  30
+#define BALLOON_OOM_BACKOFF_MAX_S  600
 
 struct balloon_params {
 	uint32_t target_mib;
@@ -24,6 +29,9 @@ struct balloon_params {
 	uint32_t stats_interval_s; /* 0: no stats queue */
 	bool reporting;
 	uint16_t reporting_queue_size;
+	/* After an OOM deflate, ask for the target again after min, doubling to max (0: defaults). */
+	uint32_t oom_backoff_min_s;
+	uint32_t oom_backoff_max_s;
 };
 
 /* Where each queue is, from the acked features; -1 when absent. */
@@ -53,6 +61,8 @@ struct balloon_counters {
 	uint64_t bad_descriptors;
 	uint64_t discard_ns;
 	uint64_t oom_deflates;
+	uint64_t oom_reasks;	  /* the target asked for again after OOM deflates */
+	uint64_t oversized_chains; /* over BALLOON_MAX_CHAIN_PFNS or _REPORT_RANGES */
 	uint64_t stats_updates;
 	uint64_t config_interrupts;
 };
@@ -75,7 +85,12 @@ struct balloon {
 	uint32_t actual;	  /* written by the guest */
 	uint32_t poison_val;	  /* written by the guest */
 
+	int oom_timer_fd;
+	struct event_source *oom_src;
+	uint32_t oom_backoff_s; /* 0: no OOM deflate since the operator last set a target */
+
 	int stats_timer_fd;
+	struct event_source *stats_src;
 	uint32_t stats_interval_s;
 	bool stats_held;
 	uint16_t stats_head;
@@ -84,6 +99,7 @@ struct balloon {
 	struct timespec stats_time; /* CLOCK_REALTIME of the last update */
 
 	struct balloon_counters counters;
+	struct log_limit log_oom, log_target, log_stats, log_acked;
 };
 
 void balloon_queue_roles(uint64_t acked, struct balloon_queue_roles *roles);
@@ -103,5 +119,17 @@ const char *balloon_stat_name(uint16_t tag);
 
 /* The stats queue exists (offered and acked). */
 bool balloon_stats_enabled(const struct balloon *b);
+
+/* stats.c */
+void balloon_store_stats(struct balloon *b, const struct vq_chain *chain);
+void balloon_release_stats(struct balloon *b);
+void balloon_drop_stats(struct balloon *b);
+void balloon_stats_timer_fired(void *opaque, uint32_t events);
+int balloon_arm_stats_timer(struct balloon *b, uint32_t seconds);
+
+/* oom.c: deflate-on-oom, without giving up the operator's target. */
+void balloon_oom_actual_changed(struct balloon *b, uint32_t old_actual);
+void balloon_oom_timer_fired(void *opaque, uint32_t events);
+void balloon_oom_forget(struct balloon *b);
 
 #endif

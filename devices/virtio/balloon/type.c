@@ -60,6 +60,8 @@ static const struct metric_field balloon_metrics[] = {
 	METRIC(struct balloon_counters, bad_descriptors),
 	METRIC(struct balloon_counters, discard_ns),
 	METRIC(struct balloon_counters, oom_deflates),
+	METRIC(struct balloon_counters, oom_reasks),
+	METRIC(struct balloon_counters, oversized_chains),
 	METRIC(struct balloon_counters, stats_updates),
 };
 

@@ -76,7 +76,7 @@ static struct block *to_block(void *dev)
 static uint64_t block_features(void *dev)
 {
 	struct block *b = to_block(dev);
-	uint64_t f = FEATURE(VIRTIO_BLK_F_SEG_MAX);
+	uint64_t f = FEATURE(VIRTIO_BLK_F_SEG_MAX) | FEATURE(VIRTIO_BLK_F_SIZE_MAX);
 	if (b->read_only)
 		f |= FEATURE(VIRTIO_BLK_F_RO);
 	if (b->writeback)
@@ -96,6 +96,7 @@ static void block_config_read(void *dev, uint32_t offset, void *data, unsigned i
 	memset(&c, 0, sizeof(c));
 	c.capacity = b->sectors;
 	c.seg_max = BLOCK_SEG_MAX;
+	c.size_max = BLOCK_SIZE_MAX;
 	memcpy(data, (const uint8_t *)&c + offset, len);
 }
 
@@ -113,7 +114,7 @@ struct request {
 static uint8_t refuse(struct block *b, const char *why)
 {
 	b->counters.bad_requests++;
-	log_debug("block %s: bad request: %s", b->drive_id, why);
+	log_debug_limited(&b->log_requests, "block %s: bad request: %s", b->drive_id, why);
 	return VIRTIO_BLK_S_IOERR;
 }
 
@@ -140,9 +141,9 @@ static const char *check_range(struct block *b, const struct request *r)
 {
 	if (r->data_len % BLOCK_SECTOR_SIZE)
 		return "a data length that is not a multiple of 512";
-	/* Buffers may overlap; the used length (data + status) must still fit. */
-	if (r->data_len >= UINT32_MAX)
-		return "4 GiB of data or more in one request";
+	/* What seg_max and size_max allow: one request's work on the event loop is bounded. */
+	if (r->data_len > BLOCK_MAX_REQUEST)
+		return "more data in one request than seg_max x size_max";
 	uint64_t count = r->data_len / BLOCK_SECTOR_SIZE;
 	/* Written so that no sum can overflow. */
 	if (r->hdr.sector > b->sectors || count > b->sectors - r->hdr.sector)
@@ -195,7 +196,8 @@ static uint8_t do_rw(struct block *b, struct request *r, bool is_write)
 			   is_write);
 	if (ret < 0) {
 		b->counters.io_errors++;
-		log_warn("block %s: %s of %llu bytes at sector %llu failed: %s", b->drive_id,
+		log_warn_limited(&b->log_io, "block %s: %s of %llu bytes at sector %llu failed: %s",
+				 b->drive_id,
 			 is_write ? "write" : "read", (unsigned long long)r->data_len,
 			 (unsigned long long)r->hdr.sector, strerror(-ret));
 		return VIRTIO_BLK_S_IOERR;
@@ -219,7 +221,7 @@ static uint8_t do_flush(struct block *b, struct request *r)
 	/* Unsafe: the host's page cache is the disk, and nothing is synced. */
 	if (b->writeback && fdatasync(b->fd) < 0) {
 		b->counters.io_errors++;
-		log_warn("block %s: fdatasync: %s", b->drive_id, strerror(errno));
+		log_warn_limited(&b->log_io, "block %s: fdatasync: %s", b->drive_id, strerror(errno));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -274,7 +276,8 @@ static uint8_t execute(struct block *b, struct request *r)
 		return do_get_id(b, r);
 	default:
 		b->counters.unsupported++;
-		log_debug("block %s: unsupported request type %u", b->drive_id, r->hdr.type);
+		log_debug_limited(&b->log_requests, "block %s: unsupported request type %u",
+				  b->drive_id, r->hdr.type);
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 }
@@ -314,10 +317,12 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 	vq_push(vq, c->head, used);
 }
 
-static void block_chain(void *dev, struct virtq *vq, unsigned int idx,
-			const struct vq_chain *chain, enum vq_error err)
+/* Returns the request's cost: one, and one more per 64 KiB moved. */
+static unsigned int block_chain(void *dev, struct virtq *vq, unsigned int idx,
+				const struct vq_chain *chain, enum vq_error err)
 {
 	struct block *b = to_block(dev);
+	uint64_t moved = b->counters.read_bytes + b->counters.write_bytes;
 	if (err != VQ_ERR_NONE) {
 		/* Where a malformed chain's status would be is unknown: complete it with nothing written. */
 		b->counters.bad_requests++;
@@ -328,6 +333,8 @@ static void block_chain(void *dev, struct virtq *vq, unsigned int idx,
 		process_request(b, vq, chain);
 	}
 	virtio_mmio_used(&b->transport, idx);
+	moved = b->counters.read_bytes + b->counters.write_bytes - moved;
+	return 1 + (unsigned int)(moved >> 16);
 }
 
 static void block_queue_notify(void *dev, unsigned int idx)

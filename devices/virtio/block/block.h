@@ -21,6 +21,9 @@
 #define BLOCK_QUEUE_SIZE  256
 /* Data buffers per request; the header and the status come on top. */
 #define BLOCK_SEG_MAX 128
+/* The largest data buffer: with SEG_MAX, it bounds one request's work. */
+#define BLOCK_SIZE_MAX	  (256u << 10)
+#define BLOCK_MAX_REQUEST ((uint64_t)BLOCK_SEG_MAX * BLOCK_SIZE_MAX)
 
 struct block_params {
 	const char *drive_id; /* GET_ID answers its first 20 bytes */
@@ -55,6 +58,7 @@ struct block {
 	bool read_only;
 	bool writeback;
 	struct block_counters counters;
+	struct log_limit log_requests, log_io;
 };
 
 /*

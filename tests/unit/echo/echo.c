@@ -53,7 +53,7 @@ static uint16_t echo_queue_max_size(void *dev, unsigned int idx, uint64_t acked)
 	return idx == 0 ? 16 : 0;
 }
 
-static void echo_process_requests(void *dev, struct virtq *vq, unsigned int idx,
+static unsigned int echo_process_requests(void *dev, struct virtq *vq, unsigned int idx,
 				  const struct vq_chain *chain, enum vq_error err)
 {
 	struct echo_dev *e = dev;
@@ -74,6 +74,7 @@ static void echo_process_requests(void *dev, struct virtq *vq, unsigned int idx,
 	e->counters.bytes += written;
 	vq_push(vq, chain->head, written);
 	virtio_mmio_used(&e->transport, idx);
+	return 1;
 }
 
 static void echo_queue_notify(void *dev, unsigned int idx)

@@ -45,6 +45,8 @@ void fake_attach(struct fake_driver *fd, struct virtio_mmio *t)
 
 void fake_destroy(struct fake_driver *fd)
 {
+	for (unsigned int i = 0; i < FAKE_MAX_QUEUES; i++)
+		free(fd->q[i].outstanding);
 	event_loop_destroy(&fd->loop);
 	mem_destroy(&fd->mem);
 }
@@ -106,8 +108,12 @@ uint32_t fake_negotiate(struct fake_driver *fd, uint64_t features)
 uint32_t fake_setup_queue(struct fake_driver *fd, unsigned int idx, uint16_t size)
 {
 	struct fake_queue *q = &fd->q[idx];
+	free(q->outstanding);
 	memset(q, 0, sizeof(*q));
 	q->size = size;
+	q->outstanding = calloc(size ? size : 1, sizeof(*q->outstanding));
+	if (!q->outstanding)
+		die("out of memory");
 	q->desc = fake_alloc(fd, 16ull * size, 16);
 	q->avail = fake_alloc(fd, 6 + 2ull * size, 2);
 	q->used = fake_alloc(fd, 6 + 8ull * size, 4);
@@ -150,6 +156,8 @@ void fake_add_head(struct fake_driver *fd, unsigned int idx, uint16_t head)
 	struct vring_avail *avail = fake_avail(fd, idx);
 	avail->ring[q->avail_idx % q->size] = head;
 	q->avail_idx++;
+	if (head < q->size)
+		q->outstanding[head]++;
 	__atomic_store_n(&avail->idx, q->avail_idx, __ATOMIC_RELEASE);
 }
 
@@ -194,7 +202,22 @@ bool fake_get_used(struct fake_driver *fd, unsigned int idx, uint32_t *id, uint3
 	*id = e->id;
 	*len = e->len;
 	q->last_used++;
+	if (e->id >= q->size || q->outstanding[e->id] == 0) {
+		fprintf(stderr, "fake driver: queue %u completed head %u, which it does not hold\n",
+			idx, e->id);
+		abort();
+	}
+	q->outstanding[e->id]--;
 	return true;
+}
+
+unsigned int fake_outstanding(struct fake_driver *fd, unsigned int idx)
+{
+	const struct fake_queue *q = &fd->q[idx];
+	unsigned int n = 0;
+	for (unsigned int i = 0; q->outstanding && i < q->size; i++)
+		n += q->outstanding[i];
+	return n;
 }
 
 uint64_t fake_take_interrupts(struct fake_driver *fd)

@@ -26,6 +26,8 @@ struct fake_queue {
 	uint16_t avail_idx;
 	uint16_t next_desc;
 	uint16_t last_used;
+	/* Per head: made available minus completed. A completion below zero aborts. */
+	uint32_t *outstanding;
 };
 
 struct fake_buf {
@@ -74,8 +76,14 @@ struct vring_used *fake_used(struct fake_driver *fd, unsigned int idx);
 /* QueueNotify, then one event-loop wakeup. */
 void fake_kick(struct fake_driver *fd, unsigned int idx);
 void fake_run_loop(struct fake_driver *fd, int timeout_ms);
-/* Takes one used element; false if none. */
+/*
+ * Takes one used element; false if none. Every element is checked: a chain
+ * completed more often than it was made available on this queue (twice, on
+ * the wrong queue, or from a disabled ring) aborts the test.
+ */
 bool fake_get_used(struct fake_driver *fd, unsigned int idx, uint32_t *id, uint32_t *len);
+/* Heads made available on queue idx and not completed yet. */
+unsigned int fake_outstanding(struct fake_driver *fd, unsigned int idx);
 /* Drains the interrupt eventfd; returns how many interrupts were raised. */
 uint64_t fake_take_interrupts(struct fake_driver *fd);
 
