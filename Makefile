@@ -29,7 +29,7 @@ unit: all asan
 	@echo "== unit tests (ASan+UBSan build)"
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-e2e: all guest
+e2e: all guest stock-guest
 	@tests/e2e/run-all
 
 check: unit e2e

@@ -273,3 +273,12 @@ uint64_t mem_resident_bytes(const struct guest_memory *mem)
 	}
 	return resident * 4096;
 }
+
+int mem_advise_mergeable(struct guest_memory *mem)
+{
+	if (mem->backing != MEM_BACKING_ANON)
+		return -EINVAL;
+	if (madvise(mem->base, mem->mapping_size, MADV_MERGEABLE) < 0)
+		return -errno;
+	return 0;
+}

@@ -84,6 +84,12 @@ bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint
  */
 int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len);
 
+/*
+ * Lets KSM merge identical pages of guest RAM (MADV_MERGEABLE): anonymous
+ * memory only, -EINVAL otherwise; -errno when the kernel has no KSM.
+ */
+int mem_advise_mergeable(struct guest_memory *mem);
+
 /* Bytes of guest RAM that are resident on the host (mincore/fd blocks). */
 uint64_t mem_resident_bytes(const struct guest_memory *mem);
 

@@ -343,14 +343,14 @@ int device_confs_check(struct schema_ctx *c, const struct device_confs *dc,
 		for (unsigned int i = 0; t->check && i < nr; i++) {
 			if (t->many)
 				schema_push_index(c, i);
-			int ret = t->check(c, confs[i], m);
+			int ret = t->check(c, confs[i], device_settings(dc, t), m);
 			if (ret < 0)
 				return ret;
 			if (t->many)
 				schema_pop(c);
 		}
-		if (t->check_all && nr) {
-			int ret = t->check_all(c, confs, nr, changed_here);
+		if (t->check_all) {
+			int ret = t->check_all(c, confs, nr, changed_here, device_settings(dc, t));
 			if (ret < 0)
 				return ret;
 		}

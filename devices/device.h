@@ -100,15 +100,20 @@ struct device_type {
 	unsigned int max_confs;	     /* many: how many instances ebb supports */
 	const struct schema *schema; /* one instance; PUT semantics (absent = zero) */
 	size_t conf_size;
-	/* Rules of one instance against the machine; fail at ctx's path (the instance). */
-	int (*check)(struct schema_ctx *c, const void *conf, const struct machine_facts *m);
 	/*
-	 * Rules between the instances of this type; confs in configuration
-	 * order, changed: the one being set (nr when none). Fail at the path
-	 * of the instance to blame, pushed by the callee (ctx is at the section).
+	 * Rules of one instance against its type's settings and the machine;
+	 * fail at ctx's path (the instance).
+	 */
+	int (*check)(struct schema_ctx *c, const void *conf, const void *settings,
+		     const struct machine_facts *m);
+	/*
+	 * Rules between the instances of this type and its settings; confs in
+	 * configuration order (nr may be 0), changed: the one being set (nr
+	 * when none). Fail at the path of the instance to blame, pushed by the
+	 * callee (ctx is at the section).
 	 */
 	int (*check_all)(struct schema_ctx *c, const void *const *confs, unsigned int nr,
-			 unsigned int changed);
+			 unsigned int changed, const void *settings);
 	/* ebb-only settings of the type, as keys of the config's "ebb" object. */
 	const struct schema *settings_schema;
 	size_t settings_size;

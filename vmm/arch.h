@@ -42,6 +42,10 @@ struct boot_source {
 	const char *initrd_path;
 	uint64_t ram_size;
 	unsigned int nr_vcpus;
+	/* The device slots, and whether firmware tables (ACPI) describe them. */
+	const struct device_slot *slots;
+	unsigned int nr_slots;
+	bool acpi;
 };
 
 /* What the guest is told at boot besides the kernel: its command line and devices. */
@@ -75,7 +79,7 @@ struct arch {
 	/* The port I/O bus, for its counters; NULL where there is none. */
 	const struct bus *(*io_bus)(const struct arch_vm *a);
 
-	/* How devices are announced on the kernel command line, if they are. */
+	/* How devices are announced on the kernel command line when no tables describe them. */
 	void (*cmdline_devices)(FILE *f, const struct device_slot *slots, unsigned int nr);
 	/*
 	 * Opens and checks the kernel and initrd against the machine, and the

@@ -22,6 +22,7 @@ enum value_kind {
 	VALUE_STRING,	/* the key gets the argument as a string */
 	VALUE_NUMBER,	/* the key gets the argument as a whole number */
 	VALUE_TRUE,	/* no argument: the key is true */
+	VALUE_FALSE,	/* no argument: the key is false */
 	PROCESS_ARG,	/* a process setting, not a config key, with an argument */
 	PROCESS_SWITCH, /* the same without one */
 };
@@ -44,10 +45,13 @@ static const struct flag flags[] = {
 	{ "vcpus", VALUE_NUMBER, "machine-config.vcpu_count", true },
 	{ "mem-backing", VALUE_STRING, "ebb.memory_backing", true },
 	{ "thp", VALUE_TRUE, "ebb.thp", true },
+	{ "mem-merge", VALUE_TRUE, "ebb.memory.merge", true },
 	{ "balloon-target-mib", VALUE_NUMBER, "balloon.amount_mib", true },
 	{ "balloon-reporting", VALUE_TRUE, "balloon.free_page_reporting", true },
 	{ "balloon-deflate-on-oom", VALUE_TRUE, "balloon.deflate_on_oom", true },
 	{ "balloon-stats-interval", VALUE_NUMBER, "balloon.stats_polling_interval_s", true },
+	{ "balloon-policy", VALUE_TRUE, "ebb.balloon.policy.enabled", true },
+	{ "balloon-margin-mib", VALUE_NUMBER, "ebb.balloon.policy.margin_mib", true },
 	{ "reporting-queue-size", VALUE_NUMBER, "ebb.reporting_queue_size", true },
 	{ "guest-reporting", VALUE_STRING, "ebb.page_reporting.profile", true },
 	{ "reporting-delay-ms", VALUE_NUMBER, "ebb.page_reporting.delay_ms", true },
@@ -55,6 +59,7 @@ static const struct flag flags[] = {
 	{ "reporting-watermark-mib", VALUE_NUMBER, "ebb.page_reporting.watermark_mib", true },
 	{ "reporting-order", VALUE_NUMBER, "ebb.page_reporting.order", true },
 	{ "boot-timer", VALUE_TRUE, "ebb.boot_timer", false },
+	{ "no-acpi", VALUE_FALSE, "ebb.acpi", true },
 	{ "level", VALUE_STRING, "logger.level", false },
 	{ "log-path", VALUE_STRING, "logger.log_path", false },
 	{ "metrics-path", VALUE_STRING, "metrics.metrics_path", false },
@@ -83,20 +88,27 @@ static void print_help(void)
 	       "protocol)\n"
 	       "  --initrd PATH              initramfs, placed high in guest RAM\n"
 	       "  --cmdline STRING           kernel command line (default: \"%s\");\n"
-	       "                             ebb appends its virtio_mmio.device= entries\n"
+	       "                             ebb appends root= and reporting parameters (and,\n"
+	       "                             with --no-acpi, its virtio_mmio.device= entries)\n"
 	       "  --mem-mib N                guest RAM in MiB (default %d)\n"
 	       "  --vcpus N                  number of vCPUs (default 1)\n"
 	       "  --boot-timer               log Guest-boot-time when the guest init signals it\n"
+	       "  --no-acpi                  no ACPI tables: devices on the command line and an MP\n"
+	       "                             table, for kernels built without ACPI\n"
 	       "\n"
 	       "Memory:\n"
 	       "  --mem-backing KIND         anon (default), memfd or hugetlbfs (2 MiB pages)\n"
 	       "  --thp                      advise transparent huge pages (anon only)\n"
+	       "  --mem-merge                let KSM merge identical guest pages (anon only)\n"
 	       "\n"
 	       "Balloon (virtio-balloon):\n"
 	       "  --balloon-target-mib N     add a balloon with this target size\n"
 	       "  --balloon-reporting        free page reporting (adds a balloon)\n"
 	       "  --balloon-deflate-on-oom   let the guest deflate under memory pressure\n"
 	       "  --balloon-stats-interval S poll guest memory statistics every S seconds\n"
+	       "  --balloon-policy           the automatic policy: keep the guest's available\n"
+	       "                             memory near a margin (needs statistics)\n"
+	       "  --balloon-margin-mib N     the policy's margin (default 128)\n"
 	       "  --reporting-queue-size N   reporting virtqueue size, 32..32768 (default %d)\n"
 	       "\n"
 	       "Guest free page reporting (needs ebb's patched guest kernel):\n"
@@ -127,7 +139,7 @@ static void print_help(void)
 	       "The guest console is ebb's stdin and stdout; logs go to stderr.\n"
 	       "\n"
 	       "Exit status:\n"
-	       "  0    the guest reset or shut down\n"
+	       "  0    the guest reset or powered off\n"
 	       "  1    bad command line or configuration (nothing was started)\n"
 	       "  2    VM error: KVM failure, triple fault, internal error\n"
 	       "  128+N  stopped by signal N (143 for SIGTERM, 130 for SIGINT)\n",
@@ -206,6 +218,9 @@ static bool add_value(const struct flag *f, const char *arg, json_t *doc)
 		break;
 	case VALUE_TRUE:
 		value = json_true();
+		break;
+	case VALUE_FALSE:
+		value = json_false();
 		break;
 	default:
 		return true;

@@ -154,7 +154,7 @@ char *vm_build_cmdline(const struct vm *vm)
 	fputs(cfg->boot_args ? cfg->boot_args : CONFIG_DEFAULT_BOOT_ARGS, f);
 	for (unsigned int i = 0; i < vm->nr_devices; i++)
 		slots[i] = vm->devices[i].slot;
-	if (vm->arch->cmdline_devices)
+	if (vm->arch->cmdline_devices && !cfg->acpi)
 		vm->arch->cmdline_devices(f, slots, vm->nr_devices);
 	for (unsigned int ti = 0; ti < dc->registry->nr_types; ti++) {
 		const struct device_type *t = dc->registry->types[ti];

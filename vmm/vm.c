@@ -142,6 +142,14 @@ int vm_map_memory(struct vm *vm)
 		return ret;
 	}
 	vm->mem_ready = true;
+	if (vm->cfg->mem_merge) {
+		ret = mem_advise_mergeable(&vm->mem);
+		if (ret < 0) {
+			log_err("ebb.memory.merge: MADV_MERGEABLE on guest RAM: %s (no KSM in this kernel?)",
+				strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
 }
 

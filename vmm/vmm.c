@@ -117,10 +117,16 @@ static int vmm_check(struct vmm *vmm, struct boot_plan **plan, void **prepared)
 		log_err("building the kernel command line: out of memory");
 		return EBB_EXIT_VM_ERROR;
 	}
+	struct device_slot slots[DEVICE_MAX_CONFS];
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		slots[i] = vm->devices[i].slot;
 	struct boot_source src = { .kernel_path = cfg->kernel_path,
 				   .initrd_path = cfg->initrd_path,
 				   .ram_size = MiB(cfg->mem_mib),
-				   .nr_vcpus = cfg->vcpus };
+				   .nr_vcpus = cfg->vcpus,
+				   .slots = slots,
+				   .nr_slots = vm->nr_devices,
+				   .acpi = cfg->acpi };
 	if (vm->arch->boot_check(&src, vm->cmdline, plan) < 0)
 		return EBB_EXIT_USAGE;
 	if (vm->kvm_fd < 0 && vm_open_kvm(vm) < 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # [2/8] ebb boots Linux: bzImage and ELF, 1/2/4 vCPUs, 128 MiB to 4 GiB,
-# the boot timer, clean exit on reset, fatal exits, SIGTERM and SIGINT (also
-# before boot). Negative controls: the triple-fault guest must exit 2, not 0;
+# the boot timer, clean exit on reset and on ACPI poweroff, devices through
+# ACPI and (--no-acpi) the command line, fatal exits, SIGTERM and SIGINT
+# (also before boot). Negative controls: the triple-fault guest must exit 2, not 0;
 # a signal's status counts only with the log lines of a real teardown.
 # lab: --mem 6144
 # timeout: 900
@@ -89,6 +90,28 @@ boot big "$KERNEL" 4096 4
 expect_status "4 GiB boot" 0
 check_cpus big 4
 check_memory big 4096
+
+# The devices the guest found: the balloon needs to be announced somehow.
+# shellcheck disable=SC2016 # expanded by the guest's shell
+VIRTIO_COUNT='echo EBB-VIRTIO-COUNT $(ls /sys/bus/virtio/devices | wc -l)'
+
+log "ACPI (the default): the devices are found through the DSDT, and poweroff -f is a clean exit"
+ebb_run acpi 300 --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 256 --balloon-reporting \
+	--cmdline "$BOOT_ARGS_BASE ebb.run=\"$VIRTIO_COUNT; poweroff -f\""
+expect_status "acpi boot" 0
+expect_grep "acpi: the guest found the balloon" "$OUT/acpi.out" '^EBB-VIRTIO-COUNT 1\b'
+expect_grep "acpi: poweroff -f powered off through ACPI S5" "$OUT/acpi.err" 'guest powered off \(ACPI S5\)'
+if grep -q 'virtio_mmio.device=' "$OUT/acpi.err"; then
+	fail "acpi: virtio_mmio.device= on the command line with ACPI on"
+else
+	pass "acpi: no virtio_mmio.device= on the command line"
+fi
+log "--no-acpi: the command line announces the devices; poweroff -f only halts"
+ebb_run noacpi 300 --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 256 --balloon-reporting --no-acpi \
+	--cmdline "$BOOT_ARGS_BASE ebb.run=\"$VIRTIO_COUNT\""
+expect_status "no-acpi boot" 0
+expect_grep "noacpi: the guest found the balloon" "$OUT/noacpi.out" '^EBB-VIRTIO-COUNT 1\b'
+expect_grep "noacpi: virtio_mmio.device= is on the command line" "$OUT/noacpi.err" 'virtio_mmio.device=4K@0xd0001000'
 
 log "fatal exit: a guest that triple-faults"
 ebb_run triple 60 --kernel build/tests/triple-fault-guest --mem-mib 64

@@ -22,7 +22,8 @@ static uint64_t e820_ram_total(const struct e820_map *map)
 {
 	uint64_t total = 0;
 	for (unsigned int i = 0; i < map->nr; i++)
-		total += map->entries[i].size;
+		if (map->entries[i].type == X86_E820_RAM)
+			total += map->entries[i].size;
 	return total;
 }
 
@@ -45,11 +46,17 @@ static void check_layout(uint64_t ram)
 	struct e820_map map;
 	x86_e820_build(&mem, &map);
 	assert_int_equal(e820_ram_total(&map), ram - (X86_HIMEM_START - X86_EBDA_START));
+	bool reserved = false;
 	for (unsigned int i = 0; i < map.nr; i++) {
 		const struct boot_e820_entry *e = &map.entries[i];
 		assert_true(e->addr + e->size <= X86_MMIO_GAP_START || e->addr >= X86_MMIO_GAP_END);
-		assert_true(e->addr + e->size <= X86_EBDA_START || e->addr >= X86_HIMEM_START);
+		if (e->type == X86_E820_RAM)
+			assert_true(e->addr + e->size <= X86_EBDA_START || e->addr >= X86_HIMEM_START);
+		/* The MP and ACPI tables' area is reserved, not RAM. */
+		reserved |= e->type != X86_E820_RAM && e->addr == X86_EBDA_START &&
+			    e->addr + e->size == X86_HIMEM_START;
 	}
+	assert_true(reserved);
 }
 
 static void test_layout_sizes(void **state)

@@ -42,6 +42,8 @@ struct vm_config {
 	enum mem_backing backing;
 	bool thp;
 	bool boot_timer;
+	bool acpi; /* describe devices with ACPI tables (x86), not the command line */
+	bool mem_merge; /* ebb.memory.merge: KSM may merge identical guest pages */
 
 	/* every device, with its type's ebb-only settings */
 	struct device_confs devices;

@@ -261,6 +261,18 @@ void metrics_apply(struct schema_ctx *c, struct vm_config *cfg, struct metrics_s
 /* In enum mem_backing order. */
 const char *const backing_names[] = { "anon", "memfd", "hugetlbfs", NULL };
 
+static const struct schema_field memory_fields[] = {
+	{ .name = "merge", .type = SCHEMA_BOOL, .offset = offsetof(struct ebb_stage, mem_merge) },
+};
+
+static const struct schema memory_schema = SCHEMA_OF(memory_fields);
+
+/* "memory": {"merge": true}: KSM may merge identical guest pages. */
+static int parse_memory(struct schema_ctx *c, json_t *v, void *stage)
+{
+	return schema_parse(c, v, &memory_schema, stage, NULL);
+}
+
 static const struct schema_field ebb_fields[] = {
 	{ .name = "memory_backing",
 	  .type = SCHEMA_CHOICE,
@@ -270,6 +282,8 @@ static const struct schema_field ebb_fields[] = {
 	{ .name = "boot_timer",
 	  .type = SCHEMA_BOOL,
 	  .offset = offsetof(struct ebb_stage, boot_timer) },
+	{ .name = "acpi", .type = SCHEMA_BOOL, .offset = offsetof(struct ebb_stage, acpi) },
+	{ .name = "memory", .type = SCHEMA_CUSTOM, .parse = parse_memory },
 };
 
 static const struct schema ebb_schema = SCHEMA_OF(ebb_fields);
@@ -285,6 +299,8 @@ int ebb_parse(struct schema_ctx *c, json_t *v, const struct vm_config *cfg, stru
 	st->backing = cfg->backing;
 	st->thp = cfg->thp;
 	st->boot_timer = cfg->boot_timer;
+	st->acpi = cfg->acpi;
+	st->mem_merge = cfg->mem_merge;
 	st->parts[0] = (struct schema_part){ .schema = &ebb_schema, .stage = st };
 	st->nr_parts = 1 + device_confs_settings_parts(&cfg->devices, &st->parts[1],
 						       st->device_stage, sizeof(st->device_stage));
@@ -346,5 +362,9 @@ void ebb_apply(struct schema_ctx *c, struct vm_config *cfg, struct ebb_stage *st
 		cfg->thp = st->thp;
 	if (ebb_has(st, "boot_timer"))
 		cfg->boot_timer = st->boot_timer;
+	if (ebb_has(st, "acpi"))
+		cfg->acpi = st->acpi;
+	if (ebb_has(st, "memory"))
+		cfg->mem_merge = st->mem_merge;
 	device_confs_apply_settings(c, &cfg->devices, &st->parts[1], st->nr_parts - 1);
 }

@@ -172,7 +172,89 @@ static void get_statistics(const struct device_route_ctx *ctx, struct api_reques
 	api_ok(req, out);
 }
 
+static json_t *policy_json(const struct balloon_policy_conf *pc, const struct balloon_policy_state *st)
+{
+	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", pc->enabled,
+			      "margin_mib", (json_int_t)pc->margin_mib, "pressure_margin_mib",
+			      (json_int_t)pc->pressure_margin_mib, "hysteresis_mib",
+			      (json_int_t)pc->hysteresis_mib, "inflate_mib_per_s",
+			      (json_int_t)pc->inflate_mib_per_s, "deflate_mib_per_s",
+			      (json_int_t)pc->deflate_mib_per_s, "psi_some_percent",
+			      (json_int_t)pc->psi_some_percent, "oom_cooldown_s",
+			      (json_int_t)pc->oom_cooldown_s);
+	if (o && st)
+		json_object_set_new(
+			o, "state",
+			json_pack("{s:I, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:f, s:I, s:b, s:I}}",
+				  "target_mib", (json_int_t)st->target_mib, "reason", st->reason,
+				  "updates", (json_int_t)st->updates, "changes",
+				  (json_int_t)st->changes, "inputs", "available_mib",
+				  (json_int_t)st->available_mib, "free_mib", (json_int_t)st->free_mib,
+				  "disk_caches_mib", (json_int_t)st->disk_caches_mib,
+				  "psi_some_avg10", st->psi_some_avg10_x100 / 100.0,
+				  "headroom_mib", (json_int_t)st->headroom_mib, "host_pressure",
+				  st->host_pressure, "oom_deflates", (json_int_t)st->oom_deflates_seen));
+	return o;
+}
+
+/* GET /balloon/policy (ebb's own): the settings, and while running what the policy saw and did. */
+static void get_policy(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	int index;
+	if (!configured(ctx, req, &index))
+		return;
+	struct device *d = device_route_instance(ctx, index);
+	if (!d) {
+		const struct balloon_settings *s = device_settings(ctx->confs, ctx->type);
+		api_ok(req, policy_json(&s->policy, NULL));
+		return;
+	}
+	struct balloon *b = d->dev;
+	pthread_mutex_lock(&b->transport.lock);
+	json_t *out = policy_json(&b->policy_conf, &b->policy);
+	pthread_mutex_unlock(&b->transport.lock);
+	api_ok(req, out);
+}
+
+/* PATCH /balloon/policy (ebb's own): the running policy's settings, any of them. */
+static void patch_policy(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	struct schema_error err;
+	struct schema_ctx c;
+	int index;
+	const struct balloon_conf *conf = configured(ctx, req, &index);
+	if (!conf)
+		return;
+	struct device *d = device_route_instance(ctx, index);
+	if (!d) {
+		api_fail(req, HTTP_BAD_REQUEST,
+			 "the policy can be changed once the microVM runs; before, set "
+			 "ebb.balloon.policy in the config");
+		return;
+	}
+	struct balloon *b = d->dev;
+	pthread_mutex_lock(&b->transport.lock);
+	struct balloon_policy_conf next = b->policy_conf;
+	schema_ctx_init(&c, &err, NULL, 0);
+	int ret = schema_parse(&c, req->body, &balloon_policy_schema, &next, NULL);
+	if (ret == 0)
+		ret = balloon_policy_check(&c, &next, conf, (uint32_t)(b->mem->ram_size >> 20));
+	if (ret == 0) {
+		if (next.enabled && !b->policy_conf.enabled)
+			snprintf(b->policy.reason, sizeof(b->policy.reason), "on: waiting for statistics");
+		b->policy_conf = next;
+	}
+	pthread_mutex_unlock(&b->transport.lock);
+	schema_ctx_release(&c);
+	if (ret < 0)
+		device_route_fail(req, &err);
+	else
+		api_ok(req, NULL);
+}
+
 const struct device_route balloon_routes[] = {
+	{ "GET", "/policy", get_policy },
+	{ "PATCH", "/policy", patch_policy },
 	{ "GET", "", get_balloon },
 	{ "PATCH", "", patch_balloon },
 	{ "GET", "/statistics", get_statistics },

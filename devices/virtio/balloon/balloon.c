@@ -356,6 +356,12 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	b->discard = mem_discard;
 	b->stats_timer_fd = -1;
 	b->oom_timer_fd = -1;
+	b->policy_conf = params->policy;
+	b->policy.psi_some_avg10_x100 = -1;
+	b->policy.headroom_mib = -1;
+	b->pressure.psi_fd = b->pressure.current_fd = b->pressure.high_fd = b->pressure.max_fd = -1;
+	if (params->stats_interval_s)
+		balloon_pressure_open(&b->pressure);
 	if (!b->params.oom_backoff_min_s)
 		b->params.oom_backoff_min_s = BALLOON_OOM_BACKOFF_MIN_S;
 	if (b->params.oom_backoff_max_s < b->params.oom_backoff_min_s)
@@ -419,12 +425,14 @@ void balloon_destroy(struct balloon *b)
 		close(b->stats_timer_fd);
 	if (b->oom_timer_fd >= 0)
 		close(b->oom_timer_fd);
+	balloon_pressure_close(&b->pressure);
 	virtio_mmio_destroy(&b->transport);
 }
 
 /* The configuration's rules keep mib within guest RAM (balloon_conf_check). */
 int balloon_set_target(struct balloon *b, uint32_t mib)
 {
+	balloon_policy_operator_target(b);
 	balloon_oom_forget(b);
 	b->requested_pages = b->num_pages = mib * BALLOON_PAGES_PER_MIB;
 	virtio_mmio_config_changed(&b->transport);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "devices/virtio/balloon/policy.h"
 #include "devices/virtio/mmio.h"
 
 /*
@@ -32,6 +33,7 @@ struct balloon_params {
 	/* After an OOM deflate, ask for the target again after min, doubling to max (0: defaults). */
 	uint32_t oom_backoff_min_s;
 	uint32_t oom_backoff_max_s;
+	struct balloon_policy_conf policy;
 };
 
 /* Where each queue is, from the acked features; -1 when absent. */
@@ -99,7 +101,12 @@ struct balloon {
 	struct timespec stats_time; /* CLOCK_REALTIME of the last update */
 
 	struct balloon_counters counters;
-	struct log_limit log_oom, log_target, log_stats, log_acked;
+	struct log_limit log_oom, log_target, log_stats, log_acked, log_policy;
+
+	/* The automatic policy (policy.c): its live settings, what it saw, where it looks. */
+	struct balloon_policy_conf policy_conf;
+	struct balloon_policy_state policy;
+	struct balloon_pressure pressure;
 };
 
 void balloon_queue_roles(uint64_t acked, struct balloon_queue_roles *roles);

@@ -2,7 +2,9 @@
 /* The balloon's configuration: its schema, its rules and what it asks of the guest. */
 #include "devices/virtio/balloon/conf.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/util.h"
 
@@ -52,15 +54,67 @@ static const struct schema_field stats_update_fields[] = {
 
 const struct schema balloon_stats_update_schema = SCHEMA_OF(stats_update_fields);
 
-int balloon_conf_check(struct schema_ctx *c, const void *conf, const struct machine_facts *m)
+int balloon_conf_check(struct schema_ctx *c, const void *conf, const void *settings,
+		       const struct machine_facts *m)
 {
 	const struct balloon_conf *b = conf;
-	if (b->amount_mib <= m->mem_mib)
+	const struct balloon_settings *s = settings;
+	if (b->amount_mib > m->mem_mib) {
+		schema_push_key(c, "amount_mib");
+		return schema_fail(c, SCHEMA_AT_VALUE,
+				   "%u MiB is more than the guest's %u MiB (machine-config.mem_size_mib)",
+				   b->amount_mib, m->mem_mib);
+	}
+	return balloon_policy_check(c, &s->policy, b, m->mem_mib);
+}
+
+/* A rule that blames the policy's keys, wherever the check was asked from. */
+static int fail_policy(struct schema_ctx *c, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_policy(struct schema_ctx *c, const char *key, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->depth = 0;
+	schema_push_key(c, "ebb");
+	schema_push_key(c, "balloon");
+	schema_push_key(c, "policy");
+	schema_push_key(c, key);
+	return schema_fail(c, SCHEMA_AT_VALUE, "%s", msg);
+}
+
+int balloon_policy_check(struct schema_ctx *c, const struct balloon_policy_conf *p,
+			 const struct balloon_conf *conf, uint32_t mem_mib)
+{
+	if (!p->enabled)
 		return 0;
-	schema_push_key(c, "amount_mib");
-	return schema_fail(c, SCHEMA_AT_VALUE,
-			   "%u MiB is more than the guest's %u MiB (machine-config.mem_size_mib)",
-			   b->amount_mib, m->mem_mib);
+	if (!conf)
+		return fail_policy(c, "enabled", "the automatic policy needs a balloon (the \"balloon\" section)");
+	if (!conf->stats_polling_interval_s)
+		return fail_policy(c, "enabled",
+				   "the automatic policy needs balloon statistics: set "
+				   "balloon.stats_polling_interval_s");
+	if (p->margin_mib >= mem_mib)
+		return fail_policy(c, "margin_mib", "%u MiB is not below the guest's %u MiB",
+				   p->margin_mib, mem_mib);
+	if (p->pressure_margin_mib > p->margin_mib)
+		return fail_policy(c, "pressure_margin_mib",
+				   "%u MiB is more than margin_mib (%u MiB): under pressure the "
+				   "margin may only shrink",
+				   p->pressure_margin_mib, p->margin_mib);
+	return 0;
+}
+
+/* A policy with no balloon at all. */
+int balloon_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
+			   unsigned int changed, const void *settings)
+{
+	const struct balloon_settings *s = settings;
+	return nr ? 0 : balloon_policy_check(c, &s->policy, NULL, 0);
 }
 
 /* ---- ebb-only settings ---- */
@@ -114,9 +168,50 @@ static int parse_queue_size(struct schema_ctx *c, struct json_t *v, void *stage)
 	return 0;
 }
 
+#define POLICY_U32(field, lo, hi)                                                      \
+	{ .name = #field,                                                              \
+	  .type = SCHEMA_U32,                                                          \
+	  .offset = offsetof(struct balloon_policy_conf, field),                       \
+	  .min = (lo),                                                                 \
+	  .max = (hi) }
+
+static const struct schema_field policy_fields[] = {
+	{ .name = "enabled", .type = SCHEMA_BOOL, .offset = offsetof(struct balloon_policy_conf, enabled) },
+	POLICY_U32(margin_mib, 16, 1 << 20),
+	POLICY_U32(pressure_margin_mib, 16, 1 << 20),
+	POLICY_U32(hysteresis_mib, 0, 4096),
+	POLICY_U32(inflate_mib_per_s, 1, 65536),
+	POLICY_U32(deflate_mib_per_s, 1, 65536),
+	POLICY_U32(psi_some_percent, 1, 100),
+	POLICY_U32(oom_cooldown_s, 0, 3600),
+};
+
+const struct schema balloon_policy_schema = SCHEMA_OF(policy_fields);
+
+static int parse_policy(struct schema_ctx *c, struct json_t *v, void *stage)
+{
+	return schema_parse(c, v, &balloon_policy_schema, stage, NULL);
+}
+
+/* "ebb": {"balloon": {"policy": {...}}}: the keys given change, the rest stay. */
+static const struct schema_field ebb_balloon_fields[] = {
+	{ .name = "policy",
+	  .type = SCHEMA_CUSTOM,
+	  .parse = parse_policy },
+};
+
+static const struct schema ebb_balloon_schema = SCHEMA_OF(ebb_balloon_fields);
+
+static int parse_ebb_balloon(struct schema_ctx *c, struct json_t *v, void *stage)
+{
+	struct balloon_settings *s = stage;
+	return schema_parse(c, v, &ebb_balloon_schema, &s->policy, NULL);
+}
+
 static const struct schema_field settings_fields[] = {
 	{ .name = "reporting_queue_size", .type = SCHEMA_CUSTOM, .parse = parse_queue_size },
 	{ .name = "page_reporting", .type = SCHEMA_CUSTOM, .parse = parse_page_reporting },
+	{ .name = "balloon", .type = SCHEMA_CUSTOM, .parse = parse_ebb_balloon },
 };
 
 const struct schema balloon_settings_schema = SCHEMA_OF(settings_fields);
@@ -130,6 +225,7 @@ void balloon_settings_init(void *settings)
 			       .budget = -1,
 			       .watermark_mib = -1,
 			       .order = -1 },
+		.policy = BALLOON_POLICY_DEFAULTS,
 	};
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "devices/device.h"
+#include "devices/virtio/balloon/policy.h"
 
 /* The balloon's configuration: Firecracker's "balloon" object. */
 struct balloon_conf {
@@ -53,13 +54,23 @@ struct reporting_tunables {
 struct balloon_settings {
 	uint32_t reporting_queue_size;
 	struct reporting_tunables reporting;
+	struct balloon_policy_conf policy; /* "balloon": {"policy": {...}} */
 };
+
+/* PATCH /balloon/policy: its fields, all optional. */
+extern const struct schema balloon_policy_schema;
+/* The policy's own rules, for the config and for PATCH /balloon/policy. */
+int balloon_policy_check(struct schema_ctx *c, const struct balloon_policy_conf *p,
+			 const struct balloon_conf *conf, uint32_t mem_mib);
 
 extern const struct schema balloon_conf_schema;
 extern const struct schema balloon_settings_schema;
 
 void balloon_settings_init(void *settings);
-int balloon_conf_check(struct schema_ctx *c, const void *conf, const struct machine_facts *m);
+int balloon_conf_check(struct schema_ctx *c, const void *conf, const void *settings,
+		const struct machine_facts *m);
+int balloon_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
+			   unsigned int changed, const void *settings);
 /* PATCH /balloon and /balloon/statistics bodies. */
 extern const struct schema balloon_update_schema;
 extern const struct schema balloon_stats_update_schema;

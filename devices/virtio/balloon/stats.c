@@ -45,6 +45,7 @@ void balloon_store_stats(struct balloon *b, const struct vq_chain *chain)
 	b->nr_stats = n;
 	clock_gettime(CLOCK_REALTIME, &b->stats_time);
 	b->counters.stats_updates++;
+	balloon_policy_update(b);
 	if (log_get_level() >= LOG_DEBUG) {
 		char line[1024];
 		int off = 0;

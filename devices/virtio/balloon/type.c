@@ -23,6 +23,7 @@ static int balloon_create(const struct device_create_args *a, void **out)
 		.stats_interval_s = conf->stats_polling_interval_s,
 		.reporting = conf->free_page_reporting,
 		.reporting_queue_size = settings->reporting_queue_size,
+		.policy = settings->policy,
 	};
 	struct balloon *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -71,8 +72,10 @@ static const struct seccomp_rule balloon_seccomp[] = {
 	SECCOMP_ALLOW_IF(fallocate, SECCOMP_ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
 			 "mode == PUNCH_HOLE|KEEP_SIZE",
 			 "give back memfd and hugetlbfs guest memory"),
-	SECCOMP_ALLOW(timerfd_settime, "statistics interval changes (PATCH /balloon/statistics)"),
+	SECCOMP_ALLOW(timerfd_settime,
+		      "statistics interval changes; the deflate-on-oom backoff timer"),
 	SECCOMP_ALLOW(sysinfo, "glibc's qsort sizes its buffer (inflate PFN sorting)"),
+	SECCOMP_ALLOW(pread64, "the policy reads memory pressure from files opened at start"),
 };
 
 #define BALLOON_STATE_TAG     STATE_TAG('B', 'L', 'N', 'S')
@@ -153,6 +156,7 @@ const struct device_type balloon_device_type = {
 	.schema = &balloon_conf_schema,
 	.conf_size = sizeof(struct balloon_conf),
 	.check = balloon_conf_check,
+	.check_all = balloon_conf_check_all,
 	.settings_schema = &balloon_settings_schema,
 	.settings_size = sizeof(struct balloon_settings),
 	.settings_init = balloon_settings_init,

@@ -102,7 +102,8 @@ static const struct schema_field update_fields[] = {
 
 const struct schema block_update_schema = SCHEMA_OF(update_fields);
 
-int block_conf_check(struct schema_ctx *c, const void *conf, const struct machine_facts *m)
+int block_conf_check(struct schema_ctx *c, const void *conf, const void *settings,
+		const struct machine_facts *m)
 {
 	const struct block_conf *d = conf;
 	char got[80];
@@ -132,7 +133,7 @@ static int fail_second_root(struct schema_ctx *c, unsigned int blame, const void
 
 /* One root drive: the drive being set takes the blame, else the later one. */
 int block_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
-			 unsigned int changed)
+			 unsigned int changed, const void *settings)
 {
 	if (changed < nr && is_root(confs[changed])) {
 		for (unsigned int i = 0; i < nr; i++) {

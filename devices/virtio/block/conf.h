@@ -26,9 +26,10 @@ extern const struct schema block_conf_schema;
 /* PATCH /drives/{id}: drive_id, path_on_host, rate_limiter. */
 extern const struct schema block_update_schema;
 
-int block_conf_check(struct schema_ctx *c, const void *conf, const struct machine_facts *m);
+int block_conf_check(struct schema_ctx *c, const void *conf, const void *settings,
+		const struct machine_facts *m);
 int block_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
-			 unsigned int changed);
+			 unsigned int changed, const void *settings);
 void block_cmdline(FILE *f, const void *settings, const void *const *confs, unsigned int nr);
 unsigned int block_slot_rank(const void *conf);
 const char *block_conf_id(const void *conf);

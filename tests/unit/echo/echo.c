@@ -31,7 +31,8 @@ static const struct schema_field echo_fields[] = {
 static const struct schema echo_schema = SCHEMA_OF(echo_fields);
 
 /* A rule against the machine: the greeting may not exceed the guest's MiB. */
-static int echo_check(struct schema_ctx *c, const void *conf, const struct machine_facts *m)
+static int echo_check(struct schema_ctx *c, const void *conf, const void *settings,
+		const struct machine_facts *m)
 {
 	const struct echo_conf *e = conf;
 	if (e->greeting <= m->mem_mib)

@@ -13,7 +13,6 @@
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/x86.h"
 
-#define SERIAL_COM1_PORT 0x3f8
 #define SERIAL_PORT_LEN	 8
 #define I8042_PORT_LEN	 (I8042_COMMAND_PORT - I8042_DATA_PORT + 1)
 
@@ -117,6 +116,18 @@ static void guest_reset(void *opaque)
 	a->platform.guest_exit(a->platform.opaque, "guest reset (i8042)");
 }
 
+static void acpi_poweroff(void *opaque)
+{
+	struct arch_vm *a = opaque;
+	a->platform.guest_exit(a->platform.opaque, "guest powered off (ACPI S5)");
+}
+
+static void acpi_reset(void *opaque)
+{
+	struct arch_vm *a = opaque;
+	a->platform.guest_exit(a->platform.opaque, "guest reset (ACPI reset register)");
+}
+
 /* IRQ 1 is edge-triggered: a pulse per batch of keyboard bytes. */
 static void keyboard_irq(void *opaque)
 {
@@ -130,11 +141,15 @@ static int x86_create_platform(struct arch_vm *a, const struct arch_platform *p)
 	serial_init(&a->serial, 1, serial_irq, a);
 	i8042_init(&a->i8042, guest_reset, keyboard_irq, a);
 	a->platform_ready = true;
-	int ret = bus_register(&a->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_LEN, &serial_bus_ops,
+	int ret = bus_register(&a->pio_bus, X86_COM1_PORT, SERIAL_PORT_LEN, &serial_bus_ops,
 			       &a->serial, "serial");
 	if (ret == 0)
 		ret = bus_register(&a->pio_bus, I8042_DATA_PORT, I8042_PORT_LEN, &i8042_bus_ops,
 				   &a->i8042, "i8042");
+	acpi_pm_init(&a->pm, ACPI_PM_RESET_VALUE, acpi_poweroff, acpi_reset, a);
+	if (ret == 0)
+		ret = bus_register(p->mmio_bus, X86_ACPI_PM_ADDR, 0x1000, &acpi_pm_bus_ops, &a->pm,
+				   "acpi-pm");
 	if (ret == 0 && p->boot_timer) {
 		boot_timer_init(&a->boot_timer, p->start_time);
 		ret = bus_register(p->mmio_bus, X86_BOOT_TIMER_ADDR, 0x1000, &boot_timer_bus_ops,

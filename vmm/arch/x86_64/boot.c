@@ -24,6 +24,8 @@ struct boot_plan {
 	char *cmdline;
 	char *kernel_path;
 	unsigned int nr_vcpus;
+	bool acpi;
+	struct x86_acpi tables; /* what ACPI will describe, checked before KVM */
 };
 
 void x86_boot_free(struct boot_plan *plan)
@@ -108,6 +110,12 @@ int x86_boot_check(const struct boot_source *src, const char *cmdline, struct bo
 		goto fail;
 	}
 	plan->nr_vcpus = src->nr_vcpus;
+	plan->acpi = src->acpi;
+	if (src->acpi) {
+		ret = x86_acpi_platform(src, &plan->tables);
+		if (ret < 0)
+			goto fail;
+	}
 	plan->cmdline = strdup(cmdline);
 	plan->kernel_path = strdup(src->kernel_path);
 	if (!plan->cmdline || !plan->kernel_path) {
@@ -154,8 +162,16 @@ int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_
 			return ret;
 		}
 	}
+	uint64_t rsdp = 0;
+	if (plan->acpi) {
+		ret = x86_acpi_write(&plan->tables, mem, &rsdp);
+		if (ret < 0) {
+			log_err("writing the ACPI tables: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	ret = x86_write_boot_params(mem, &plan->kernel, plan->cmdline, plan->initrd_addr,
-				    plan->initrd_size);
+				    plan->initrd_size, rsdp);
 	if (ret == 0)
 		ret = x86_write_boot_tables(mem);
 	if (ret == 0)

@@ -8,6 +8,7 @@
 #include "base/memory.h"
 
 #define X86_MAX_E820 8
+#define X86_E820_RAM 1
 
 struct e820_map {
 	unsigned int nr;
@@ -21,8 +22,9 @@ void x86_e820_build(const struct guest_memory *mem, struct e820_map *map);
 /* Highest usable RAM address below 4 GiB, plus one. */
 uint64_t x86_low_ram_end(const struct guest_memory *mem);
 
-/* Writes the zero page and the command line. */
+/* Writes the zero page (with the RSDP's address, 0 for none) and the command line. */
 int x86_write_boot_params(struct guest_memory *mem, const struct kernel_image *img,
-			  const char *cmdline, uint64_t initrd_addr, uint64_t initrd_size);
+			  const char *cmdline, uint64_t initrd_addr, uint64_t initrd_size,
+			  uint64_t acpi_rsdp);
 
 #endif

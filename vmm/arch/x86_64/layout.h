@@ -21,6 +21,10 @@
 #define X86_MMIO_GAP_START	0xc0000000ull
 #define X86_MMIO_GAP_END	0x100000000ull
 
+/* The ACPI power-management registers (devices/acpi_pm.h), just below ebb's devices. */
+#define X86_ACPI_PM_ADDR	0xcffff000ull
+#define X86_COM1_PORT		0x3f8
+
 /* ebb's own MMIO devices, allocated from here in 4 KiB slots. */
 #define X86_BOOT_TIMER_ADDR	0xd0000000ull
 #define X86_VIRTIO_MMIO_BASE	0xd0001000ull

@@ -5,17 +5,7 @@
 # back, `poweroff -f` (S5 through the FADT's sleep control register) and
 # `reboot -f` with reboot=a (the FADT's reset register) end ebb with status 0.
 # Negative control: with --no-acpi the same kernel finds no virtio device.
-#
-# PENDING, named .pending so tests/e2e/run-all skips it: it needs what issue 19
-# integrates into ebb, and fails until then:
-#   - ACPI tables written at boot and on by default (vmm/arch/x86_64/acpi/),
-#     without virtio_mmio.device= on the command line when ACPI is on;
-#   - the ACPI PM registers (devices/acpi_pm.c) wired to a clean exit (0);
-#   - `ebb --no-acpi`;
-#   - the guest from tools/guest/build-stock (build/stock/), e.g. a
-#     `make stock-guest` target that `make e2e` depends on.
-# Rename it to 80-stock-kernel.sh once they are in. It passed in the lab
-# against the throwaway wiring on branch acpi-trial (commit 6728d3f).
+# The guest comes from tools/guest/build-stock (`make stock-guest`, cached).
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -31,10 +21,11 @@ truncate -s 16M "$DISK"
 # are for ebb's patched guest).
 STOCK_ARGS="console=ttyS0 reboot=k panic=1 quiet"
 
-# config FILE RUN [CMDLINE] : 512 MiB, 1 vCPU, a reporting balloon, a data drive.
-# RUN (no double quotes) is what the guest's init runs.
+# config FILE RUN [CMDLINE [ACPI]] : 512 MiB, 1 vCPU, a reporting balloon, a
+# data drive, ACPI on unless ACPI is false. RUN (no double quotes) is what the
+# guest's init runs.
 config() {
-	local file=$1 run=$2 args=${3:-$STOCK_ARGS}
+	local file=$1 run=$2 args=${3:-$STOCK_ARGS} acpi=${4:-true}
 	cat >"$file" <<JSON
 {
   "boot-source": {"kernel_image_path": "$STOCK_KERNEL", "initrd_path": "$STOCK_INITRD",
@@ -42,7 +33,7 @@ config() {
   "machine-config": {"vcpu_count": 1, "mem_size_mib": 512},
   "balloon": {"amount_mib": 0, "deflate_on_oom": false, "free_page_reporting": true},
   "drives": [{"drive_id": "data", "path_on_host": "$DISK", "is_root_device": false, "is_read_only": false}],
-  "ebb": {"page_reporting": {"profile": "stock"}}
+  "ebb": {"page_reporting": {"profile": "stock"}, "acpi": $acpi}
 }
 JSON
 }
@@ -111,9 +102,9 @@ fi
 
 # ---- negative control: no ACPI, no devices ----
 
-log "--no-acpi: the same kernel finds no virtio device (it has no command-line form)"
-config "$OUT/noacpi.json" "$LIST"
-ebb_run noacpi 300 --no-acpi --config-file "$OUT/noacpi.json"
+log "ebb.acpi false (--no-acpi): the same kernel finds no virtio device (it has no command-line form)"
+config "$OUT/noacpi.json" "$LIST" "$STOCK_ARGS" false
+ebb_run noacpi 300 --config-file "$OUT/noacpi.json"
 expect_status noacpi 0
 expect_grep "noacpi: the guest reached init" "$OUT/noacpi.out" '^EBB-GUEST-READY'
 expect_grep "noacpi: no virtio device" "$OUT/noacpi.out" '^EBB-VIRTIO-COUNT 0'
