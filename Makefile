@@ -1,12 +1,14 @@
 # Thin wrapper: CMake does the building, scripts do the rest.
-# Targets: all (default), guest, stock-guest, check, unit, e2e, demo, bench, deps, format, clean.
+# Targets: all (default), guest, stock-guest, check, unit, fuzz, fuzz-smoke, e2e, demo, bench,
+# deps, format, clean.
 
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
+FUZZ_MINUTES ?= 5
 
-.PHONY: all asan guest stock-guest check unit e2e demo bench deps format clean
+.PHONY: all asan guest stock-guest check unit fuzz fuzz-smoke e2e demo bench deps format clean
 
 all:
 	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
@@ -29,10 +31,19 @@ unit: all asan
 	@echo "== unit tests (ASan+UBSan build)"
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# The libFuzzer harnesses (docs/fuzzing.md), clang-built in build/fuzz/: each for
+# FUZZ_MINUTES, then executions, coverage and findings.
+fuzz:
+	@JOBS=$(JOBS) tests/fuzz/run --minutes $(FUZZ_MINUTES)
+
+# Each harness for 20 seconds, so that none of them rots.
+fuzz-smoke:
+	@JOBS=$(JOBS) tests/fuzz/run --seconds 20 --no-coverage
+
 e2e: all guest stock-guest
 	@tests/e2e/run-all
 
-check: unit e2e
+check: unit fuzz-smoke e2e
 
 demo: deps all guest
 	@tools/demo/run
