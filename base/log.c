@@ -95,8 +95,9 @@ void log_clear_last_error(void)
 	last_error[0] = '\0';
 }
 
-static void log_vmsg(enum log_level level, const char *file, int line, const char *suffix,
-		     const char *fmt, va_list args)
+__attribute__((format(printf, 5, 0))) static void
+log_vmsg(enum log_level level, const char *file, int line, const char *suffix, const char *fmt,
+	 va_list args)
 {
 	if (level == LOG_ERROR) {
 		va_list ap;

@@ -18,6 +18,7 @@ void fzd_init(struct fuzz_driver *d)
 {
 	fake_init_ram(&d->fake, FZ_RAM_SIZE);
 	event_loop_destroy(&d->fake.loop); /* each input makes its own */
+	d->fake.unchecked_completions = true; /* take_used() checks, knowing hostile inputs */
 }
 
 static void forget_queue(struct fuzz_driver *d, unsigned int idx)
@@ -28,6 +29,8 @@ static void forget_queue(struct fuzz_driver *d, unsigned int idx)
 static void forget_all(struct fuzz_driver *d)
 {
 	memset(d->track, 0, sizeof(d->track));
+	for (unsigned int i = 0; i < ARRAY_SIZE(d->fake.q); i++)
+		free(d->fake.q[i].outstanding);
 	memset(d->fake.q, 0, sizeof(d->fake.q));
 }
 

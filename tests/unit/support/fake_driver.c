@@ -203,6 +203,8 @@ bool fake_get_used(struct fake_driver *fd, unsigned int idx, uint32_t *id, uint3
 	*len = e->len;
 	q->last_used++;
 	if (e->id >= q->size || q->outstanding[e->id] == 0) {
+		if (fd->unchecked_completions)
+			return true;
 		fprintf(stderr, "fake driver: queue %u completed head %u, which it does not hold\n",
 			idx, e->id);
 		abort();

@@ -43,6 +43,8 @@ struct fake_driver {
 	struct virtio_mmio *t;
 	uint64_t heap; /* bump allocator for rings and buffers, above the data area */
 	struct fake_queue q[FAKE_MAX_QUEUES];
+	/* Set by a driver that keeps its own books (the fuzzer's hostile mode). */
+	bool unchecked_completions;
 };
 
 /* Guest memory and an event loop; the device is created by the test. */
