@@ -148,6 +148,8 @@ static int vmm_create(struct vmm *vmm, const struct boot_plan *plan, void **prep
 		return EBB_EXIT_VM_ERROR;
 	if (vcpus_create(vm, entry) < 0)
 		return EBB_EXIT_VM_ERROR;
+	if (vm->arch->vcpus_created && vm->arch->vcpus_created(vm->arch_vm, vm->nr_vcpus) < 0)
+		return EBB_EXIT_VM_ERROR;
 	if (console_init(&vmm->console, &vm->loop, vm->arch->console(vm->arch_vm), STDIN_FILENO) <
 		    0 ||
 	    watch_signals(vmm, &vm->loop) < 0) {
