@@ -15,7 +15,7 @@ ifneq ($(HOST_ARCH),aarch64)
 BUILD      := build/arm64
 CROSS      := 1
 CMAKE_ARGS += -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake \
-	      -DFDT_LIBRARY=$$(scripts/arm64-libfdt) -DFDT_INCLUDE_DIR=/usr/include
+	      -DFDT_LIBRARY=$$(scripts/arm64-deb libfdt-dev)/usr/lib/aarch64-linux-gnu/libfdt.a -DFDT_INCLUDE_DIR=/usr/include
 endif
 GUEST_ENV  := EBB_GUEST_ARCH=arm64 $(if $(CROSS),EBB_GUEST_OUT=$(CURDIR)/build/guest-arm64)
 endif

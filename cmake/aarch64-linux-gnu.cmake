@@ -1,7 +1,7 @@
 # Cross-compiling ebb for arm64 on an x86_64 Debian host (make ARCH=arm64):
 # gcc-aarch64-linux-gnu and the multiarch :arm64 -dev packages that
 # scripts/install-deps installs. libfdt-dev cannot be installed for two
-# architectures at once, so scripts/arm64-libfdt unpacks the arm64 libfdt.a
+# architectures at once, so scripts/arm64-deb unpacks the arm64 libfdt.a
 # into a cache and the Makefile passes it as FDT_LIBRARY (the headers are
 # the same for every architecture).
 set(CMAKE_SYSTEM_NAME Linux)
