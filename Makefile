@@ -20,7 +20,7 @@ endif
 GUEST_ENV  := EBB_GUEST_ARCH=arm64 $(if $(CROSS),EBB_GUEST_OUT=$(CURDIR)/build/guest-arm64)
 endif
 
-.PHONY: all asan guest stock-guest check unit e2e demo bench deps format clean
+.PHONY: all asan guest stock-guest check unit e2e arm64 demo bench deps format clean
 
 all:
 	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
@@ -50,8 +50,16 @@ unit: all asan
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 endif
 
+# The arm64 e2e tests (tests/e2e/9*-arm64-*.sh) run the cross-built ebb and
+# the arm64 guest in the lab's arm64 L1.
+ifneq ($(HOST_ARCH),aarch64)
+e2e: arm64
+endif
 e2e: all guest
 	@tests/e2e/run-all
+
+arm64:
+	@$(MAKE) --no-print-directory ARCH=arm64 all guest
 
 check: unit e2e
 
