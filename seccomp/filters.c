@@ -17,12 +17,15 @@
 #define ALLOW	       SECCOMP_ALLOW
 #define ALLOW_IF       SECCOMP_ALLOW_IF
 #define IOCTL	       SECCOMP_IOCTL
+#define X86_64	       SCMP_ARCH_X86_64
+#define AARCH64	       SCMP_ARCH_AARCH64
 
 static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "run the guest"),
 	IOCTL(KVM_IRQ_LINE, "the UART raises its interrupt from a register write"),
-	IOCTL(KVM_GET_REGS, "registers for the message of a fatal exit"),
-	IOCTL(KVM_GET_SREGS, "registers for the message of a fatal exit"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_REGS, "registers for the message of a fatal exit"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_SREGS, "registers for the message of a fatal exit"),
+	SECCOMP_ARCH_IOCTL(AARCH64, KVM_GET_ONE_REG, "registers for the message of a fatal exit"),
 	ALLOW(write, "guest console to stdout, log lines, eventfd kicks"),
 	ALLOW(futex, "device locks"),
 	ALLOW(clock_gettime, "boot timer: process CPU time has no vDSO path"),
@@ -35,7 +38,8 @@ static const struct seccomp_rule vcpu_rules[] = {
 };
 
 static const struct seccomp_rule vmm_rules[] = {
-	ALLOW(epoll_wait, "the device event loop"),
+	SECCOMP_ARCH_ALLOW(X86_64, epoll_wait, "the device event loop"),
+	SECCOMP_ARCH_ALLOW(AARCH64, epoll_pwait, "the device event loop (epoll_wait on arm64)"),
 	ALLOW(epoll_ctl, "console input is watched and unwatched at run time"),
 	ALLOW(read, "eventfds, timerfds, the signalfd, stdin"),
 	ALLOW(write, "irqfds, eventfds, logs, metrics"),
@@ -61,7 +65,9 @@ static const struct seccomp_rule vmm_rules[] = {
 };
 
 static const struct seccomp_rule api_rules[] = {
-	ALLOW(epoll_wait, "wait for API connections and requests"),
+	SECCOMP_ARCH_ALLOW(X86_64, epoll_wait, "wait for API connections and requests"),
+	SECCOMP_ARCH_ALLOW(AARCH64, epoll_pwait,
+			   "wait for API connections and requests (epoll_wait on arm64)"),
 	ALLOW(epoll_ctl, "libmicrohttpd tracks connections"),
 	ALLOW(accept4, "accept clients on the socket bound before the filter"),
 	ALLOW(recvfrom, "requests"),

@@ -37,6 +37,11 @@ static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r,
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, r->nr_args, args);
 }
 
+bool seccomp_rule_applies(const struct seccomp_rule *r)
+{
+	return !r->arch || r->arch == seccomp_arch_native();
+}
+
 scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 			      const struct seccomp_params *params)
 {
@@ -47,6 +52,8 @@ scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 	if (!ctx)
 		return NULL;
 	for (size_t i = 0; i < t->nr_rules; i++) {
+		if (!seccomp_rule_applies(&t->rules[i]))
+			continue;
 		if (add_rule(ctx, &t->rules[i], params) < 0) {
 			log_err("seccomp: %s: cannot add rule for %s", t->role, t->rules[i].syscall);
 			seccomp_release(ctx);
@@ -56,6 +63,8 @@ scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 	for (size_t e = 0; params && e < params->nr_extra; e++) {
 		const struct seccomp_extra *x = &params->extra[e];
 		for (size_t i = 0; i < x->nr_rules; i++) {
+			if (!seccomp_rule_applies(&x->rules[i]))
+				continue;
 			if (add_rule(ctx, &x->rules[i], params) < 0) {
 				log_err("seccomp: %s (%s): cannot add rule for %s", t->role, x->origin,
 					x->rules[i].syscall);
@@ -124,19 +133,23 @@ int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct secc
 	return 0;
 }
 
-/* Each row of a role's table and of the extras, in order, until fn returns true. */
+/*
+ * Each row of a role's table and of the extras that is for this
+ * architecture, in order, until fn returns true.
+ */
 static bool each_rule(enum seccomp_role role, const struct seccomp_params *params,
 		      bool (*fn)(const struct seccomp_rule *r, const char *origin, void *arg),
 		      void *arg)
 {
 	const struct seccomp_table *t = seccomp_table(role);
 	for (size_t i = 0; i < t->nr_rules; i++) {
-		if (fn(&t->rules[i], NULL, arg))
+		if (seccomp_rule_applies(&t->rules[i]) && fn(&t->rules[i], NULL, arg))
 			return true;
 	}
 	for (size_t e = 0; params && e < params->nr_extra; e++) {
 		for (size_t i = 0; i < params->extra[e].nr_rules; i++) {
-			if (fn(&params->extra[e].rules[i], params->extra[e].origin, arg))
+			const struct seccomp_rule *r = &params->extra[e].rules[i];
+			if (seccomp_rule_applies(r) && fn(r, params->extra[e].origin, arg))
 				return true;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -44,6 +45,8 @@ struct seccomp_rule {
 	struct scmp_arg_cmp args[SECCOMP_MAX_ARGS];
 	const char *args_text; /* the condition in words, NULL when there is none */
 	const char *why;
+	/* SCMP_ARCH_* the row is for, where a syscall or ioctl exists on one only; 0: every one. */
+	uint32_t arch;
 };
 
 struct seccomp_table {
@@ -56,10 +59,17 @@ struct seccomp_table {
 #define SECCOMP_ARG_EQ(n, v) { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
 #define SECCOMP_ARG_BITS_CLEAR(n, m) \
 	{ .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (m), .datum_b = 0 }
-#define SECCOMP_ALLOW(sc, why)		     { #sc, 0, { { 0 } }, NULL, why }
-#define SECCOMP_ALLOW_IF(sc, cmp, text, why) { #sc, 1, { cmp }, text, why }
+#define SECCOMP_ALLOW(sc, why)		     { #sc, 0, { { 0 } }, NULL, why, 0 }
+#define SECCOMP_ALLOW_IF(sc, cmp, text, why) { #sc, 1, { cmp }, text, why, 0 }
 #define SECCOMP_IOCTL(req, why) \
 	SECCOMP_ALLOW_IF(ioctl, SECCOMP_ARG_EQ(1, req), "request == " #req, why)
+/* Rows for one architecture: arm64 has no epoll_wait (glibc calls epoll_pwait). */
+#define SECCOMP_ARCH_ALLOW(a, sc, why) { #sc, 0, { { 0 } }, NULL, why, a }
+#define SECCOMP_ARCH_IOCTL(a, req, why) \
+	{ "ioctl", 1, { SECCOMP_ARG_EQ(1, req) }, "request == " #req, why, a }
+
+/* Whether a row is for the architecture ebb runs on. */
+bool seccomp_rule_applies(const struct seccomp_rule *r);
 
 const struct seccomp_table *seccomp_table(enum seccomp_role role);
 /* Number of distinct syscalls a role allows, with the extra rows of params (may be NULL). */

@@ -71,6 +71,8 @@ struct arch {
 
 	/* Interrupt controllers, timers and helper pages; before any vCPU. */
 	int (*create_irqchip)(struct arch_vm *a, int vm_fd);
+	/* Optional: once every vCPU exists (arm64's vGIC is initialised then). */
+	int (*vcpus_created)(struct arch_vm *a, unsigned int nr_vcpus);
 	/* The console UART, the reset path and the boot timer. */
 	int (*create_platform)(struct arch_vm *a, const struct arch_platform *p);
 	struct serial *(*console)(struct arch_vm *a);

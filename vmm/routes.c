@@ -85,6 +85,9 @@ static void put_actions(struct vmm *vmm, struct api_request *req)
 		int ret = vmm_is_running(vmm) ? vm->arch->request_shutdown(vm->arch_vm) : -ENODEV;
 		if (ret == -ENODEV)
 			api_fail(req, HTTP_BAD_REQUEST, "SendCtrlAltDel needs a running microVM");
+		else if (ret == -ENOTSUP)
+			api_fail(req, HTTP_BAD_REQUEST,
+				 "SendCtrlAltDel: this architecture has no keyboard to press it on");
 		else if (ret < 0)
 			api_fail(req, HTTP_BAD_REQUEST, "the guest is not reading its keyboard");
 		else

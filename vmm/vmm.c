@@ -142,10 +142,10 @@ static int vmm_create(struct vmm *vmm, const struct boot_plan *plan, void **prep
 {
 	struct vm *vm = &vmm->vm;
 	struct device_slot slots[DEVICE_MAX_CONFS];
-	if (vm_create_kvm(vm) < 0 || vm_create_devices(vm, prepared) < 0)
+	if (vm_create_kvm(vm) < 0)
 		return EBB_EXIT_VM_ERROR;
 	for (unsigned int i = 0; i < vm->nr_devices; i++)
-		slots[i] = vm->devices[i].slot;
+		slots[i] = vm->devices[i].slot; /* planned by vm_plan_devices() */
 	struct boot_devices devs = { .cmdline = vm->cmdline,
 				     .slots = slots,
 				     .nr_slots = vm->nr_devices };
@@ -153,6 +153,11 @@ static int vmm_create(struct vmm *vmm, const struct boot_plan *plan, void **prep
 	if (vm->arch->boot_load(plan, vm->arch_vm, &vm->mem, &devs, &entry) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (vcpus_create(vm, entry) < 0)
+		return EBB_EXIT_VM_ERROR;
+	if (vm->arch->vcpus_created && vm->arch->vcpus_created(vm->arch_vm, vm->nr_vcpus) < 0)
+		return EBB_EXIT_VM_ERROR;
+	/* After the vCPUs: arm64 KVM takes irqfds only once its vGIC is initialised. */
+	if (vm_create_devices(vm, prepared) < 0)
 		return EBB_EXIT_VM_ERROR;
 	if (console_init(&vmm->console, &vm->loop, vm->arch->console(vm->arch_vm), STDIN_FILENO) <
 		    0 ||

@@ -125,14 +125,15 @@ static void exercise_allowlist(enum seccomp_role role)
 	struct seccomp_params p = role_params(role);
 	for (size_t e = 0; e < p.nr_extra; e++) {
 		for (size_t i = 0; i < p.extra[e].nr_rules; i++) {
-			if (!unexercisable(p.extra[e].rules[i].syscall))
-				exercise_rule(&p.extra[e].rules[i]);
+			const struct seccomp_rule *r = &p.extra[e].rules[i];
+			if (seccomp_rule_applies(r) && !unexercisable(r->syscall))
+				exercise_rule(r);
 		}
 	}
 	const struct seccomp_table *t = seccomp_table(role);
 	for (size_t i = 0; i < t->nr_rules; i++) {
 		const struct seccomp_rule *r = &t->rules[i];
-		if (unexercisable(r->syscall))
+		if (!seccomp_rule_applies(r) || unexercisable(r->syscall))
 			continue;
 		exercise_rule(r);
 	}

@@ -7,8 +7,9 @@
 # architecture is one more arch-<name>.sh that sets and defines the same
 # names, plus its line in run's --arch case:
 #   KVM_MODULES              modules L1's init loads for /dev/kvm (none if built in)
-#   arch_host_tools          sets qemu, busybox (static, for L1) and cc (builds
-#                            kvm-hold.c for L1), or fails the lab
+#   arch_host_tools          sets qemu, busybox (static, for L1), busybox_exec
+#                            (how the host runs it: empty, or an emulator) and cc
+#                            (builds kvm-hold.c for L1), or fails the lab
 #   arch_kernel_meta         Debian's metapackage whose Depends names the L1 kernel
 #   arch_kernel_flavour      the suffix of that kernel's version (<ver>-<flavour>)
 #   arch_kernel_package VER  the package apt-get downloads for VER
@@ -18,6 +19,8 @@
 #   arch_cmdline             L1's kernel command line (without "quiet")
 #   arch_qemu_args           appends firmware, machine, accelerator and CPU to qemu_args
 #   arch_describe            a few words for the "lab: nested KVM (...)" line
+#   arch_userland            a directory whose usr/bin and usr/sbin L1 mounts over
+#                            the host root's for CMD, or nothing (the host's own)
 
 KVM_MODULES=(kvm_amd)
 
@@ -31,6 +34,7 @@ arch_host_tools() {
 	if ldd "$busybox" >/dev/null 2>&1; then
 		lab_fail "$busybox is not statically linked (install busybox-static: scripts/install-deps)"
 	fi
+	busybox_exec=()
 	cc=cc
 }
 
@@ -86,3 +90,5 @@ arch_qemu_args() {
 }
 
 arch_describe() { printf 'QEMU TCG, EPYC+svm'; }
+
+arch_userland() { :; } # the host's binaries run in L1 as they are

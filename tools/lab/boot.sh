@@ -35,6 +35,9 @@ lab_prepare_run() {
 		printf 'moddir %s\n' "$kdir/lib/modules/$kver"
 		printf 'libmod %s\n' "$(realpath -m /lib/modules)"
 		printf 'bash %s\n' "$BASH"
+		local userland
+		userland=$(arch_userland) || lab_fail "could not prepare the L1 userland (log: $cache_log)"
+		if [ -n "$userland" ]; then printf 'userland %s\n' "$userland"; fi
 		for i in "${!rw_paths[@]}"; do printf 'rw rw%d %s\n' "$i" "${rw_paths[$i]}"; done
 	} >"$run_dir/config"
 }

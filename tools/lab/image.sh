@@ -45,7 +45,7 @@ resolve_kver() {
 	fi
 	command -v apt-cache >/dev/null 2>&1 || return 1
 	v=$(apt-cache depends "$(arch_kernel_meta)" 2>/dev/null |
-		sed -n "s/^ *Depends: linux-image-\([0-9][^ ]*-$(arch_kernel_flavour)\)\$/\1/p" | head -n 1)
+		sed -n "s/^ *Depends: linux-image-\([0-9][^ :]*-$(arch_kernel_flavour)\)\(:[a-z0-9]*\)\{0,1\}\$/\1/p" | head -n 1)
 	[ -n "$v" ] || return 1
 	kver=$v
 	printf '%s\n' "$kver" >"$stamp.tmp.$$" && mv -f -- "$stamp.tmp.$$" "$stamp"
@@ -143,7 +143,7 @@ build_base() {
 	st=$(mktemp -d "$kdir/.base.XXXXXX")
 	mkdir -p "$st"/{bin,dev,proc,sys,tmp,out,host,lab,etc,lib/modules}
 	cp -- "$busybox" "$st/bin/busybox"
-	for m in $("$busybox" --list); do
+	for m in $(${busybox_exec[@]+"${busybox_exec[@]}"} "$busybox" --list); do
 		[ "$m" = busybox ] || ln -s busybox "$st/bin/$m"
 	done
 	cat >"$st/init" <<'EOF'
