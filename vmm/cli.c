@@ -108,7 +108,7 @@ static void print_help(void)
 	       "  --balloon-stats-interval S poll guest memory statistics every S seconds\n"
 	       "  --balloon-policy           the automatic policy: keep the guest's available\n"
 	       "                             memory near a margin (needs statistics)\n"
-	       "  --balloon-margin-mib N     the policy's margin (default 128)\n"
+	       "  --balloon-margin-mib N     the policy's margin (default 64)\n"
 	       "  --reporting-queue-size N   reporting virtqueue size, 32..32768 (default %d)\n"
 	       "\n"
 	       "Guest free page reporting (needs ebb's patched guest kernel):\n"

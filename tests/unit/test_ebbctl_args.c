@@ -99,6 +99,24 @@ static void test_names(void **state)
 	assert_int_equal(a.target_mib, 0);
 	args_free(&a);
 
+	assert_int_equal(parse("balloon auto vm-1 --margin-mib 96", &a, err, sizeof(err)), 0);
+	assert_true(a.balloon_auto);
+	assert_int_equal(a.nr_names, 1);
+	assert_string_equal(a.names[0], "vm-1");
+	assert_true(a.has_margin);
+	assert_int_equal(a.margin_mib, 96);
+	args_free(&a);
+
+	/* A VM named "auto" is reachable both ways. */
+	assert_int_equal(parse("balloon auto auto --off", &a, err, sizeof(err)), 0);
+	assert_true(a.balloon_auto && a.off);
+	assert_string_equal(a.names[0], "auto");
+	args_free(&a);
+	assert_int_equal(parse("balloon auto --target-mib 5", &a, err, sizeof(err)), 0);
+	assert_false(a.balloon_auto);
+	assert_string_equal(a.names[0], "auto");
+	args_free(&a);
+
 	/* After "--", names may look like options... and are then checked as names. */
 	assert_int_equal(parse("stats -- -x", &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "must start with a letter or a digit"));
@@ -203,6 +221,16 @@ static const struct {
 	{ "balloon vm-1 --target-mib 16777217",
 	  "balloon: --target-mib: 16777217 is out of range (0 to 16777216)" },
 	{ "balloon vm-1 vm-2 --target-mib 5", "balloon: one VM name only, got 'vm-1' and 'vm-2'" },
+	{ "balloon auto", "balloon auto: which VM? (ebbctl balloon auto NAME)" },
+	{ "balloon auto vm-1 --target-mib 5",
+	  "balloon auto: --target-mib sets a target by hand, which turns the policy off; give "
+	  "one or the other" },
+	{ "balloon auto vm-1 --off --show",
+	  "balloon auto: --margin-mib, --off and --show go one at a time" },
+	{ "balloon auto vm-1 --margin-mib x", "balloon: --margin-mib: 'x' is not a whole number" },
+	{ "balloon vm-1 --off", "balloon: --off belongs to the policy (ebbctl balloon auto NAME ...)" },
+	{ "balloon vm-1 --margin-mib 5",
+	  "balloon: --margin-mib belongs to the policy (ebbctl balloon auto NAME ...)" },
 	{ "stats", "stats: which VM? (ebbctl stats NAME)" },
 	{ "stats ../etc", "stats: VM name '../etc' must start with a letter or a digit" },
 	{ "stats vm_1/x",

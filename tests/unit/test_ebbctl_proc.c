@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tools/ebbctl/proc.c"
@@ -175,6 +176,44 @@ static void test_watch_and_signal(void **state)
 	}
 }
 
+static uint64_t private_kib(void)
+{
+	uint64_t kib = 0;
+	assert_int_equal(proc_private_kib(getpid(), &kib), 0);
+	return kib;
+}
+
+/* Private memory counts what only this process maps: a page mapped twice leaves it. */
+static void test_private_memory(void **state)
+{
+	(void)state;
+	const size_t len = 32u << 20;
+	int fd = memfd_create("private-test", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	uint64_t before = private_kib();
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(a != MAP_FAILED);
+	memset(a, 1, len);
+	uint64_t once = private_kib();
+	assert_true(once >= before + 30 * 1024);
+
+	volatile char *b = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(b != MAP_FAILED);
+	unsigned long sum = 0;
+	for (size_t i = 0; i < len; i += 4096)
+		sum += b[i];
+	assert_true(sum == len / 4096);
+	uint64_t twice = private_kib();
+	assert_true(twice + 30 * 1024 <= once);
+
+	uint64_t kib;
+	assert_int_equal(proc_private_kib(-1, &kib), -ENOENT);
+	munmap((void *)b, len);
+	munmap(a, len);
+	close(fd);
+}
+
 static void test_exec_failure(void **state)
 {
 	struct fixture *f = *state;
@@ -204,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_exit),
+		cmocka_unit_test(test_private_memory),
 		cmocka_unit_test_setup_teardown(test_exit_status_and_stdio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_and_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),

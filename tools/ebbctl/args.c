@@ -28,6 +28,9 @@ enum opt_id {
 	OPT_TARGET_MIB,
 	OPT_TIMEOUT,
 	OPT_VERSION,
+	OPT_MARGIN_MIB,
+	OPT_OFF,
+	OPT_SHOW,
 };
 
 #define C(cmd) (1u << (cmd))
@@ -53,6 +56,9 @@ static const struct opt_spec opt_specs[] = {
 	{ "name", OPT_NAME, true, C(CMD_LAUNCH) },
 	{ "ebb", OPT_EBB, true, C(CMD_LAUNCH) },
 	{ "target-mib", OPT_TARGET_MIB, true, C(CMD_BALLOON) },
+	{ "margin-mib", OPT_MARGIN_MIB, true, C(CMD_BALLOON) },
+	{ "off", OPT_OFF, false, C(CMD_BALLOON) },
+	{ "show", OPT_SHOW, false, C(CMD_BALLOON) },
 	{ "timeout", OPT_TIMEOUT, true, C(CMD_LAUNCH) | C(CMD_STOP) },
 };
 
@@ -71,6 +77,7 @@ static const char help_overview[] =
 	"  launch   start VMs from a config file      ebbctl launch --config vm.json [--count N]\n"
 	"  ps       list VMs, their memory and state  ebbctl ps [--json]\n"
 	"  balloon  set a VM's balloon target         ebbctl balloon NAME --target-mib M\n"
+	"           or let ebb set it                 ebbctl balloon auto NAME [--margin-mib M]\n"
 	"  stats    show a VM's balloon statistics    ebbctl stats NAME [--json]\n"
 	"  metrics  show a VM's metrics               ebbctl metrics NAME [--json]\n"
 	"  stop     stop VMs and clean up after them  ebbctl stop NAME...|--all [--timeout S]\n"
@@ -118,10 +125,19 @@ static const char help_ps[] = "Usage: ebbctl ps [--run-dir DIR] [--json]\n"
 
 static const char help_balloon[] =
 	"Usage: ebbctl balloon NAME --target-mib M [--run-dir DIR] [--json]\n"
+	"       ebbctl balloon auto NAME [--margin-mib M | --off | --show] [--run-dir DIR] [--json]\n"
 	"\n"
 	"Sets the balloon target of VM NAME to M MiB (PATCH /balloon): the\n"
 	"guest gives that much memory to the balloon, and so to the host.\n"
-	"Watch it with `ebbctl stats NAME`.\n";
+	"Watch it with `ebbctl stats NAME`. This turns the automatic policy off.\n"
+	"\n"
+	"`balloon auto` turns on ebb's automatic policy instead (PATCH\n"
+	"/balloon/policy): ebb moves the target itself so that the guest keeps about\n"
+	"M MiB available (--margin-mib; the VM's setting otherwise), taking back its\n"
+	"page cache and free memory and deflating ahead of its need. The balloon\n"
+	"needs statistics (stats_polling_interval_s > 0). Prints the policy's state:\n"
+	"its target and why. --off turns it off (the target stays where it is);\n"
+	"--show only prints the state.\n";
 
 static const char help_stats[] =
 	"Usage: ebbctl stats NAME [--run-dir DIR] [--json]\n"
@@ -316,6 +332,18 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *o, const char *f
 			return arg_error(err, errlen, "%s%s", w, ebuf);
 		a->has_target = true;
 		return 0;
+	case OPT_MARGIN_MIB:
+		if (args_parse_uint(flag, value, 0, CTL_MAX_TARGET_MIB, &a->margin_mib, ebuf,
+				    sizeof(ebuf)) < 0)
+			return arg_error(err, errlen, "%s%s", w, ebuf);
+		a->has_margin = true;
+		return 0;
+	case OPT_OFF:
+		a->off = true;
+		return 0;
+	case OPT_SHOW:
+		a->show = true;
+		return 0;
 	case OPT_TIMEOUT:
 		if (args_parse_seconds(flag, value, &a->timeout_s, ebuf, sizeof(ebuf)) < 0)
 			return arg_error(err, errlen, "%s%s", w, ebuf);
@@ -396,6 +424,15 @@ static int add_name(struct ctl_args *a, const char *name, char *err, size_t errl
 		return arg_error(err, errlen, "%sunexpected argument '%s' (%s)", w, name,
 				 see_help(a, hbuf, sizeof(hbuf)));
 	case CMD_BALLOON:
+		/* "auto" first is the sub-command; a VM named auto is "balloon auto auto". */
+		if (a->nr_names == 0 && !a->balloon_auto && strcmp(name, "auto") == 0) {
+			a->balloon_auto = true;
+			return 0;
+		}
+		if (a->nr_names >= 1)
+			return arg_error(err, errlen, "%sone VM name only, got '%s' and '%s'", w,
+					 a->names[0], name);
+		break;
 	case CMD_STATS:
 	case CMD_METRICS:
 		if (a->nr_names >= 1)
@@ -431,9 +468,33 @@ static int check_cmd(struct ctl_args *a, char *err, size_t errlen)
 		}
 		break;
 	case CMD_BALLOON:
+		if (a->balloon_auto && a->nr_names == 0 && a->has_target) {
+			/* "balloon auto --target-mib M": the VM named auto */
+			a->balloon_auto = false;
+			a->names[a->nr_names++] = "auto";
+		}
+		if (a->balloon_auto) {
+			if (a->nr_names == 0)
+				return arg_error(err, errlen,
+						 "balloon auto: which VM? (ebbctl balloon auto NAME)");
+			if (a->has_target)
+				return arg_error(err, errlen,
+						 "balloon auto: --target-mib sets a target by hand, "
+						 "which turns the policy off; give one or the other");
+			if (a->off + a->show + a->has_margin > 1)
+				return arg_error(err, errlen,
+						 "balloon auto: --margin-mib, --off and --show go "
+						 "one at a time");
+			break;
+		}
 		if (a->nr_names == 0)
 			return arg_error(err, errlen,
 					 "balloon: which VM? (ebbctl balloon NAME --target-mib M)");
+		if (a->has_margin || a->off || a->show)
+			return arg_error(err, errlen,
+					 "balloon: --%s belongs to the policy (ebbctl balloon auto "
+					 "NAME ...)",
+					 a->has_margin ? "margin-mib" : a->off ? "off" : "show");
 		if (!a->has_target)
 			return arg_error(err, errlen, "balloon: --target-mib M is required");
 		break;

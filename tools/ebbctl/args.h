@@ -46,6 +46,12 @@ struct ctl_args {
 	unsigned int count;
 	bool has_target;
 	unsigned int target_mib;
+	/* balloon auto NAME: the automatic policy on (with margin_mib if has_margin), off, or shown */
+	bool balloon_auto;
+	bool has_margin;
+	unsigned int margin_mib;
+	bool off;
+	bool show;
 	bool has_timeout;
 	double timeout_s;
 	/* Positional VM names, pointing into argv. */

@@ -39,12 +39,71 @@ static json_t *get_object(const struct ctl *ctl, struct inst *in, const char *pa
 	return j;
 }
 
+static void print_policy(const char *name, json_t *p)
+{
+	json_t *st = json_object_get(p, "state");
+	json_t *in = json_object_get(st, "inputs");
+	printf("%s: automatic policy %s, margin %lld MiB\n", name,
+	       json_is_true(json_object_get(p, "enabled")) ? "on" : "off",
+	       (long long)json_integer_value(json_object_get(p, "margin_mib")));
+	if (!st)
+		return;
+	printf("  target %lld MiB: %s\n",
+	       (long long)json_integer_value(json_object_get(st, "target_mib")),
+	       json_string_value(json_object_get(st, "reason")) ?: "-");
+	printf("  guest: available %lld MiB, free %lld MiB, caches %lld MiB; host pressure: %s\n",
+	       (long long)json_integer_value(json_object_get(in, "available_mib")),
+	       (long long)json_integer_value(json_object_get(in, "free_mib")),
+	       (long long)json_integer_value(json_object_get(in, "disk_caches_mib")),
+	       json_is_true(json_object_get(in, "host_pressure")) ? "yes" : "no");
+}
+
+/* ebbctl balloon auto NAME [--margin-mib M | --off | --show] */
+static int cmd_balloon_auto(const struct ctl *ctl, struct inst *in)
+{
+	const struct ctl_args *a = ctl->args;
+	char err[1024];
+	if (!a->show) {
+		json_t *body = a->off ? json_pack("{s:b}", "enabled", 0)
+			     : a->has_margin ? json_pack("{s:b,s:I}", "enabled", 1, "margin_mib",
+							 (json_int_t)a->margin_mib)
+					     : json_pack("{s:b}", "enabled", 1);
+		int ret = inst_api(in, "PATCH", "/balloon/policy", body, INST_API_TIMEOUT_MS, NULL,
+				   err, sizeof(err));
+		json_decref(body);
+		if (ret < 0) {
+			ctl_err("%s", err);
+			return CTL_EXIT_FAIL;
+		}
+	}
+	json_t *p;
+	if (inst_api(in, "GET", "/balloon/policy", NULL, INST_API_TIMEOUT_MS, &p, err,
+		     sizeof(err)) < 0) {
+		ctl_err("%s", err);
+		return CTL_EXIT_FAIL;
+	}
+	if (!json_is_object(p)) {
+		ctl_err("%s: GET /balloon/policy: the answer is not a JSON object", in->name);
+		json_decref(p);
+		return CTL_EXIT_FAIL;
+	}
+	if (a->json) {
+		ctl_print_json(p);
+		return CTL_EXIT_OK;
+	}
+	print_policy(in->name, p);
+	json_decref(p);
+	return CTL_EXIT_OK;
+}
+
 int cmd_balloon(const struct ctl *ctl)
 {
 	struct inst in;
 	char err[1024];
 	if (load_running(ctl, &in) < 0)
 		return CTL_EXIT_FAIL;
+	if (ctl->args->balloon_auto)
+		return cmd_balloon_auto(ctl, &in);
 	json_t *body = json_pack("{s:I}", "amount_mib", (json_int_t)ctl->args->target_mib);
 	int ret = inst_api(&in, "PATCH", "/balloon", body, INST_API_TIMEOUT_MS, NULL, err,
 			   sizeof(err));

@@ -13,19 +13,22 @@ struct ps_row {
 	struct inst in;
 	long long guest_mib;   /* -1: unknown */
 	long long rss_kib;     /* -1: unknown */
+	long long private_kib; /* -1: unknown */
 	long long balloon_mib; /* -1: no balloon statistics */
 };
 
 static void probe(struct ps_row *r)
 {
 	char err[1024];
-	r->guest_mib = r->rss_kib = r->balloon_mib = -1;
+	r->guest_mib = r->rss_kib = r->private_kib = r->balloon_mib = -1;
 	if (!r->in.running)
 		return;
 
 	uint64_t kib;
 	if (proc_rss_kib(r->in.pid, &kib) == 0)
 		r->rss_kib = (long long)kib;
+	if (proc_private_kib(r->in.pid, &kib) == 0)
+		r->private_kib = (long long)kib;
 
 	json_t *j;
 	if (inst_api(&r->in, "GET", "/machine-config", NULL, INST_API_TIMEOUT_MS, &j, err,
@@ -65,10 +68,10 @@ static void state_text(const struct inst *in, char *buf, size_t len)
 
 static void print_human(const struct ps_row *rows, size_t n)
 {
-	static const char *const headers[] = { "NAME",	    "PID",     "STATE",
-					       "GUEST MiB", "RSS MiB", "BALLOON MiB" };
-	struct table *t = table_new(6, headers);
-	for (unsigned int c = 3; c < 6; c++)
+	static const char *const headers[] = { "NAME",	  "PID",	 "STATE",	"GUEST MiB",
+					       "RSS MiB", "PRIVATE MiB", "BALLOON MiB" };
+	struct table *t = table_new(7, headers);
+	for (unsigned int c = 3; c < 7; c++)
 		table_align_right(t, c);
 	table_align_right(t, 1);
 	for (size_t i = 0; i < n; i++) {
@@ -83,11 +86,14 @@ static void print_human(const struct ps_row *rows, size_t n)
 			table_cell(t, "%lld", r->guest_mib);
 		else
 			table_cell(t, "-");
-		if (r->rss_kib >= 0) {
-			fmt_kib_as_mib(rss, sizeof(rss), (uint64_t)r->rss_kib);
-			table_cell(t, "%s", rss);
-		} else {
-			table_cell(t, "-");
+		const long long kibs[] = { r->rss_kib, r->private_kib };
+		for (size_t k = 0; k < sizeof(kibs) / sizeof(kibs[0]); k++) {
+			if (kibs[k] >= 0) {
+				fmt_kib_as_mib(rss, sizeof(rss), (uint64_t)kibs[k]);
+				table_cell(t, "%s", rss);
+			} else {
+				table_cell(t, "-");
+			}
 		}
 		if (r->balloon_mib >= 0)
 			table_cell(t, "%lld", r->balloon_mib);
@@ -115,6 +121,7 @@ static json_t *row_json(const struct ps_row *r)
 	json_object_set_new(o, "rss_kib", ctl_json_int_or_null(r->rss_kib));
 	json_object_set_new(o, "rss_mib",
 			    ctl_json_int_or_null(r->rss_kib < 0 ? -1 : (r->rss_kib + 512) / 1024));
+	json_object_set_new(o, "private_kib", ctl_json_int_or_null(r->private_kib));
 	json_object_set_new(o, "balloon_actual_mib", ctl_json_int_or_null(r->balloon_mib));
 	json_object_set_new(o, "api_sock", json_string(r->in.sock));
 	json_object_set_new(o, "log", json_string(r->in.log));

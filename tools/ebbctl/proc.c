@@ -358,6 +358,32 @@ int proc_rss_kib(pid_t pid, uint64_t *kib)
 	return 0;
 }
 
+/* A "Name:   N kB" field of a /proc text, in KiB; -ENODATA when absent. */
+static int64_t kib_field(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, len) == 0 && p[len] == ':')
+			return (int64_t)strtoull(p + len + 1, NULL, 10);
+	}
+	return -ENODATA;
+}
+
+int proc_private_kib(pid_t pid, uint64_t *kib)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	ssize_t n = read_small_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	int64_t clean = kib_field(buf, "Private_Clean"), dirty = kib_field(buf, "Private_Dirty");
+	int64_t huge = kib_field(buf, "Private_Hugetlb");
+	if (clean < 0 || dirty < 0)
+		return -ENODATA;
+	*kib = (uint64_t)(clean + dirty + (huge > 0 ? huge : 0));
+	return 0;
+}
+
 double proc_now(void)
 {
 	struct timespec ts;

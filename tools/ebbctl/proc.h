@@ -50,6 +50,13 @@ bool proc_gone(pid_t pid, int pidfd);
 /* VmRSS of pid in KiB. 0 or negative errno. */
 int proc_rss_kib(pid_t pid, uint64_t *kib);
 
+/*
+ * Memory only pid maps (smaps_rollup's Private_Clean + Private_Dirty +
+ * Private_Hugetlb) in KiB: what one more such process costs the host, with
+ * shared libraries and KSM-merged pages left out. 0 or negative errno.
+ */
+int proc_private_kib(pid_t pid, uint64_t *kib);
+
 /* CLOCK_MONOTONIC in seconds. */
 double proc_now(void);
 /* Sleeps for s seconds (fractions allowed). */

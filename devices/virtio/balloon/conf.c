@@ -101,7 +101,7 @@ int balloon_policy_check(struct schema_ctx *c, const struct balloon_policy_conf 
 	if (p->margin_mib >= mem_mib)
 		return fail_policy(c, "margin_mib", "%u MiB is not below the guest's %u MiB",
 				   p->margin_mib, mem_mib);
-	if (p->pressure_margin_mib > p->margin_mib)
+	if (p->pressure_margin_mib && p->pressure_margin_mib > p->margin_mib)
 		return fail_policy(c, "pressure_margin_mib",
 				   "%u MiB is more than margin_mib (%u MiB): under pressure the "
 				   "margin may only shrink",
@@ -178,7 +178,7 @@ static int parse_queue_size(struct schema_ctx *c, struct json_t *v, void *stage)
 static const struct schema_field policy_fields[] = {
 	{ .name = "enabled", .type = SCHEMA_BOOL, .offset = offsetof(struct balloon_policy_conf, enabled) },
 	POLICY_U32(margin_mib, 16, 1 << 20),
-	POLICY_U32(pressure_margin_mib, 16, 1 << 20),
+	POLICY_U32(pressure_margin_mib, 0, 1 << 20),
 	POLICY_U32(hysteresis_mib, 0, 4096),
 	POLICY_U32(inflate_mib_per_s, 1, 65536),
 	POLICY_U32(deflate_mib_per_s, 1, 65536),

@@ -153,6 +153,8 @@ void balloon_policy_update(struct balloon *b)
 	if (!pc->enabled || !virtio_mmio_driver_ok(&b->transport))
 		return;
 	st->updates++;
+	uint32_t pressure_margin = pc->pressure_margin_mib ? pc->pressure_margin_mib
+							   : MAX(pc->margin_mib / 2, 1u);
 	int64_t avail = stat_mib(b, VIRTIO_BALLOON_S_AVAIL);
 	st->free_mib = (uint64_t)MAX(stat_mib(b, VIRTIO_BALLOON_S_MEMFREE), 0);
 	st->disk_caches_mib = (uint64_t)MAX(stat_mib(b, VIRTIO_BALLOON_S_CACHES), 0);
@@ -165,14 +167,14 @@ void balloon_policy_update(struct balloon *b)
 	st->host_pressure =
 		(st->psi_some_avg10_x100 >= 0 &&
 		 st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
-		(st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->pressure_margin_mib);
+		(st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
 	uint64_t now = now_ns();
 	if (b->counters.oom_deflates > st->oom_deflates_seen) {
 		st->oom_deflates_seen = b->counters.oom_deflates;
 		st->last_oom_ns = now;
 	}
 
-	uint32_t margin = st->host_pressure ? pc->pressure_margin_mib : pc->margin_mib;
+	uint32_t margin = st->host_pressure ? pressure_margin : pc->margin_mib;
 	uint32_t interval = MAX(b->stats_interval_s, 1u);
 	uint32_t ram_mib = (uint32_t)(b->mem->ram_size >> 20);
 	uint32_t target = b->requested_pages / BALLOON_PAGES_PER_MIB;

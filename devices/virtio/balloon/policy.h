@@ -17,7 +17,7 @@
 struct balloon_policy_conf {
 	bool enabled;
 	uint32_t margin_mib;	      /* the guest's available memory is kept near this */
-	uint32_t pressure_margin_mib; /* ... and near this while the host is under pressure */
+	uint32_t pressure_margin_mib; /* ... and this under host pressure (0: half the margin) */
 	uint32_t hysteresis_mib;      /* no change while within this of the margin */
 	uint32_t inflate_mib_per_s;   /* at most this much more in the balloon per second */
 	uint32_t deflate_mib_per_s;   /* at most this much less per second */
@@ -26,7 +26,7 @@ struct balloon_policy_conf {
 };
 
 #define BALLOON_POLICY_DEFAULTS                                                              \
-	{ .margin_mib = 128, .pressure_margin_mib = 64, .hysteresis_mib = 16,                \
+	{ .margin_mib = 64, .pressure_margin_mib = 0, .hysteresis_mib = 16,                  \
 	  .inflate_mib_per_s = 64, .deflate_mib_per_s = 512, .psi_some_percent = 10,         \
 	  .oom_cooldown_s = 60 }
 
