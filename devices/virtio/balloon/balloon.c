@@ -249,30 +249,29 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
  * chain is refused and counted, and still completed: the guest must never
  * hang on a buffer ebb kept.
  */
-static unsigned int balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
-					    const struct vq_chain *chain, enum vq_error err)
+static unsigned int process_pfn_queue(void *dev, struct virtq *vq, unsigned int idx,
+				      const struct vq_chain *chain, enum vq_error err, bool inflate)
 {
 	struct balloon *b = to_balloon(dev);
 	unsigned int cost = 1;
 	if (err != VQ_ERR_NONE)
 		b->counters.bad_descriptors++;
 	else
-		cost = process_pfn_chain(b, chain, true);
+		cost = process_pfn_chain(b, chain, inflate);
 	complete(b, idx, vq, chain->head);
 	return cost;
+}
+
+static unsigned int balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
+					    const struct vq_chain *chain, enum vq_error err)
+{
+	return process_pfn_queue(dev, vq, idx, chain, err, true);
 }
 
 static unsigned int balloon_process_deflate(void *dev, struct virtq *vq, unsigned int idx,
 					    const struct vq_chain *chain, enum vq_error err)
 {
-	struct balloon *b = to_balloon(dev);
-	unsigned int cost = 1;
-	if (err != VQ_ERR_NONE)
-		b->counters.bad_descriptors++;
-	else
-		cost = process_pfn_chain(b, chain, false);
-	complete(b, idx, vq, chain->head);
-	return cost;
+	return process_pfn_queue(dev, vq, idx, chain, err, false);
 }
 
 static unsigned int balloon_process_reporting(void *dev, struct virtq *vq, unsigned int idx,
