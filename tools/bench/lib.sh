@@ -9,7 +9,7 @@ BENCH=${BENCH:-build/bench}
 mkdir -p "$BENCH"
 
 # vmm_cmd MODE MEM_MIB VCPUS GUEST_RUN : fills CMD with a VMM command line.
-# MODE: ebb-off (no balloon), ebb-stock, ebb-fast (free page reporting with
+# MODE: ebb-off (no balloon), ebb-noacpi (no balloon, no ACPI tables), ebb-stock, ebb-fast (free page reporting with
 # Linux's or ebb's values), ebb-policy (ebb-fast with the automatic balloon
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 32), ebb-policy-merge (and
 # guest RAM mergeable by KSM), qemu-off, qemu-reporting, qemu-reporting-ksm
@@ -32,7 +32,7 @@ vmm_cmd() {
 			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-32}}}"
 			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
 			;;
-		ebb-off) ;;
+		ebb-off | ebb-noacpi) ;;
 		*) die "unknown mode $mode" ;;
 		esac
 		if [ -z "${DRIVE:-}" ] && [ "$balloon" != policy ]; then
@@ -40,6 +40,7 @@ vmm_cmd() {
 			case $mode in
 			ebb-stock) CMD+=(--balloon-reporting --guest-reporting stock) ;;
 			ebb-fast) CMD+=(--balloon-reporting --guest-reporting fast) ;;
+			ebb-noacpi) CMD+=(--no-acpi) ;;
 			esac
 			CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
 			return
