@@ -21,7 +21,7 @@ head -c $((256 << 20)) /dev/urandom >"$DATA_IMG"
 
 # config FILE POLICY RUN [BALLOON_EXTRA] : a 512 MiB guest with a balloon
 # (statistics every second, free page reporting, deflate-on-oom) and the data
-# image as /dev/vdb; POLICY is the ebb.balloon.policy object or "".
+# image as /dev/vda; POLICY is the ebb.balloon.policy object or "".
 config() {
 	local file=$1 policy=$2 run=$3 balloon=${4:-'"amount_mib": 0, "deflate_on_oom": true'}
 	local ebb=""
@@ -45,7 +45,7 @@ stop_ebb() {
 
 # ---- page cache: given back under the policy, kept without it ----
 
-cache_guest="dd if=/dev/vdb of=/dev/null bs=1M 2>/dev/null; echo EBB-CACHED; grep -E '^(Cached|Buffers)' /proc/meminfo; sleep 600"
+cache_guest="dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null; echo EBB-CACHED; grep -E '^(Cached|Buffers)' /proc/meminfo; sleep 600"
 
 # page_cache NAME POLICY : boots the guest, waits for it to have read the
 # drive, then watches RSS for 90 s (stopping early once it fell 200 MiB).
