@@ -158,10 +158,12 @@ signal_run() {
 	kill "$watchdog" 2>/dev/null || true
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	expect_teardown "$name" "$sig" "$want"
-	if awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.0) }'; then
-		pass "$name: ebb ended ${elapsed}s after SIG$sig (limit 1 s)"
+	# A hang, not a speed: a teardown stuck behind a vCPU or a device takes
+	# the watchdog's 30 s; a loaded lab can take a second or two.
+	if awk -v e="$elapsed" 'BEGIN { exit !(e <= 10.0) }'; then
+		pass "$name: ebb ended ${elapsed}s after SIG$sig (a hang would be 30 s)"
 	else
-		fail "$name: ebb took ${elapsed}s to end after SIG$sig (limit 1 s)"
+		fail "$name: ebb took ${elapsed}s to end after SIG$sig"
 	fi
 }
 
