@@ -588,11 +588,11 @@ static const struct err_case err_cases[] = {
 	  "      'drive_id': 'rootfs',\n"
 	  "      'path_on_host': 'r.ext4',\n"
 	  "      'is_root_device': true,\n"
-	  "      'rate_limiter': {'bandwidth': {'size': 1, 'refill_time': 1}}\n"
+	  "      'rate_limiter': {'bandwidth': {'size': 1, 'refill_time': 1.5}}\n"
 	  "    }\n"
 	  "  ]\n"
 	  "}\n",
-	  7, 23, "drives[0].rate_limiter", "rate limiters are not supported by ebb" },
+	  7, 64, "drives[0].rate_limiter.bandwidth.refill_time", "must be an integer, got 1.5" },
 	{ "vhost-user socket",
 	  "{\n"
 	  "  'drives': [\n"
