@@ -10,7 +10,8 @@
 #define DEVICE_TYPES(X) \
 	X(balloon)      \
 	X(block)        \
-	X(net)
+	X(net)          \
+	X(vsock)
 
 #define DECLARE(name) extern const struct device_type name##_device_type;
 #define ENTRY(name)   &name##_device_type,
