@@ -28,11 +28,15 @@
 
 static void host_event(void *opaque, uint32_t events);
 
-static void arm_deadline(struct vsock *v, struct vsock_conn *c, uint64_t in_ns)
+void vsock_arm_deadline(struct vsock *v, struct vsock_conn *c, uint64_t in_ns)
 {
-	c->deadline_ns = rate_limit_now_ns() + in_ns;
-	if (!v->timer.armed)
+	uint64_t now = rate_limit_now_ns();
+	c->deadline_ns = now + in_ns;
+	/* The timer fires for the earliest deadline; the others are looked at then. */
+	if (!v->timer.armed || c->deadline_ns < v->timer_deadline_ns) {
 		rate_timer_arm(&v->timer, in_ns);
+		v->timer_deadline_ns = c->deadline_ns;
+	}
 }
 
 struct vsock_conn *vsock_conn_find(struct vsock *v, uint32_t local_port, uint32_t peer_port)
@@ -129,7 +133,7 @@ void vsock_listener_event(void *opaque, uint32_t events)
 			continue;
 		}
 		c->state = CONN_AWAIT_LINE;
-		arm_deadline(v, c, LINE_TIMEOUT_NS);
+		vsock_arm_deadline(v, c, LINE_TIMEOUT_NS);
 	}
 	pthread_mutex_unlock(&v->transport.lock);
 }
@@ -190,7 +194,7 @@ static void read_line(struct vsock_conn *c)
 		c->state = CONN_CONNECTING;
 		c->owe = OWE_REQUEST;
 		v->counters.host_connects++;
-		arm_deadline(v, c, VSOCK_TIMEOUT_NS);
+		vsock_arm_deadline(v, c, VSOCK_TIMEOUT_NS);
 		return;
 	}
 	log_debug_limited(&v->log_host, "vsock: a host client sent no CONNECT <port> line");
@@ -286,9 +290,12 @@ static bool host_gone(int err)
 
 static void credit_check(struct vsock_conn *c)
 {
-	/* The guest hears of room as it grows, and at once when everything was taken. */
-	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_STEP ||
-	    (c->buf_len == 0 && c->fwd_cnt != c->fwd_sent))
+	/*
+	 * The guest hears of room in steps: a guest out of credit has
+	 * VSOCK_CONN_BUF in flight, so once the host took a step of it, it
+	 * is told (and every packet to it says so too).
+	 */
+	if (c->fwd_cnt - c->fwd_sent >= VSOCK_CREDIT_STEP)
 		c->owe |= OWE_CREDIT_UPDATE;
 }
 
@@ -363,7 +370,7 @@ void vsock_guest_shutdown(struct vsock_conn *c, uint32_t flags)
 	bool draining = closed && c->buf_len;
 	vsock_conn_flush(c);
 	if (draining && c->state != CONN_FREE)
-		arm_deadline(c->v, c, DRAIN_TIMEOUT_NS);
+		vsock_arm_deadline(c->v, c, DRAIN_TIMEOUT_NS);
 }
 
 /* ---- host socket events ---- */
@@ -412,8 +419,10 @@ void vsock_timer_fired(void *opaque, uint32_t events)
 		/* A closing connection already told the guest; the others are reset. */
 		vsock_conn_close(c, c->state != CONN_CLOSING);
 	}
-	if (next)
+	if (next) {
 		rate_timer_arm(&v->timer, next - now);
+		v->timer_deadline_ns = next;
+	}
 	vsock_rx_run(v);
 	pthread_mutex_unlock(&v->transport.lock);
 }

@@ -204,9 +204,7 @@ static unsigned int send_one(struct vsock *v, struct vsock_conn *c)
 		if (c->shutdown_flags & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 			/* Both ways closed: the guest answers with RST, or is forgotten. */
 			c->state = CONN_CLOSING;
-			c->deadline_ns = rate_limit_now_ns() + VSOCK_TIMEOUT_NS;
-			if (!v->timer.armed)
-				rate_timer_arm(&v->timer, VSOCK_TIMEOUT_NS);
+			vsock_arm_deadline(v, c, VSOCK_TIMEOUT_NS);
 		}
 		return 1;
 	}

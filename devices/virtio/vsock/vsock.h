@@ -146,6 +146,7 @@ struct vsock {
 	bool rx_held;
 	struct vsock_rx_chain rx_chain;
 	struct rate_timer timer; /* deadlines of connections */
+	uint64_t timer_deadline_ns;
 	struct vsock_counters counters;
 	struct log_limit log_guest, log_host;
 };
@@ -187,6 +188,8 @@ enum vsock_data_result vsock_guest_data(struct vsock_conn *c, const struct iovec
 void vsock_guest_shutdown(struct vsock_conn *c, uint32_t flags);
 void vsock_conn_flush(struct vsock_conn *c);
 void vsock_timer_fired(void *opaque, uint32_t events);
+/* c must be done with in in_ns: vsock_timer_fired() closes it then. */
+void vsock_arm_deadline(struct vsock *v, struct vsock_conn *c, uint64_t in_ns);
 void vsock_queue_rst(struct vsock *v, uint32_t src_port, uint32_t dst_port);
 uint32_t vsock_peer_credit(const struct vsock_conn *c);
 
