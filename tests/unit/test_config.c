@@ -24,6 +24,7 @@
 #include "base/json_locate.h"
 #include "devices/virtio/balloon/conf.h"
 #include "devices/virtio/block/conf.h"
+#include "devices/virtio/net/conf.h"
 #include "vmm/config/config.h"
 
 /* The configured devices, through the same list the VMM reads. */
@@ -1074,7 +1075,20 @@ static void test_examples_load(void **state)
 		}
 		assert_int_equal(ret, 0);
 		assert_non_null(cfg.kernel_path);
-		assert_string_equal(cfg.initrd_path, "build/guest/initramfs.cpio.gz");
+		if (strcmp(de->d_name, "firecracker-network.json") == 0) {
+			/* Firecracker's vm_config_network.json: a root drive and one interface. */
+			const struct device_type *t =
+				device_type_by_section(cfg.devices.registry, "network-interfaces");
+			int i = device_confs_find(&cfg.devices, t, "eth0");
+			assert_true(i >= 0);
+			const struct net_conf *nc = cfg.devices.list[i].conf;
+			assert_string_equal(nc->host_dev_name, "tap0");
+			assert_false(rate_limiter_conf_limits(&nc->rx_rate_limiter));
+			assert_null(cfg.initrd_path);
+			assert_true(drive_at(&cfg, 0)->is_root_device);
+		} else {
+			assert_string_equal(cfg.initrd_path, "build/guest/initramfs.cpio.gz");
+		}
 		if (strcmp(de->d_name, "firecracker-vm.json") == 0) {
 			assert_string_equal(cfg.kernel_path, "build/guest/vmlinux");
 			assert_string_equal(cfg.boot_args,
