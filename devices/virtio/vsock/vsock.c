@@ -207,7 +207,7 @@ static unsigned int vsock_tx_chain(void *dev, struct virtq *vq, unsigned int idx
 		bad(v, "too short for the 44-byte header");
 	else {
 		packet(v, &h, chain, readable - VSOCK_HDR_LEN);
-		cost += h.len >> 16;
+		cost += MIN(h.len, VSOCK_MAX_PAYLOAD) >> 16;
 	}
 	vq_push(vq, chain->head, 0);
 	virtio_mmio_used(&v->transport, VSOCK_TXQ);
