@@ -75,9 +75,10 @@ int net_tap_open(const char *name, struct net_tap_info *info, char *err, size_t 
 		if (ret == -EBUSY)
 			return fail(ret, err, err_len, name, "another process has it open");
 		if (ret == -EINVAL)
-			return fail(ret, err, err_len, name,
-				    "not a single-queue tap (a tun, a multi-queue tap, or no tun/tap "
-				    "at all)");
+			return fail(
+				ret, err, err_len, name,
+				"not a single-queue tap (a tun, a multi-queue tap, or no tun/tap "
+				"at all)");
 		return fail(ret, err, err_len, name, "TUNSETIFF");
 	}
 	int hdr_len = NET_HDR_LEN;
