@@ -179,7 +179,7 @@ static int check_unique(struct schema_ctx *c, const void *const *confs, unsigned
 }
 
 int net_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
-		       unsigned int changed)
+		       unsigned int changed, const void *settings)
 {
 	int ret = check_unique(c, confs, nr, changed, "host_dev_name",
 			       offsetof(struct net_conf, host_dev_name), false);

@@ -29,7 +29,7 @@ extern const struct schema net_update_schema;
 bool net_parse_mac(const char *s, uint8_t mac[6]);
 
 int net_conf_check_all(struct schema_ctx *c, const void *const *confs, unsigned int nr,
-		       unsigned int changed);
+		       unsigned int changed, const void *settings);
 const char *net_conf_id(const void *conf);
 
 #endif
