@@ -34,9 +34,7 @@ static int parse_drive_id(struct schema_ctx *c, json_t *v, void *stage)
 
 static int parse_rate_limiter(struct schema_ctx *c, json_t *v, void *stage)
 {
-	if (json_is_object(v))
-		return schema_fail(c, SCHEMA_AT_VALUE, "rate limiters are not supported by ebb");
-	return schema_fail_type(c, v, "an object");
+	return rate_limiter_parse(c, v, &((struct block_conf *)stage)->rate_limiter);
 }
 
 static int parse_socket(struct schema_ctx *c, json_t *v, void *stage)
