@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -354,7 +355,7 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	b->loop = loop;
 	b->discard = mem_discard;
 	b->stats_timer_fd = -1;
-	b->oom_timer_fd = -1;
+	b->oom_timer_fd = b->oom_kick_fd = -1;
 	b->policy_conf = params->policy;
 	b->policy.psi_some_avg10_x100 = -1;
 	b->policy.headroom_mib = -1;
@@ -383,6 +384,13 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 			return -errno;
 		ret = event_loop_add(loop, b->oom_timer_fd, EPOLLIN, balloon_oom_timer_fired, b,
 				     &b->oom_src);
+		if (ret < 0)
+			return ret;
+		b->oom_kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (b->oom_kick_fd < 0)
+			return -errno;
+		ret = event_loop_add(loop, b->oom_kick_fd, EPOLLIN, balloon_oom_kicked, b,
+				     &b->oom_kick_src);
 		if (ret < 0)
 			return ret;
 	}
@@ -420,6 +428,9 @@ void balloon_destroy(struct balloon *b)
 	log_limit_flush(&b->log_oom, "balloon");
 	event_loop_remove(b->loop, b->stats_src);
 	event_loop_remove(b->loop, b->oom_src);
+	event_loop_remove(b->loop, b->oom_kick_src);
+	if (b->oom_kick_fd >= 0)
+		close(b->oom_kick_fd);
 	if (b->stats_timer_fd >= 0)
 		close(b->stats_timer_fd);
 	if (b->oom_timer_fd >= 0)
