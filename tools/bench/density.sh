@@ -4,10 +4,11 @@
 # after another until one dies (the cgroup's OOM killer) or CAP are alive.
 # Two workloads:
 #   touch  each guest touches 400 MiB, frees it and idles;
-#   cache  each guest reads 200 MiB from a read-only drive (its page cache
-#          holds it), then idles. All guests read the same image, which sits
-#          in the lab's tmpfs outside the cgroup: 64 private copies would not
-#          fit the lab's RAM, and the guest's page cache is the same either way.
+#   cache  each guest mounts a read-only ext4 drive and reads a 200 MiB file
+#          (its page cache holds it), then idles. All guests read the same
+#          image, which sits in the lab's tmpfs outside the cgroup: 64 private
+#          copies would not fit the lab's RAM, and the guest's page cache is
+#          the same either way.
 # Modes: ebb-off (no balloon), qemu-reporting, ebb-fast, ebb-policy (the
 # automatic balloon policy), ebb-policy-merge and qemu-reporting-ksm (ksmd
 # running; QEMU merges by default, ebb with ebb.memory.merge).
@@ -41,7 +42,7 @@ echo +memory >"$cg_root/cgroup.subtree_control" 2>/dev/null || true
 ksm=/sys/kernel/mm/ksm
 
 scratch=$(mktemp -d)
-DATA_IMG=$scratch/data.img
+DATA_IMG=$scratch/data.ext4
 pids=()
 sampler=
 stop_all() {
@@ -73,7 +74,7 @@ vmm_memory() {
 guest_run() {
 	case $1 in
 	touch) echo "ebb-hog touch:400 hold:1 free; echo EBB-IDLE; sleep 100000" ;;
-	cache) echo "dd if=/dev/vda of=/dev/null bs=1M count=200 2>/dev/null; echo EBB-IDLE; sleep 100000" ;;
+	cache) echo "$(cache_read_cmd); echo EBB-IDLE; sleep 100000" ;;
 	esac
 }
 
@@ -154,7 +155,7 @@ run_pair() {
 
 for workload in "${WORKLOADS[@]}"; do
 	if [ "$workload" = cache ] && [ ! -e "$DATA_IMG" ]; then
-		head -c $((200 << 20)) /dev/urandom >"$DATA_IMG"
+		make_cache_drive "$DATA_IMG" 200
 	fi
 	for mode in "${MODES[@]}"; do
 		run_pair "$workload" "$mode"
