@@ -15,6 +15,17 @@ static json_t *device_metrics(struct device *d)
 		json_object_set_new(
 			o, t->metrics[i].name,
 			json_integer((json_int_t)metric_value(counters, &t->metrics[i])));
+	struct virtio_mmio *tr = t->transport ? t->transport(d->dev) : NULL;
+	if (o && tr) {
+		json_object_set_new(o, "interrupts_raised",
+				    json_integer((json_int_t)tr->interrupts_raised));
+		json_object_set_new(o, "needs_reset_events",
+				    json_integer((json_int_t)tr->needs_reset_events));
+		json_object_set_new(o, "bad_register_accesses",
+				    json_integer((json_int_t)tr->bad_register_accesses));
+		json_object_set_new(o, "budget_deferrals",
+				    json_integer((json_int_t)tr->budget_deferrals));
+	}
 	return o;
 }
 

@@ -111,7 +111,7 @@ stop_ebb
 log "boot-time target: a 512 MiB guest with 256 MiB in the balloon cannot touch 400 MiB"
 # The guest waits 20 s for the balloon to inflate, then tries to touch 400 MiB.
 ebb_start boottarget --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 --balloon-target-mib 256 \
-	--cmdline "$BOOT_ARGS_BASE ebb.run=\"sleep 20; grep MemTotal /proc/meminfo; ebb-hog touch:400 hold:2\""
+	--cmdline "$BOOT_ARGS_BASE ebb.run=\"sleep 20; grep MemTotal /proc/meminfo; ebb-hog touch:100 touch:100 touch:100 touch:100 hold:2\""
 pid=$EBB_PID
 max_rss=0
 if wait_for "$OUT/boottarget.err" 'guest holds 256 MiB, the target' 120 "$pid"; then
@@ -130,7 +130,9 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait_exit "$pid" 60 || true
 limit=$(((512 - 256 + 32) * MIB))
-if grep -q '^EBB-HOG touched' "$OUT/boottarget.out"; then
+# One mmap above MemTotal fails at once under the guest's overcommit heuristic and
+# touches nothing, so the hog asks in 100 MiB steps until the guest runs out.
+if [ "$(grep -c '^EBB-HOG touched' "$OUT/boottarget.out")" -ge 4 ]; then
 	fail "boottarget: the guest touched 400 MiB with 256 MiB in the balloon"
 elif [ "$max_rss" -gt $((64 * MIB)) ] && [ "$max_rss" -le "$limit" ]; then
 	pass "boottarget: ebb's RSS peaked at $((max_rss / MIB)) MiB, below 512 - 256 + 32 MiB"

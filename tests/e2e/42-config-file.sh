@@ -72,7 +72,12 @@ else
 	fail "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, want 64..288 MiB"
 fi
 expect_grep "inflate: the file's target went through the balloon" "$OUT/inflate.err" \
-	'[1-9][0-9]* pages inflated in [1-9][0-9]* ranges
+	'[1-9][0-9]* pages inflated in [1-9][0-9]* ranges'
+if [ "$(grep -c '^EBB-HOG touched' "$OUT/inflate.out")" -ge 4 ]; then
+	fail "inflate: the guest touched 400 MiB with 256 MiB in the balloon"
+else
+	pass "inflate: the guest could not touch 400 MiB with 256 MiB in the balloon"
+fi
 
 log "examples/balloon-stats.json: statistics (and the logger section)"
 ebb_run stats 300 --config-file examples/balloon-stats.json

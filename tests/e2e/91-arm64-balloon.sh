@@ -42,7 +42,7 @@ fi
 
 log "inflate: 512 MiB guest, target 256 MiB, then a hog touches what it can"
 ebb_start inflate --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 --balloon-target-mib 256 \
-	--cmdline "$BOOT_ARGS_BASE ebb.run=\"sleep 20; ebb-hog touch:400 hold:2\""
+	--cmdline "$BOOT_ARGS_BASE ebb.run=\"sleep 20; ebb-hog touch:100 touch:100 touch:100 touch:100 hold:2\""
 pid=$EBB_PID
 if wait_for "$OUT/inflate.err" 'guest holds 256 MiB, the target' 300 "$pid"; then
 	pass "inflate: the guest's actual reached 256 MiB"
@@ -58,12 +58,14 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait_exit "$pid" 120 || true
 limit=$(((512 - 256 + 32) * MIB))
-if grep -q '^EBB-HOG touched' "$OUT/inflate.out"; then
+# One mmap above MemTotal fails at once under the guest's overcommit heuristic and
+# touches nothing, so the hog asks in 100 MiB steps until the guest runs out.
+if [ "$(grep -c '^EBB-HOG touched' "$OUT/inflate.out")" -ge 4 ]; then
 	fail "inflate: the guest touched 400 MiB with 256 MiB in the balloon"
-elif [ "$max_rss" -gt 0 ] && [ "$max_rss" -le "$limit" ]; then
+elif [ "$max_rss" -gt $((64 * MIB)) ] && [ "$max_rss" -le "$limit" ]; then
 	pass "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, below 512 - 256 + 32 MiB"
 else
-	fail "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, limit $((limit / MIB)) MiB"
+	fail "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, want 64..$((limit / MIB)) MiB"
 fi
 
 finish

@@ -24,7 +24,11 @@ mkdir -p "$OUT"
 
 declare -a STARTED_PIDS=()
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" "$*"; }
+# bash's own clock: the arm64 lab's date(1) has no %N.
+log() {
+	local now=$EPOCHREALTIME
+	printf '[%(%H:%M:%S)T.%.3s] %s\n' "${now%.*}" "${now#*.}" "$*"
+}
 die() {
 	log "FAIL: $*" >&2
 	exit 1
