@@ -6,9 +6,11 @@
 #    without a corruption report. Negative control: the same guest without
 #    page_poison=1, whose reports are discarded.
 #  - --thp marks guest RAM MADV_HUGEPAGE ("hg" in smaps); without it, no "hg".
-#  - --reporting-order 5 reaches the guest's page_reporting_order and marks
-#    guest RAM MADV_NOHUGEPAGE ("nh"); without it the guest keeps order 9 and
-#    RAM has no "nh".
+#  - a balloon marks guest RAM MADV_NOHUGEPAGE ("nh"): inflate gives back 4 KiB
+#    pages, which a huge page faulted in next to them would bring back.
+#    Negative control: without a balloon, no "nh".
+#  - --reporting-order 5 reaches the guest's page_reporting_order (without it
+#    the guest keeps order 9).
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -53,7 +55,7 @@ expect_grep "nopoison: reported memory was discarded" "$OUT/nopoison.err" \
 flags_run() {
 	local name=$1
 	shift
-	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 256 --balloon-reporting "$@" \
+	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 256 "$@" \
 		--cmdline "$BOOT_ARGS_BASE ebb.run=\"echo EBB-ORDER \$(cat /sys/module/page_reporting/parameters/page_reporting_order); sleep 600\""
 	if wait_for "$OUT/$name.out" '^EBB-ORDER' 120 "$EBB_PID"; then
 		ram_flags "$EBB_PID" 256 >"$OUT/$name.flags" || true
@@ -68,19 +70,27 @@ flags_run() {
 has_flag() { grep -qw "$2" "$OUT/$1.flags"; }
 
 log "--thp: guest RAM is advised MADV_HUGEPAGE"
-flags_run thp --thp
-flags_run plain
+flags_run thp --balloon-reporting --thp
+flags_run plain --balloon-reporting
 [ -s "$OUT/plain.flags" ] || fail "plain: no guest RAM mapping found in smaps"
 has_flag thp hg && pass "thp: guest RAM has VmFlags hg" || fail "thp: no hg in $(cat "$OUT/thp.flags")"
 has_flag plain hg && fail "plain: hg without --thp: $(cat "$OUT/plain.flags")" ||
 	pass "plain: no hg without --thp"
 
-log "--reporting-order 5: the guest reports 128 KiB blocks, RAM gets no THP"
-flags_run order5 --reporting-order 5
+has_flag plain nh && pass "plain: a balloon's guest RAM has VmFlags nh" ||
+	fail "plain: no nh with a balloon: $(cat "$OUT/plain.flags")"
+has_flag thp nh && fail "thp: nh with --thp: $(cat "$OUT/thp.flags")" || pass "thp: no nh with --thp"
+
+log "no balloon: no advice (the negative control)"
+flags_run noballoon
+[ -s "$OUT/noballoon.flags" ] || fail "noballoon: no guest RAM mapping found in smaps"
+has_flag noballoon nh && fail "noballoon: nh without a balloon: $(cat "$OUT/noballoon.flags")" ||
+	pass "noballoon: no nh without a balloon"
+
+log "--reporting-order 5: the guest reports 128 KiB blocks"
+flags_run order5 --balloon-reporting --reporting-order 5
 expect_grep "order5: the guest's page_reporting_order is 5" "$OUT/order5.out" '^EBB-ORDER 5\b'
 expect_grep "plain: the guest keeps order 9" "$OUT/plain.out" '^EBB-ORDER 9\b'
 has_flag order5 nh && pass "order5: guest RAM has VmFlags nh" || fail "order5: no nh in $(cat "$OUT/order5.flags")"
-has_flag plain nh && fail "plain: nh without a small order: $(cat "$OUT/plain.flags")" ||
-	pass "plain: no nh at the default order"
 
 finish

@@ -181,7 +181,7 @@ read_usage() {
 }
 
 # The guest workload every reclaim measurement expects (examples/ use it too).
-reclaim_hog() { echo "ebb-hog hold:3 touch:$1 hold:1 free idle:$2"; }
+reclaim_hog() { echo "ebb-hog hold:5 touch:$1 hold:1 free idle:$2"; }
 
 # reclaim_run NAME BACKING TOUCH_MIB WINDOW_S EBB_ARGS... : boots a guest that
 # runs reclaim_hog and measures it with reclaim_measure.
@@ -209,8 +209,9 @@ reclaim_measure() {
 	wait_for "$OUT/$name.out" '^EBB-GUEST-READY' 180 "$pid" || return 1
 	[ "$backing" = memfd ] && memfd=$(memfd_fd "$pid")
 	wait_for "$OUT/$name.out" '^EBB-HOG start' 60 "$pid" || return 1
-	# The guest holds still for 3 s and then touches: the baseline is the last
-	# sample that was complete before the hold ended.
+	# The guest holds still for 5 s (a loaded lab can take 3 s to see its
+	# start) and then touches: the baseline is the last sample that was
+	# complete before the hold ended.
 	while :; do
 		kill -0 "$pid" 2>/dev/null || return 1
 		read_usage "$backing" "$pid" "$memfd" || return 1

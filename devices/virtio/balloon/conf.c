@@ -270,8 +270,14 @@ void balloon_cmdline(FILE *f, const void *settings, const void *const *confs, un
 		fprintf(f, " page_reporting.page_reporting_order=%lld", (long long)r.order);
 }
 
+/*
+ * Inflate gives back single 4 KiB pages whatever the reporting order. Under a
+ * huge page they would come back with the first touch of a neighbour in the
+ * same 2 MiB, and the guest would get more host memory than its target allows.
+ */
 uint64_t balloon_discard_granule(const void *settings, const void *const *confs, unsigned int nr)
 {
-	struct reporting_tunables r = balloon_reporting_effective(settings, nr ? confs[0] : NULL);
-	return r.order >= 0 ? 4096ull << r.order : 0;
+	(void)settings;
+	(void)confs;
+	return nr ? 4096 : 0;
 }
