@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "base/util.h"
 
@@ -248,4 +249,21 @@ int vq_chain_read(struct guest_memory *mem, const struct vq_chain *chain, uint64
 		offset = 0;
 	}
 	return len ? -EFAULT : 0;
+}
+
+void vq_iov_write_at(const struct iovec *iov, unsigned int nr, size_t off, const void *data,
+		     size_t len)
+{
+	const uint8_t *src = data;
+	for (unsigned int i = 0; i < nr && len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = MIN(len, iov[i].iov_len - off);
+		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
+		src += n;
+		len -= n;
+		off = 0;
+	}
 }

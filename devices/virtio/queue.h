@@ -107,4 +107,9 @@ int vq_chain_read(struct guest_memory *mem, const struct vq_chain *chain, uint64
 		  void *dst, uint64_t len);
 uint64_t vq_chain_readable_len(const struct vq_chain *chain);
 
+/* Writes len bytes at offset off of host buffers (a chain's mapped iovecs); the rest is dropped. */
+struct iovec;
+void vq_iov_write_at(const struct iovec *iov, unsigned int nr, size_t off, const void *data,
+		     size_t len);
+
 #endif

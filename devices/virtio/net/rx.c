@@ -119,24 +119,6 @@ static bool rx_fill_or_wait(struct net *n, struct virtq *vq)
 	}
 }
 
-/* Writes len bytes at offset off of what iov describes. */
-static void iov_write_at(const struct iovec *iov, unsigned int nr, size_t off, const void *data,
-			 size_t len)
-{
-	const uint8_t *src = data;
-	for (unsigned int i = 0; i < nr && len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t n = MIN(len, iov[i].iov_len - off);
-		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
-		src += n;
-		len -= n;
-		off = 0;
-	}
-}
-
 static struct net_rx_chain *held_at(struct net *n, unsigned int i)
 {
 	return &n->held[(n->held_first + i) % NET_QUEUE_SIZE];
@@ -182,7 +164,7 @@ static bool rx_frame(struct net *n, struct virtq *vq)
 		left -= MIN(left, (uint64_t)h->cap);
 	}
 	uint16_t num_buffers = used; /* little-endian, as virtio 1 is */
-	iov_write_at(held_at(n, 0)->iov, held_at(n, 0)->nr, NET_HDR_LEN - 2, &num_buffers, 2);
+	vq_iov_write_at(held_at(n, 0)->iov, held_at(n, 0)->nr, NET_HDR_LEN - 2, &num_buffers, 2);
 	uint64_t left = (uint64_t)r;
 	for (uint16_t i = 0; i < used; i++) {
 		const struct net_rx_chain *h = held_at(n, 0);

@@ -89,23 +89,6 @@ static struct vsock_rx_chain *rx_take(struct vsock *v, struct virtq *vq)
 	return v->rx_held ? &v->rx_chain : NULL;
 }
 
-static void iov_write_at(const struct iovec *iov, unsigned int nr, size_t off, const void *data,
-			 size_t len)
-{
-	const uint8_t *src = data;
-	for (unsigned int i = 0; i < nr && len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t n = MIN(len, iov[i].iov_len - off);
-		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
-		src += n;
-		len -= n;
-		off = 0;
-	}
-}
-
 /* Writes a header into the held chain and gives it to the driver. */
 static void send_packet(struct vsock *v, struct vsock_conn *c, uint32_t src_port, uint32_t dst_port,
 			uint16_t op, uint32_t flags, uint32_t len)
@@ -128,7 +111,7 @@ static void send_packet(struct vsock *v, struct vsock_conn *c, uint32_t src_port
 		c->fwd_sent = c->fwd_cnt;
 		c->owe &= (uint8_t)~OWE_CREDIT_UPDATE;
 	}
-	iov_write_at(h->iov, h->nr, 0, &hdr, sizeof(hdr));
+	vq_iov_write_at(h->iov, h->nr, 0, &hdr, sizeof(hdr));
 	vq_push(rxq(v), h->head, VSOCK_HDR_LEN + len);
 	virtio_mmio_used(&v->transport, VSOCK_RXQ);
 	v->rx_held = false;
