@@ -58,6 +58,8 @@ static const struct flag flags[] = {
 	{ "reporting-budget", VALUE_NUMBER, "ebb.page_reporting.budget", true },
 	{ "reporting-watermark-mib", VALUE_NUMBER, "ebb.page_reporting.watermark_mib", true },
 	{ "reporting-order", VALUE_NUMBER, "ebb.page_reporting.order", true },
+	{ "reporting-settled-order", VALUE_NUMBER, "ebb.page_reporting.settled_order", true },
+	{ "reporting-settle-ms", VALUE_NUMBER, "ebb.page_reporting.settle_ms", true },
 	{ "boot-timer", VALUE_TRUE, "ebb.boot_timer", false },
 	{ "no-acpi", VALUE_FALSE, "ebb.acpi", true },
 	{ "level", VALUE_STRING, "logger.level", false },
@@ -93,7 +95,8 @@ static void print_help(void)
 	       "  --mem-mib N                guest RAM in MiB (default %d)\n"
 	       "  --vcpus N                  number of vCPUs (default 1)\n"
 	       "  --boot-timer               log Guest-boot-time when the guest init signals it\n"
-	       "  --no-acpi                  no ACPI tables: devices on the command line and an MP\n"
+	       "  --no-acpi                  no ACPI tables: devices on the command line and an "
+	       "MP\n"
 	       "                             table, for kernels built without ACPI\n"
 	       "\n"
 	       "Memory:\n"
@@ -120,6 +123,10 @@ static void print_help(void)
 	       "  --reporting-watermark-mib N page_reporting.watermark_mib (free headroom)\n"
 	       "  --reporting-order N        page_reporting.page_reporting_order (smallest\n"
 	       "                             block reported: 4 KiB << N)\n"
+	       "  --reporting-settled-order N page_reporting.settled_order: smaller blocks from\n"
+	       "                             4 KiB << N go back once settled (fast: 5; 11: off)\n"
+	       "  --reporting-settle-ms N    page_reporting.settle_ms: how long they must stay\n"
+	       "                             free first (fast: 10000)\n"
 	       "\n"
 	       "Firecracker-compatible:\n"
 	       "  --config-file PATH         JSON configuration (Firecracker's schema)\n"

@@ -80,14 +80,19 @@ static void test_reporting_profiles(void **state)
 		   " 'free_page_reporting': true}}");
 	s = build(&cfg);
 	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5 page_reporting.delay_ms=200"
-			       " page_reporting.budget=0 page_reporting.watermark_mib=0");
+			       " page_reporting.budget=0 page_reporting.watermark_mib=0"
+			       " page_reporting.settled_order=5 page_reporting.settle_ms=10000");
 	free(s);
 
-	/* No profile sets the reporting order; an explicit one is passed. */
+	/*
+	 * No profile sets the reporting order; an explicit one is passed, and
+	 * the fast profile's settled tier only fits below it.
+	 */
 	load(&cfg, "{'ebb': {'page_reporting': {'order': 5}}}");
 	s = build(&cfg);
 	assert_non_null(
 		strstr(s, " page_reporting.watermark_mib=0 page_reporting.page_reporting_order=5"));
+	assert_null(strstr(s, "settle"));
 	free(s);
 	load(&cfg, "{'ebb': {'page_reporting': {'profile': 'stock'}}}");
 	s = build(&cfg);
@@ -117,7 +122,58 @@ static void test_reporting_profiles(void **state)
 	load(&cfg, "{'ebb': {'page_reporting': {'profile': 'fast', 'budget': 4}}}");
 	s = build(&cfg);
 	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5 page_reporting.delay_ms=250"
-			       " page_reporting.budget=4 page_reporting.watermark_mib=0");
+			       " page_reporting.budget=4 page_reporting.watermark_mib=0"
+			       " page_reporting.settled_order=5 page_reporting.settle_ms=10000");
+	free(s);
+	config_free(&cfg);
+}
+
+/* The settled tier: on with the fast profile, off with the stock one, each value settable. */
+static void test_settled_tier(void **state)
+{
+	struct vm_config cfg;
+	config_init(&cfg);
+	load(&cfg,
+	     "{'boot-source': {'kernel_image_path': 'k', 'boot_args': 'x'},"
+	     " 'balloon': {'amount_mib': 0, 'deflate_on_oom': false, 'free_page_reporting': true},"
+	     " 'ebb': {'page_reporting': {'settle_ms': 30000}}}");
+	char *s = build(&cfg);
+	assert_non_null(
+		strstr(s, " page_reporting.settled_order=5 page_reporting.settle_ms=30000"));
+	free(s);
+
+	load(&cfg, "{'ebb': {'page_reporting': {'settled_order': 3}}}");
+	s = build(&cfg);
+	assert_non_null(
+		strstr(s, " page_reporting.settled_order=3 page_reporting.settle_ms=30000"));
+	free(s);
+
+	/* 11 turns the tier off: passed as given, and no settle time from the profile. */
+	config_free(&cfg);
+	config_init(&cfg);
+	load(&cfg,
+	     "{'boot-source': {'kernel_image_path': 'k', 'boot_args': 'x'},"
+	     " 'balloon': {'amount_mib': 0, 'deflate_on_oom': false, 'free_page_reporting': true},"
+	     " 'ebb': {'page_reporting': {'settled_order': 11}}}");
+	s = build(&cfg);
+	assert_non_null(strstr(s, " page_reporting.settled_order=11"));
+	assert_null(strstr(s, "settle_ms"));
+	free(s);
+
+	/* The stock profile runs no settled tier, unless it is asked for. */
+	config_free(&cfg);
+	config_init(&cfg);
+	load(&cfg,
+	     "{'boot-source': {'kernel_image_path': 'k', 'boot_args': 'x'},"
+	     " 'balloon': {'amount_mib': 0, 'deflate_on_oom': false, 'free_page_reporting': true},"
+	     " 'ebb': {'page_reporting': {'profile': 'stock'}}}");
+	s = build(&cfg);
+	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5");
+	free(s);
+	load(&cfg, "{'ebb': {'page_reporting': {'settled_order': 4}}}");
+	s = build(&cfg);
+	assert_string_equal(s,
+			    "x virtio_mmio.device=4K@0xd0001000:5 page_reporting.settled_order=4");
 	free(s);
 	config_free(&cfg);
 }
@@ -198,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_args_and_slots),
 		cmocka_unit_test(test_reporting_profiles),
+		cmocka_unit_test(test_settled_tier),
 		cmocka_unit_test(test_root_drive),
 		cmocka_unit_test(test_slots),
 	};

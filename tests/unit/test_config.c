@@ -412,6 +412,39 @@ static const struct err_case err_cases[] = {
 	  "  }\n"
 	  "}\n",
 	  4, 16, "ebb.page_reporting.order", "must be 0..10, got 11" },
+	{ "settled order past off",
+	  "{\n"
+	  "  'ebb': {\n"
+	  "    'page_reporting': {\n"
+	  "      'settled_order': 12\n"
+	  "    }\n"
+	  "  }\n"
+	  "}\n",
+	  4, 24, "ebb.page_reporting.settled_order", "must be 0..11, got 12" },
+	{ "settle time over an hour",
+	  "{\n"
+	  "  'ebb': {\n"
+	  "    'page_reporting': {\n"
+	  "      'settle_ms': 3600001\n"
+	  "    }\n"
+	  "  }\n"
+	  "}\n",
+	  4, 20, "ebb.page_reporting.settle_ms", "must be 0..3600000, got 3600001" },
+	{ "settled order not below the reporting order",
+	  "{\n"
+	  "  'balloon': {'amount_mib': 0, 'deflate_on_oom': false},\n"
+	  "  'ebb': {'page_reporting': {'order': 7, 'settled_order': 7}}\n"
+	  "}\n",
+	  3, 59, "ebb.page_reporting.settled_order",
+	  "7 is not below the reporting order (7): the settled tier reports blocks from "
+	  "settled_order up to order - 1; 11 turns it off" },
+	{ "settled order not below the guest's own order",
+	  "{\n"
+	  "  'balloon': {'amount_mib': 0, 'deflate_on_oom': false},\n"
+	  "  'ebb': {'page_reporting': {'settled_order': 9}}\n"
+	  "}\n",
+	  3, 47, "ebb.page_reporting.settled_order",
+	  "9 is not below the reporting order (9, the guest's default)" },
 	{ "queue size not a power of two", "{\n  'ebb': {'reporting_queue_size': 100}\n}\n", 2, 35,
 	  "ebb.reporting_queue_size", "must be a power of two, got 100" },
 	{ "queue size below 32", "{\n  'ebb': {'reporting_queue_size': 16}\n}\n", 2, 35,
@@ -945,6 +978,8 @@ static void test_defaults(void **state)
 	assert_int_equal(reporting_of(&cfg)->reporting.delay_ms, -1);
 	assert_int_equal(reporting_of(&cfg)->reporting.watermark_mib, -1);
 	assert_int_equal(reporting_of(&cfg)->reporting.order, -1);
+	assert_int_equal(reporting_of(&cfg)->reporting.settled_order, -1);
+	assert_int_equal(reporting_of(&cfg)->reporting.settle_ms, -1);
 	assert_int_equal(cfg.level, LOG_DEBUG);
 	assert_false(cfg.show_level);
 	assert_false(cfg.boot_timer);

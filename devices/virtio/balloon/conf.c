@@ -54,6 +54,8 @@ static const struct schema_field stats_update_fields[] = {
 
 const struct schema balloon_stats_update_schema = SCHEMA_OF(stats_update_fields);
 
+static int reporting_check(struct schema_ctx *c, const struct reporting_tunables *r);
+
 int balloon_conf_check(struct schema_ctx *c, const void *conf, const void *settings,
 		       const struct machine_facts *m)
 {
@@ -65,7 +67,28 @@ int balloon_conf_check(struct schema_ctx *c, const void *conf, const void *setti
 				   "%u MiB is more than the guest's %u MiB (machine-config.mem_size_mib)",
 				   b->amount_mib, m->mem_mib);
 	}
+	int ret = reporting_check(c, &s->reporting);
+	if (ret < 0)
+		return ret;
 	return balloon_policy_check(c, &s->policy, b, m->mem_mib);
+}
+
+/* An explicit settled_order leaves its tier room below the fast tier's order, or is 11 (off). */
+static int reporting_check(struct schema_ctx *c, const struct reporting_tunables *r)
+{
+	int order = r->order >= 0 ? (int)r->order : REPORTING_DEFAULT_ORDER;
+	if (r->settled_order < 0 || r->settled_order == REPORTING_SETTLED_OFF ||
+	    r->settled_order < order)
+		return 0;
+	c->depth = 0;
+	schema_push_key(c, "ebb");
+	schema_push_key(c, "page_reporting");
+	schema_push_key(c, "settled_order");
+	return schema_fail(c, SCHEMA_AT_VALUE,
+			   "%lld is not below the reporting order (%d%s): the settled tier reports "
+			   "blocks from settled_order up to order - 1; %d turns it off",
+			   (long long)r->settled_order, order,
+			   r->order >= 0 ? "" : ", the guest's default", REPORTING_SETTLED_OFF);
 }
 
 /* A rule that blames the policy's keys, wherever the check was asked from. */
@@ -139,6 +162,14 @@ static const struct schema_field reporting_fields[] = {
 	  .type = SCHEMA_I64,
 	  .offset = offsetof(struct reporting_tunables, order),
 	  .max = 10 /* MAX_ORDER - 1 on x86-64 */ },
+	{ .name = "settled_order",
+	  .type = SCHEMA_I64,
+	  .offset = offsetof(struct reporting_tunables, settled_order),
+	  .max = REPORTING_SETTLED_OFF },
+	{ .name = "settle_ms",
+	  .type = SCHEMA_I64,
+	  .offset = offsetof(struct reporting_tunables, settle_ms),
+	  .max = REPORTING_MAX_SETTLE_MS },
 	{ .name = "profile",
 	  .type = SCHEMA_CHOICE,
 	  .offset = offsetof(struct reporting_tunables, profile),
@@ -224,7 +255,9 @@ void balloon_settings_init(void *settings)
 			       .delay_ms = -1,
 			       .budget = -1,
 			       .watermark_mib = -1,
-			       .order = -1 },
+			       .order = -1,
+			       .settled_order = -1,
+			       .settle_ms = -1 },
 		.policy = BALLOON_POLICY_DEFAULTS,
 	};
 }
@@ -244,7 +277,9 @@ struct reporting_tunables balloon_reporting_effective(const struct balloon_setti
 					.delay_ms = -1,
 					.budget = -1,
 					.watermark_mib = -1,
-					.order = -1 };
+					.order = -1,
+					.settled_order = -1,
+					.settle_ms = -1 };
 	if (!conf || !conf->free_page_reporting)
 		return e;
 	const struct reporting_tunables *r = &s->reporting;
@@ -253,7 +288,23 @@ struct reporting_tunables balloon_reporting_effective(const struct balloon_setti
 	e.budget = tunable(r->budget, fast, REPORTING_FAST_BUDGET);
 	e.watermark_mib = tunable(r->watermark_mib, fast, REPORTING_FAST_WATERMARK_MIB);
 	e.order = r->order;
+	/* The profile's tier only where an explicit order leaves it room. */
+	bool room = REPORTING_FAST_SETTLED_ORDER < balloon_reporting_order(&e);
+	e.settled_order = tunable(r->settled_order, fast && room, REPORTING_FAST_SETTLED_ORDER);
+	e.settle_ms = tunable(r->settle_ms, fast && balloon_settled_order(&e) >= 0,
+			      REPORTING_FAST_SETTLE_MS);
 	return e;
+}
+
+int balloon_reporting_order(const struct reporting_tunables *effective)
+{
+	return effective->order >= 0 ? (int)effective->order : REPORTING_DEFAULT_ORDER;
+}
+
+int balloon_settled_order(const struct reporting_tunables *effective)
+{
+	int64_t o = effective->settled_order;
+	return o >= 0 && o < balloon_reporting_order(effective) ? (int)o : -1;
 }
 
 /* The guest's page_reporting parameters (see guest-kernel-patches/README.md). */
@@ -268,6 +319,10 @@ void balloon_cmdline(FILE *f, const void *settings, const void *const *confs, un
 		fprintf(f, " page_reporting.watermark_mib=%lld", (long long)r.watermark_mib);
 	if (r.order >= 0)
 		fprintf(f, " page_reporting.page_reporting_order=%lld", (long long)r.order);
+	if (r.settled_order >= 0)
+		fprintf(f, " page_reporting.settled_order=%lld", (long long)r.settled_order);
+	if (r.settle_ms >= 0)
+		fprintf(f, " page_reporting.settle_ms=%lld", (long long)r.settle_ms);
 }
 
 /*

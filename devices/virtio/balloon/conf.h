@@ -36,6 +36,16 @@ enum reporting_profile {
 #define REPORTING_FAST_DELAY_MS	     200
 #define REPORTING_FAST_BUDGET	     0 /* a whole free list per pass */
 #define REPORTING_FAST_WATERMARK_MIB 0
+/*
+ * The settled tier (guest patch 0005): free blocks from 128 KiB up to the
+ * fast tier's order, reported once they stayed free for 10 s. The guest's
+ * default leaves it off (MAX_ORDER, 11); so does the stock profile.
+ */
+#define REPORTING_FAST_SETTLED_ORDER 5
+#define REPORTING_FAST_SETTLE_MS     10000
+#define REPORTING_SETTLED_OFF	     11 /* MAX_ORDER on x86-64 and arm64 (4 KiB pages) */
+#define REPORTING_DEFAULT_ORDER	     9	/* the guest's own: pageblock_order, 2 MiB */
+#define REPORTING_MAX_SETTLE_MS	     3600000
 
 struct reporting_tunables {
 	int profile; /* enum reporting_profile */
@@ -48,6 +58,9 @@ struct reporting_tunables {
 	 * that frees and re-touches memory pays for dearly.
 	 */
 	int64_t order;
+	/* page_reporting.settled_order and .settle_ms (patch 0005). */
+	int64_t settled_order;
+	int64_t settle_ms;
 };
 
 /* The balloon's ebb-only settings: keys of the config's "ebb" object. */
@@ -78,10 +91,21 @@ extern const struct schema balloon_stats_update_schema;
 /*
  * The tunables the guest is given: each one set explicitly, else the
  * profile's, else -1 (the guest keeps its own). All -1 without reporting.
+ * The fast profile's settled tier is left out when an explicit order
+ * leaves it no room (settled_order must be below order).
  */
 struct reporting_tunables balloon_reporting_effective(const struct balloon_settings *s,
 						      const struct balloon_conf *conf);
+/* The guest's fast-tier order: the one given, else its own default (9). */
+int balloon_reporting_order(const struct reporting_tunables *effective);
+/* The settled tier's order when the guest runs one, else -1. */
+int balloon_settled_order(const struct reporting_tunables *effective);
 void balloon_cmdline(FILE *f, const void *settings, const void *const *confs, unsigned int nr);
+/*
+ * The fast tier's block, for whole-RAM huge page advice (vmm/vm.c): the
+ * settled tier's smaller blocks are guarded per 2 MiB block instead
+ * (holes.c), so that the rest of RAM keeps its huge pages.
+ */
 uint64_t balloon_discard_granule(const void *settings, const void *const *confs, unsigned int nr);
 
 #endif
