@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/memfd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -75,6 +76,49 @@ static int open_backing_fd(enum mem_backing backing, uint64_t size)
 		return err;
 	}
 	return fd;
+}
+
+/* The bracketed word of a sysfs choice ("always [madvise] never"), or "" if unreadable. */
+static void sysfs_choice(const char *path, char *out, size_t size)
+{
+	char line[128] = "";
+	out[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f)) {
+		char *l = strchr(line, '['), *r = l ? strchr(l, ']') : NULL;
+		if (r && (size_t)(r - l - 1) < size) {
+			memcpy(out, l + 1, r - l - 1);
+			out[r - l - 1] = '\0';
+		}
+	}
+	fclose(f);
+}
+
+static int sysfs_int(const char *path)
+{
+	int v = -1;
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Whether THP may back anonymous RAM with this advice, and how khugepaged collapses. */
+static void probe_thp(struct guest_memory *mem, enum mem_thp thp)
+{
+	char mode[16];
+	mem->thp = thp;
+	sysfs_choice("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof(mode));
+	bool always = strcmp(mode, "always") == 0, madvise_mode = strcmp(mode, "madvise") == 0;
+	mem->thp_may_back = mem->backing == MEM_BACKING_ANON && thp != MEM_THP_NEVER &&
+			    (always || (thp == MEM_THP_ADVISE && madvise_mode));
+	mem->khugepaged_max_ptes_none =
+		sysfs_int("/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none");
 }
 
 int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
@@ -143,6 +187,7 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 		}
 	}
 
+	probe_thp(mem, thp);
 	mem->base = base;
 	mem->mapping_size = total;
 	mem->ram_size = total;
@@ -251,6 +296,33 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 	}
 	__atomic_add_fetch(&st->bytes_discarded, bytes, __ATOMIC_RELAXED);
 	return (int64_t)bytes;
+}
+
+int mem_host_offset(const struct guest_memory *mem, uint64_t gpa, uint64_t len, uint64_t *offset)
+{
+	const struct mem_region *r = find_region(mem, gpa, len);
+	if (!r)
+		return -EFAULT;
+	*offset = r->offset + (gpa - r->gpa);
+	return 0;
+}
+
+int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge)
+{
+	if (mem->backing != MEM_BACKING_ANON)
+		return -EINVAL;
+	if (block >= ALIGN_UP(mem->mapping_size, MEM_HUGE_BLOCK) / MEM_HUGE_BLOCK)
+		return -EFAULT;
+	uint64_t off = block * MEM_HUGE_BLOCK;
+	uint64_t len = MIN(MEM_HUGE_BLOCK, mem->mapping_size - off);
+	if (madvise(mem->base + off, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0) {
+		int err = errno;
+		log_err("memory: %s on 2 MiB block %llu of guest RAM failed: %s",
+			huge ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", (unsigned long long)block,
+			strerror(err));
+		return -err;
+	}
+	return 0;
 }
 
 uint64_t mem_resident_bytes(const struct guest_memory *mem)

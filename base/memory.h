@@ -40,6 +40,9 @@ enum mem_thp {
 	MEM_THP_NEVER,	/* MADV_NOHUGEPAGE: discards finer than 2 MiB really free */
 };
 
+/* A transparent huge page on x86-64, and on arm64 with 4 KiB pages. */
+#define MEM_HUGE_BLOCK (2ull << 20)
+
 struct guest_memory {
 	enum mem_backing backing;
 	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON */
@@ -50,6 +53,14 @@ struct guest_memory {
 	unsigned int nr_regions;
 	struct mem_region regions[MEM_MAX_REGIONS];
 	struct mem_discard_stats discard_stats;
+	/*
+	 * Read at mem_init: transparent huge pages may back guest RAM (anon,
+	 * THP "always", or "madvise" with MADV_HUGEPAGE), and khugepaged's
+	 * max_ptes_none (-1: unknown).
+	 */
+	enum mem_thp thp;
+	bool thp_may_back;
+	int khugepaged_max_ptes_none;
 };
 
 const char *mem_backing_name(enum mem_backing backing);
@@ -89,6 +100,20 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len);
  * memory only, -EINVAL otherwise; -errno when the kernel has no KSM.
  */
 int mem_advise_mergeable(struct guest_memory *mem);
+
+/*
+ * Where [gpa, gpa + len) starts in guest RAM's host mapping, which is 2 MiB
+ * aligned: huge page i covers offsets [i, i + 1) * MEM_HUGE_BLOCK. Returns
+ * -EFAULT when the range is not guest RAM.
+ */
+int mem_host_offset(const struct guest_memory *mem, uint64_t gpa, uint64_t len, uint64_t *offset);
+
+/*
+ * Huge page advice for one 2 MiB block of the host mapping (its index):
+ * MADV_HUGEPAGE or MADV_NOHUGEPAGE. Anonymous memory only (-EINVAL
+ * otherwise); the VMA splits at the block's edges. Returns negative errno.
+ */
+int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge);
 
 /* Bytes of guest RAM that are resident on the host (mincore/fd blocks). */
 uint64_t mem_resident_bytes(const struct guest_memory *mem);

@@ -35,7 +35,7 @@ enum forbidden {
 	CALL_SOCKET_INET,
 	CALL_OPEN_WRITE,
 	CALL_MPROTECT_EXEC,
-	CALL_MADVISE_HUGEPAGE,
+	CALL_MADVISE_MERGEABLE,
 	CALL_IOCTL_NOT_KVM,
 	CALL_FORK,
 	CALL_PTRACE,
@@ -44,7 +44,7 @@ enum forbidden {
 
 static const char *const forbidden_names[] = {
 	"execve", "socket(AF_INET)", "openat(O_WRONLY|O_CREAT)", "mprotect(PROT_EXEC)",
-	"madvise(MADV_HUGEPAGE)", "ioctl(TIOCSTI)", "clone (fork)", "ptrace",
+	"madvise(MADV_MERGEABLE)", "ioctl(TIOCSTI)", "clone (fork)", "ptrace",
 };
 
 static void do_forbidden(enum forbidden call)
@@ -65,8 +65,8 @@ static void do_forbidden(enum forbidden call)
 	case CALL_MPROTECT_EXEC:
 		syscall(SYS_mprotect, page, 4096, PROT_READ | PROT_EXEC);
 		break;
-	case CALL_MADVISE_HUGEPAGE:
-		syscall(SYS_madvise, page, 4096, MADV_HUGEPAGE);
+	case CALL_MADVISE_MERGEABLE:
+		syscall(SYS_madvise, page, 4096, MADV_MERGEABLE);
 		break;
 	case CALL_IOCTL_NOT_KVM:
 		syscall(SYS_ioctl, 0, TIOCSTI, "x");

@@ -154,6 +154,18 @@ static json_t *statistics_json(const struct balloon *b)
 		}
 		json_object_set_new(out, name, json_integer((json_int_t)b->stats[i].value));
 	}
+	/* ebb's own: free page reporting by tier (docs/balloon.md). */
+	const struct balloon_counters *c = &b->counters;
+	if (out && b->params.reporting)
+		json_object_set_new(out, "ebb_reporting",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "fast_blocks",
+					      (json_int_t)c->fast_blocks, "fast_bytes",
+					      (json_int_t)c->fast_bytes, "settled_blocks",
+					      (json_int_t)c->settled_blocks, "settled_bytes",
+					      (json_int_t)c->settled_bytes, "thp_guards",
+					      (json_int_t)c->thp_guards, "thp_guards_lifted",
+					      (json_int_t)c->thp_guards_lifted, "thp_unguarded",
+					      (json_int_t)c->thp_unguarded));
 	return out;
 }
 

@@ -210,6 +210,23 @@ static void complete(struct balloon *b, unsigned int idx, struct virtq *vq, uint
 	virtio_mmio_used(&b->transport, idx);
 }
 
+/*
+ * The guest's fast tier reports blocks of its reporting order and up, the
+ * settled tier only smaller ones (guest patch 0005), so a block's size
+ * tells its tier.
+ */
+static void count_tier(struct balloon *b, uint64_t len)
+{
+	uint64_t fast = b->params.fast_block_bytes ? b->params.fast_block_bytes : MEM_HUGE_BLOCK;
+	if (len >= fast) {
+		b->counters.fast_blocks++;
+		b->counters.fast_bytes += len;
+	} else {
+		b->counters.settled_blocks++;
+		b->counters.settled_bytes += len;
+	}
+}
+
 static void report_chain(struct balloon *b, const struct vq_chain *chain)
 {
 	/* A poisoned guest checks free pages on allocation; zero-filled ones would fail. */
@@ -224,6 +241,7 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 		const struct vq_buf *buf = &chain->bufs[i];
 		b->counters.report_ranges++;
 		b->counters.bytes_reported += buf->len;
+		count_tier(b, buf->len);
 		if (!buf->device_writable || !mem_range_is_discardable(b->mem, buf->gpa, buf->len)) {
 			b->counters.bad_descriptors++;
 			b->counters.bytes_skipped += buf->len;
@@ -233,6 +251,7 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 			b->counters.bytes_skipped += buf->len;
 			continue;
 		}
+		balloon_holes_reported(b, buf->gpa, buf->len);
 		uint64_t t0 = now_ns();
 		int64_t ret = b->discard(b->mem, buf->gpa, buf->len);
 		b->counters.discard_ns += now_ns() - t0;
@@ -378,6 +397,8 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	int ret = virtio_mmio_init(&b->transport, &balloon_ops, b, mem, loop, base, gsi);
 	if (ret < 0)
 		return ret;
+	if (params->reporting && (ret = balloon_holes_init(b)) < 0)
+		return ret;
 	if (params->deflate_on_oom) {
 		b->oom_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (b->oom_timer_fd < 0)
@@ -420,6 +441,15 @@ static void log_summary(const struct balloon *b)
 		 (unsigned long long)c->inflate_ranges, (unsigned long long)c->deflated_pages,
 		 (unsigned long long)c->oom_deflates, (unsigned long long)c->bad_descriptors,
 		 (unsigned long long)c->oversized_chains, (unsigned long long)(c->discard_ns / 1000000));
+	if (b->params.reporting)
+		log_info(
+			"balloon: reported by the fast tier %llu blocks (%.1f MiB), by the settled "
+			"tier %llu blocks (%.1f MiB); 2 MiB blocks kept from huge pages around "
+			"small ones %llu, lifted %llu, holes left unguarded %llu",
+			(unsigned long long)c->fast_blocks, c->fast_bytes / 1048576.0,
+			(unsigned long long)c->settled_blocks, c->settled_bytes / 1048576.0,
+			(unsigned long long)c->thp_guards, (unsigned long long)c->thp_guards_lifted,
+			(unsigned long long)c->thp_unguarded);
 }
 
 void balloon_destroy(struct balloon *b)
@@ -436,6 +466,7 @@ void balloon_destroy(struct balloon *b)
 	if (b->oom_timer_fd >= 0)
 		close(b->oom_timer_fd);
 	balloon_pressure_close(&b->pressure);
+	balloon_holes_destroy(b);
 	virtio_mmio_destroy(&b->transport);
 }
 

@@ -23,6 +23,10 @@
 #define BALLOON_MAX_REPORT_RANGES  32
 #define BALLOON_OOM_BACKOFF_MIN_S  30
 #define BALLOON_OOM_BACKOFF_MAX_S  600
+/* 2 MiB blocks kept from huge pages around small reports (holes.c): RAM's / 8, 64..4096. */
+#define BALLOON_GUARD_FRACTION 8
+#define BALLOON_GUARD_MIN      64
+#define BALLOON_GUARD_MAX      4096
 
 struct balloon_params {
 	uint32_t target_mib;
@@ -34,6 +38,8 @@ struct balloon_params {
 	uint32_t oom_backoff_min_s;
 	uint32_t oom_backoff_max_s;
 	struct balloon_policy_conf policy;
+	/* Blocks this big and up are the fast tier's, smaller the settled tier's (0: 2 MiB). */
+	uint64_t fast_block_bytes;
 };
 
 /* Where each queue is, from the acked features; -1 when absent. */
@@ -67,6 +73,24 @@ struct balloon_counters {
 	uint64_t oversized_chains; /* over BALLOON_MAX_CHAIN_PFNS or _REPORT_RANGES */
 	uint64_t stats_updates;
 	uint64_t config_interrupts;
+	/* Reported blocks by tier: the fast tier's size and up, and smaller (the settled tier). */
+	uint64_t fast_blocks;
+	uint64_t fast_bytes;
+	uint64_t settled_blocks;
+	uint64_t settled_bytes;
+	uint64_t thp_guards; /* 2 MiB blocks advised MADV_NOHUGEPAGE around a small report */
+	uint64_t
+		thp_guards_lifted; /* ... advised MADV_HUGEPAGE again once reported whole (--thp) */
+	uint64_t thp_unguarded;	   /* small reports left unguarded: past the limit, or refused */
+};
+
+/* 2 MiB blocks of guest RAM kept from huge pages around small reports (holes.c). */
+struct balloon_holes {
+	uint64_t *guarded; /* bitmap by block of the host mapping; NULL: no reporting */
+	uint64_t nr_blocks;
+	uint32_t nr_guarded;
+	uint32_t limit;
+	bool limit_logged;
 };
 
 typedef int64_t (*balloon_discard_fn)(struct guest_memory *mem, uint64_t gpa, uint64_t len);
@@ -105,6 +129,7 @@ struct balloon {
 	struct timespec stats_time; /* CLOCK_REALTIME of the last update */
 
 	struct balloon_counters counters;
+	struct balloon_holes holes;
 	struct log_limit log_oom, log_target, log_stats, log_acked, log_policy;
 
 	/* The automatic policy (policy.c): its live settings, what it saw, where it looks. */
@@ -137,6 +162,13 @@ void balloon_release_stats(struct balloon *b);
 void balloon_drop_stats(struct balloon *b);
 void balloon_stats_timer_fired(void *opaque, uint32_t events);
 int balloon_arm_stats_timer(struct balloon *b, uint32_t seconds);
+
+/* holes.c: huge page advice around reported blocks smaller than 2 MiB. */
+int balloon_holes_init(struct balloon *b);
+void balloon_holes_destroy(struct balloon *b);
+uint32_t balloon_holes_default_limit(uint64_t nr_blocks);
+/* A valid reported range, before its discard. */
+void balloon_holes_reported(struct balloon *b, uint64_t gpa, uint64_t len);
 
 /* oom.c: deflate-on-oom, without giving up the operator's target. */
 void balloon_oom_actual_changed(struct balloon *b, uint32_t old_actual);

@@ -25,6 +25,8 @@ static int balloon_create(const struct device_create_args *a, void **out)
 		.reporting_queue_size = settings->reporting_queue_size,
 		.policy = settings->policy,
 	};
+	struct reporting_tunables r = balloon_reporting_effective(settings, conf);
+	params.fast_block_bytes = 4096ull << balloon_reporting_order(&r);
 	struct balloon *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -64,11 +66,22 @@ static const struct metric_field balloon_metrics[] = {
 	METRIC(struct balloon_counters, oom_reasks),
 	METRIC(struct balloon_counters, oversized_chains),
 	METRIC(struct balloon_counters, stats_updates),
+	METRIC(struct balloon_counters, fast_blocks),
+	METRIC(struct balloon_counters, fast_bytes),
+	METRIC(struct balloon_counters, settled_blocks),
+	METRIC(struct balloon_counters, settled_bytes),
+	METRIC(struct balloon_counters, thp_guards),
+	METRIC(struct balloon_counters, thp_guards_lifted),
+	METRIC(struct balloon_counters, thp_unguarded),
 };
 
 static const struct seccomp_rule balloon_seccomp[] = {
 	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 			 "give reported and inflated anonymous guest memory back"),
+	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_NOHUGEPAGE), "advice == MADV_NOHUGEPAGE",
+			 "keep khugepaged from filling a reported hole under 2 MiB back in"),
+	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_HUGEPAGE), "advice == MADV_HUGEPAGE",
+			 "--thp: huge pages again for a 2 MiB block the guest reported whole"),
 	SECCOMP_ALLOW_IF(fallocate, SECCOMP_ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
 			 "mode == PUNCH_HOLE|KEEP_SIZE",
 			 "give back memfd and hugetlbfs guest memory"),
