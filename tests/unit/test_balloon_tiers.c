@@ -265,6 +265,23 @@ static void test_guard_lifted_only_under_thp_advice(void **state)
 	destroy(fx);
 }
 
+/* hugetlbfs: a settled block is finer than the backing page; skipped, not a bad descriptor. */
+static void test_small_block_finer_than_backing_page(void **state)
+{
+	struct fixture *fx = make(0);
+	fx->fd.mem.page_size = MEM_HUGE_BLOCK; /* as mem_init sets it for hugetlbfs */
+	touch(fx, MiB(16), MiB(2));
+	report1(fx, MiB(16) + KiB(128), KiB(128));
+	assert_int_equal(fx->b.counters.bad_descriptors, 0);
+	assert_int_equal(fx->b.counters.bytes_skipped, KiB(128));
+	assert_int_equal(fx->b.counters.bytes_discarded, 0);
+	assert_int_equal(resident(fx, MiB(16), MiB(2)), MiB(2));
+	/* A block that is not even whole guest pages is still bad. */
+	report1(fx, MiB(16) + 512, KiB(128));
+	assert_int_equal(fx->b.counters.bad_descriptors, 1);
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_no_guard_without_huge_pages_or_khugepaged),
 		cmocka_unit_test(test_guard_limit),
 		cmocka_unit_test(test_guard_lifted_only_under_thp_advice),
+		cmocka_unit_test(test_small_block_finer_than_backing_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -242,7 +242,12 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 		b->counters.report_ranges++;
 		b->counters.bytes_reported += buf->len;
 		count_tier(b, buf->len);
-		if (!buf->device_writable || !mem_range_is_discardable(b->mem, buf->gpa, buf->len)) {
+		/*
+		 * Guest pages inside RAM; a block finer than the backing page (a
+		 * settled block under hugetlbfs) is fine, and clipped to nothing.
+		 */
+		if (!buf->device_writable || !buf->len || buf->gpa % BALLOON_PAGE ||
+		    buf->len % BALLOON_PAGE || !mem_gpa_to_hva(b->mem, buf->gpa, buf->len)) {
 			b->counters.bad_descriptors++;
 			b->counters.bytes_skipped += buf->len;
 			continue;
