@@ -26,6 +26,7 @@ static const char *const backing_names[] = {
 	[MEM_BACKING_ANON] = "anon",
 	[MEM_BACKING_MEMFD] = "memfd",
 	[MEM_BACKING_HUGETLBFS] = "hugetlbfs",
+	[MEM_BACKING_FILE] = "snapshot file",
 };
 
 const char *mem_backing_name(enum mem_backing backing)
@@ -36,7 +37,7 @@ const char *mem_backing_name(enum mem_backing backing)
 int mem_backing_parse(const char *name, enum mem_backing *backing)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(backing_names); i++) {
-		if (strcmp(name, backing_names[i]) == 0) {
+		if (i != MEM_BACKING_FILE && strcmp(name, backing_names[i]) == 0) {
 			*backing = i;
 			return 0;
 		}
@@ -77,12 +78,49 @@ static int open_backing_fd(enum mem_backing backing, uint64_t size)
 	return fd;
 }
 
+/* Checks a layout and returns its total size, or 0. */
+static uint64_t layout_size(const struct mem_region *layout, unsigned int nr, uint64_t page)
+{
+	uint64_t total = 0;
+	if (nr == 0 || nr > MEM_MAX_REGIONS)
+		return 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		const struct mem_region *r = &layout[i];
+		if (r->size == 0 || r->size % page || r->gpa % page)
+			return 0;
+		if (i > 0 && r->gpa < layout[i - 1].gpa + layout[i - 1].size)
+			return 0;
+		if (__builtin_add_overflow(total, r->size, &total))
+			return 0;
+	}
+	return total;
+}
+
+static void set_regions(struct guest_memory *mem, uint8_t *base, uint64_t total,
+			const struct mem_region *layout, unsigned int nr)
+{
+	mem->base = base;
+	mem->mapping_size = total;
+	mem->ram_size = total;
+	mem->nr_regions = nr;
+	uint64_t offset = 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		mem->regions[i] = layout[i];
+		mem->regions[i].offset = offset;
+		mem->regions[i].hva = base + offset;
+		offset += layout[i].size;
+	}
+}
+
 int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
+	mem->file_fd = -1;
 	mem->backing = backing;
+	if (backing == MEM_BACKING_FILE)
+		return -EINVAL; /* mem_init_file() */
 	mem->page_size = backing == MEM_BACKING_HUGETLBFS ? HUGE_2M : 4096;
 
 	if (nr_regions == 0 || nr_regions > MEM_MAX_REGIONS)
@@ -143,17 +181,7 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 		}
 	}
 
-	mem->base = base;
-	mem->mapping_size = total;
-	mem->ram_size = total;
-	mem->nr_regions = nr_regions;
-	uint64_t offset = 0;
-	for (unsigned int i = 0; i < nr_regions; i++) {
-		mem->regions[i] = layout[i];
-		mem->regions[i].offset = offset;
-		mem->regions[i].hva = base + offset;
-		offset += layout[i].size;
-	}
+	set_regions(mem, base, total, layout, nr_regions);
 	return 0;
 
 err_unmap:
@@ -164,14 +192,49 @@ err_unmap:
 	return ret;
 }
 
+int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *layout,
+		  unsigned int nr_regions)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->fd = -1;
+	mem->file_fd = fd;
+	mem->backing = MEM_BACKING_FILE;
+	mem->page_size = 4096;
+	uint64_t total = layout_size(layout, nr_regions, mem->page_size);
+	struct stat st;
+	if (!total)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != total)
+		return -ERANGE;
+	uint8_t *base = reserve_aligned(total, HUGE_2M);
+	if (!base)
+		return -ENOMEM;
+	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
+	void *p = mmap(base, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		       fd, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+		munmap(base, total);
+		return err;
+	}
+	madvise(base, total, MADV_DONTDUMP);
+	set_regions(mem, base, total, layout, nr_regions);
+	return 0;
+}
+
 void mem_destroy(struct guest_memory *mem)
 {
+	mem_track_free(mem);
 	if (mem->base)
 		munmap(mem->base, mem->mapping_size);
 	if (mem->fd >= 0)
 		close(mem->fd);
+	if (mem->file_fd >= 0)
+		close(mem->file_fd);
 	mem->base = NULL;
-	mem->fd = -1;
+	mem->fd = mem->file_fd = -1;
 }
 
 static const struct mem_region *find_region(const struct guest_memory *mem, uint64_t gpa,
@@ -237,7 +300,7 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 
 	uint64_t offset = r->offset + (start - r->gpa);
 	int ret;
-	if (mem->backing == MEM_BACKING_ANON)
+	if (mem->backing == MEM_BACKING_ANON || mem->backing == MEM_BACKING_FILE)
 		ret = madvise(mem->base + offset, bytes, MADV_DONTNEED);
 	else
 		ret = fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, bytes);
@@ -251,6 +314,11 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 	}
 	__atomic_add_fetch(&st->bytes_discarded, bytes, __ATOMIC_RELAXED);
 	return (int64_t)bytes;
+}
+
+bool mem_discard_zeroes(const struct guest_memory *mem)
+{
+	return mem->backing != MEM_BACKING_FILE;
 }
 
 uint64_t mem_resident_bytes(const struct guest_memory *mem)
@@ -276,7 +344,7 @@ uint64_t mem_resident_bytes(const struct guest_memory *mem)
 
 int mem_advise_mergeable(struct guest_memory *mem)
 {
-	if (mem->backing != MEM_BACKING_ANON)
+	if (mem->backing != MEM_BACKING_ANON && mem->backing != MEM_BACKING_FILE)
 		return -EINVAL;
 	if (madvise(mem->base, mem->mapping_size, MADV_MERGEABLE) < 0)
 		return -errno;
