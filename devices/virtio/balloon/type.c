@@ -22,6 +22,7 @@ static int balloon_create(const struct device_create_args *a, void **out)
 		.deflate_on_oom = conf->deflate_on_oom,
 		.stats_interval_s = conf->stats_polling_interval_s,
 		.reporting = conf->free_page_reporting,
+		.hinting = conf->free_page_hinting,
 		.reporting_queue_size = settings->reporting_queue_size,
 		.policy = settings->policy,
 	};
@@ -64,6 +65,7 @@ static const struct metric_field balloon_metrics[] = {
 	METRIC(struct balloon_counters, oom_reasks),
 	METRIC(struct balloon_counters, oversized_chains),
 	METRIC(struct balloon_counters, stats_updates),
+	METRIC(struct balloon_counters, hinted_blocks),
 };
 
 static const struct seccomp_rule balloon_seccomp[] = {
@@ -79,6 +81,7 @@ static const struct seccomp_rule balloon_seccomp[] = {
 };
 
 #define BALLOON_STATE_TAG     STATE_TAG('B', 'L', 'N', 'S')
+#define HINTING_STATE_TAG     STATE_TAG('B', 'L', 'N', 'H')
 #define BALLOON_STATE_VERSION 1
 
 struct balloon_record {
@@ -116,6 +119,8 @@ static int balloon_save(void *dev, struct state_stream *s)
 	int ret = virtio_mmio_save(&b->transport, s);
 	if (ret == 0)
 		ret = state_put(s, BALLOON_STATE_TAG, r, sizeof(*r));
+	if (ret == 0)
+		ret = state_put(s, HINTING_STATE_TAG, &b->hinting, sizeof(b->hinting));
 	free(r);
 	return ret;
 }
@@ -129,6 +134,8 @@ static int balloon_restore(void *dev, struct state_stream *s)
 	int ret = virtio_mmio_restore(&b->transport, s);
 	if (ret == 0)
 		ret = state_get(s, BALLOON_STATE_TAG, r, sizeof(*r));
+	if (ret == 0)
+		ret = state_get(s, HINTING_STATE_TAG, &b->hinting, sizeof(b->hinting));
 	if (ret == 0 && (r->version != BALLOON_STATE_VERSION || r->nr_stats > BALLOON_MAX_STATS))
 		ret = -EPROTO;
 	if (ret == 0) {
