@@ -550,15 +550,6 @@ static const struct err_case err_cases[] = {
 	  "  'machine-config': {'vcpu_count': 2, 'mem_size_mib': 256, 'smt': true}\n"
 	  "}\n",
 	  2, 67, "machine-config.smt", "smt is not supported by ebb" },
-	{ "dirty page tracking",
-	  "{\n"
-	  "  'machine-config': {\n"
-	  "    'vcpu_count': 2,\n"
-	  "    'mem_size_mib': 256,\n"
-	  "    'track_dirty_pages': true\n"
-	  "  }\n"
-	  "}\n",
-	  5, 26, "machine-config.track_dirty_pages", "track_dirty_pages is not supported by ebb" },
 	{ "cpu template",
 	  "{\n"
 	  "  'machine-config': {\n"
