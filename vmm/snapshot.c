@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <jansson.h>
 #include <limits.h>
@@ -68,6 +69,9 @@ static const struct seccomp_rule snapshot_seccomp[] = {
 	SECCOMP_ALLOW_IF(unlinkat, SECCOMP_ARG_EQ(2, 0), "flags == 0",
 			 "remove the temporary file of a snapshot that failed"),
 	SECCOMP_ALLOW(ftruncate, "size the memory file to guest RAM (the rest stays holes)"),
+	SECCOMP_ALLOW_IF(fallocate, SECCOMP_ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
+			 "mode == PUNCH_HOLE|KEEP_SIZE",
+			 "a Diff turns pages given back since the last snapshot into holes"),
 	SECCOMP_ALLOW(pwrite64, "write guest RAM into the memory file"),
 	SECCOMP_ALLOW(pread64,
 		      "read /proc/self/pagemap (opened at start): which pages are resident"),

@@ -7,11 +7,14 @@
  * also what its own memory file holds. Pages the guest reported or inflated
  * were discarded and are holes; pages it hinted free during the last
  * hinting run and nobody wrote since are left out too. A Diff writes the
- * pages written since the last snapshot, from KVM's dirty log and the VMM's
- * own writes.
+ * pages written since the last snapshot (KVM's dirty log and the VMM's own
+ * writes) into the previous memory file: those that hold something now are
+ * written, those that were given back since (or hinted free) are punched
+ * back to holes, so the file reads as the guest's RAM does.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +236,60 @@ static int size_file(int fd, const struct guest_memory *mem, enum snapshot_type 
 	return 0;
 }
 
+/* What a page becomes in the memory file. */
+enum page_out {
+	PAGE_KEEP, /* nothing written: a hole (Full), or unchanged since the last snapshot (Diff) */
+	PAGE_DATA, /* its content */
+	PAGE_ZERO, /* Diff: written since, and now empty: punched to a hole */
+};
+
+static enum page_out classify(struct page_scan *ps, uint64_t p, struct snapshot_mem_stats *st)
+{
+	struct guest_memory *mem = ps->mem;
+	bool diff = ps->type == SNAPSHOT_DIFF;
+	if (diff && !mem_page_dirty(mem, p))
+		return PAGE_KEEP;
+	/* Hinted free and untouched since: the guest needs nothing there but zeros. */
+	if (mem_page_hinted_clean(mem, p)) {
+		st->pages_hinted_out += holds_data(ps, p);
+		return diff ? PAGE_ZERO : PAGE_KEEP;
+	}
+	if (holds_data(ps, p))
+		return PAGE_DATA;
+	return diff ? PAGE_ZERO : PAGE_KEEP;
+}
+
+static int zero_run(int fd, uint64_t first, uint64_t n)
+{
+	static const uint8_t zeros[64 * 1024];
+	uint64_t off = first * PAGE, len = n * PAGE;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	while (len) {
+		ssize_t w = pwrite(fd, zeros, MIN(len, sizeof(zeros)), (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += (uint64_t)w;
+		len -= (uint64_t)w;
+	}
+	return 0;
+}
+
+static int flush_run(int fd, const struct guest_memory *mem, enum page_out kind, uint64_t first,
+		     uint64_t n, struct snapshot_mem_stats *st)
+{
+	if (!n || kind == PAGE_KEEP)
+		return 0;
+	if (kind == PAGE_ZERO)
+		return zero_run(fd, first, n);
+	st->pages_written += n;
+	return write_run(fd, mem, first, n);
+}
+
 int snapshot_mem_write(struct vmm *vmm, int fd, enum snapshot_type type,
 		       struct snapshot_mem_stats *st, char *err, size_t errlen)
 {
@@ -263,29 +320,22 @@ int snapshot_mem_write(struct vmm *vmm, int fd, enum snapshot_type type,
 	ps->origin = (struct extent_cursor){ .fd = mem->file_fd, .size = mem->mapping_size };
 
 	uint64_t nr_pages = mem->mapping_size / PAGE, run = 0, run_len = 0;
+	enum page_out run_kind = PAGE_KEEP;
 	for (uint64_t p = 0; p < nr_pages && ret == 0; p++) {
-		if (p % CHUNK_PAGES == 0 && type == SNAPSHOT_FULL)
+		if (p % CHUNK_PAGES == 0)
 			read_pagemap(ps, p);
-		bool data = type == SNAPSHOT_FULL ? holds_data(ps, p) : mem_page_dirty(mem, p);
-		if (data && mem_page_hinted_clean(mem, p)) {
-			st->pages_hinted_out++;
-			data = false;
-		}
-		if (data) {
-			if (!run_len)
-				run = p;
+		enum page_out kind = classify(ps, p, st);
+		if (kind == run_kind && run_len) {
 			run_len++;
 			continue;
 		}
-		if (run_len)
-			ret = write_run(fd, mem, run, run_len);
-		st->pages_written += run_len;
-		run_len = 0;
+		ret = flush_run(fd, mem, run_kind, run, run_len, st);
+		run_kind = kind;
+		run = p;
+		run_len = 1;
 	}
-	if (ret == 0 && run_len) {
-		ret = write_run(fd, mem, run, run_len);
-		st->pages_written += run_len;
-	}
+	if (ret == 0)
+		ret = flush_run(fd, mem, run_kind, run, run_len, st);
 	free(ps);
 	if (ret < 0) {
 		snprintf(err, errlen, "writing mem_file_path: %s", strerror(-ret));

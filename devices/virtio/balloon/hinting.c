@@ -101,9 +101,13 @@ unsigned int balloon_process_hinting(void *dev, struct virtq *vq, unsigned int i
 	} else {
 		for (unsigned int i = 0; i < chain->nr; i++) {
 			const struct vq_buf *buf = &chain->bufs[i];
-			/* Hints of a run the host already ended (or never began) count for nothing.
+			/*
+			 * Hints of a run the host already ended (or never began) count for
+			 * nothing; nor do a poisoning guest's, whose free pages must hold
+			 * its poison value, not the zeros a snapshot gives hinted pages.
 			 */
-			if (!buf->device_writable || !run_active(b)) {
+			if (!buf->device_writable || !run_active(b) ||
+			    (b->poison_acked && b->poison_val != 0)) {
 				b->counters.bad_descriptors += !buf->device_writable;
 				continue;
 			}
