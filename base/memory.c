@@ -49,8 +49,8 @@ int mem_backing_parse(const char *name, enum mem_backing *backing)
 static uint8_t *reserve_aligned(uint64_t size, uint64_t align)
 {
 	uint64_t span = size + align;
-	uint8_t *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			    -1, 0);
+	uint8_t *raw =
+		mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return NULL;
 	uint8_t *aligned = (uint8_t *)ALIGN_UP((uintptr_t)raw, align);
@@ -172,7 +172,8 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 			mem->fd = -1;
 			goto err_unmap;
 		}
-		/* hugetlbfs reserves its pages here, so a short pool fails now, not at fault time. */
+		/* hugetlbfs reserves its pages here, so a short pool fails now, not at fault time.
+		 */
 		void *p = mmap(base, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mem->fd,
 			       0);
 		if (p == MAP_FAILED) {
@@ -190,6 +191,48 @@ err_unmap:
 		close(mem->fd);
 	mem->fd = -1;
 	return ret;
+}
+
+/* More data extents than this and the rest of the file is mapped whole. */
+#define MEM_FILE_MAX_EXTENTS 16384
+
+static int map_file(uint8_t *base, uint64_t off, uint64_t len, int fd)
+{
+	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
+	void *p = mmap(base + off, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * The file's data extents are mapped from it, MAP_PRIVATE; its holes are
+ * anonymous memory. A hole mapped from the file would read through the page
+ * cache: on tmpfs every first touch of one would allocate a page of zeros in
+ * the file, shared and never reclaimed, besides the guest's own copy.
+ */
+static int map_snapshot_file(uint8_t *base, uint64_t total, int fd)
+{
+	void *p = mmap(base, total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	uint64_t off = 0;
+	for (unsigned int n = 0; off < total; n++) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;
+		/* No hole information, or too many extents: the rest from the file. */
+		if (data < 0 || n == MEM_FILE_MAX_EXTENTS)
+			return map_file(base, off, total - off, fd);
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		uint64_t start = ALIGN_DOWN((uint64_t)data, 4096ull);
+		uint64_t end = hole < 0 ? total : MIN(ALIGN_UP((uint64_t)hole, 4096ull), total);
+		int ret = end > start ? map_file(base, start, end - start, fd) : 0;
+		if (ret < 0)
+			return ret;
+		off = MAX(end, start + 4096);
+	}
+	return 0;
 }
 
 int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *layout,
@@ -211,14 +254,12 @@ int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *lay
 	uint8_t *base = reserve_aligned(total, HUGE_2M);
 	if (!base)
 		return -ENOMEM;
-	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
-	void *p = mmap(base, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-		       fd, 0);
-	if (p == MAP_FAILED) {
-		int err = -errno;
+	int ret = map_snapshot_file(base, total, fd);
+	if (ret < 0) {
 		munmap(base, total);
-		return err;
+		return ret;
 	}
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, total, "ebb-guest-ram");
 	madvise(base, total, MADV_DONTDUMP);
 	set_regions(mem, base, total, layout, nr_regions);
 	return 0;

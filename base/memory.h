@@ -17,8 +17,9 @@ enum mem_backing {
 	MEM_BACKING_HUGETLBFS, /* 2 MiB hugetlbfs memfd; discard = PUNCH_HOLE in 2 MiB units */
 	/*
 	 * A snapshot's memory file mapped MAP_PRIVATE (mem_init_file): pages load
-	 * on first touch and clones share them; discard = MADV_DONTNEED, which
-	 * drops the private copy, so the page reads back as the file's, not zero.
+	 * on first touch and clones share them; its holes are anonymous memory.
+	 * discard = MADV_DONTNEED, which drops the private copy, so a page of the
+	 * file's data reads back as the file's, not zero.
 	 */
 	MEM_BACKING_FILE,
 };
