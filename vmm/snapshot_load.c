@@ -50,7 +50,8 @@ static int read_state_file(const char *path, struct loaded *l, const char *arch,
 			   size_t errlen)
 {
 	char why[400];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named by mistake is refused below instead of hanging here. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "snapshot_path %s: %s", path, strerror(errno));
 	struct stat st;
@@ -160,7 +161,7 @@ static int open_memory(struct loaded *l, const struct snapshot_load_args *a, uin
 					      : NULL;
 	if (!l->mem_path)
 		return fail(err, errlen, -EINVAL, "no memory file: the snapshot names none");
-	l->mem_fd = open(l->mem_path, O_RDONLY | O_CLOEXEC);
+	l->mem_fd = open(l->mem_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (l->mem_fd < 0)
 		return fail(err, errlen, -errno, "memory file %s: %s", l->mem_path,
 			    strerror(errno));
