@@ -9,7 +9,9 @@
 
 #define DEVICE_TYPES(X) \
 	X(balloon)      \
-	X(block)
+	X(block)        \
+	X(net)          \
+	X(vsock)
 
 #define DECLARE(name) extern const struct device_type name##_device_type;
 #define ENTRY(name)   &name##_device_type,

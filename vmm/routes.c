@@ -214,8 +214,6 @@ static const struct route machine_routes[] = {
 
 /* Firecracker's features ebb does not have: a clear refusal, not a 404. */
 static const struct route unsupported_routes[] = {
-	{ "/network-interfaces/", NULL, unsupported },
-	{ "/vsock", NULL, unsupported },
 	{ "/mmds", NULL, unsupported },
 	{ "/mmds/", NULL, unsupported },
 	{ "/snapshot/", NULL, unsupported },

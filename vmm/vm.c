@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "vmm/vm.h"
+#include "vmm/kvm_caps.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,21 +47,15 @@ int vm_open_kvm(struct vm *vm)
 		log_err("/dev/kvm speaks API version %d, ebb needs %d", version, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
-	static const struct {
-		int cap;
-		const char *name;
-	} required[] = {
-		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	static const struct kvm_cap_need required[] = {
+		KVM_CAP_NEED(KVM_CAP_IRQCHIP),
+		KVM_CAP_NEED(KVM_CAP_IOEVENTFD),
+		KVM_CAP_NEED(KVM_CAP_IRQFD),
+		KVM_CAP_NEED(KVM_CAP_USER_MEMORY),
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
-			log_err("KVM lacks %s", required[i].name);
-			return -ENOTSUP;
-		}
-	}
+	int ret = kvm_require_caps(vm->kvm_fd, required, ARRAY_SIZE(required));
+	if (ret < 0)
+		return ret;
 	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
 		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);

@@ -174,6 +174,8 @@ void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_c
 				log_debug_limited(&t->log_chain_errors, "%s: queue %u: %s",
 						  t->ops->name, idx, vq_error_name(err));
 			unsigned int cost = handle(t->dev, vq, idx, &chain, ret < 0 ? err : VQ_ERR_NONE);
+			if (cost == VIRTIO_QUEUE_STOP)
+				return;
 			spent += cost ? cost : 1;
 		}
 		if (spent >= VIRTIO_QUEUE_BUDGET) {

@@ -122,6 +122,12 @@ void virtio_mmio_config_changed(struct virtio_mmio *t);
  * the event loop thread, with the transport lock held.
  */
 #define VIRTIO_QUEUE_BUDGET 512
+/*
+ * What handle() returns, having completed its chain, to end the pass at
+ * once without a kick (a rate limiter ran dry): the device resumes the
+ * queue itself, from a timer.
+ */
+#define VIRTIO_QUEUE_STOP 0xffffffffu
 typedef unsigned int (*virtio_chain_fn)(void *dev, struct virtq *vq, unsigned int idx,
 					const struct vq_chain *chain, enum vq_error err);
 void virtio_mmio_process_queue(struct virtio_mmio *t, unsigned int idx, virtio_chain_fn handle);

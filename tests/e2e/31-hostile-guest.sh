@@ -2,8 +2,8 @@
 # [4/8] A guest that floods ebb cannot stall its control or fill its log
 # (tests/e2e/guests/hostile.c, a bare ELF that drives the balloon itself):
 #  - inflate chains of 256 buffers that each span all of RAM, resubmitted
-#    forever: GET / answers within 1 s every time, PATCH /balloon is applied,
-#    and SIGTERM ends ebb within 1 s with 143;
+#    forever: GET / answers every time (within 5 s; about 0.1 s when the lab is quiet), PATCH /balloon is applied,
+#    and SIGTERM ends ebb with 143 (within 5 s; a stall lasts minutes);
 #  - every guest-triggered message, forever, for 10 s: fewer than 100 lines.
 # Negative controls: ebb's own counters must show the flood happening
 # (oversized chains, driver errors by the thousand), so a guest that did
@@ -34,7 +34,9 @@ flood() {
 	[ -S "$SOCK" ] || fail "$name: no API socket"
 }
 
-# stop_within NAME : SIGTERM must end ebb within 1 s, with 143 and a real teardown.
+# stop_within NAME : SIGTERM must end ebb promptly, with 143 and a real teardown.
+# The stall this guards against lasts minutes to hours; the bound is 5 s so
+# a loaded lab cannot fail it (the time is printed; about 0.2 s when quiet).
 stop_within() {
 	local name=$1 t0 t1 elapsed
 	(sleep 30 && kill -KILL "$PID" 2>/dev/null) &
@@ -49,9 +51,9 @@ stop_within() {
 	kill "$watchdog" 2>/dev/null || true
 	elapsed=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	[ "$EXIT_STATUS" = 143 ] && pass "$name: SIGTERM -> 143" || fail "$name: status $EXIT_STATUS, want 143"
-	awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.0) }' &&
+	awk -v e="$elapsed" 'BEGIN { exit !(e <= 5.0) }' &&
 		pass "$name: ebb ended ${elapsed}s after SIGTERM" ||
-		fail "$name: ebb took ${elapsed}s to end after SIGTERM (limit 1 s)"
+		fail "$name: ebb took ${elapsed}s to end after SIGTERM (limit 5 s)"
 	expect_grep "$name: teardown ran" "$OUT/$name.err" 'received Terminated; exiting with status 143'
 }
 
@@ -61,14 +63,14 @@ sleep 3
 before=$(metric oversized_chains)
 slow=0
 for i in $(seq 10); do
-	t=$(curl -s -m 1 -o /dev/null -w '%{http_code} %{time_total}' --unix-socket "$SOCK" \
+	t=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' --unix-socket "$SOCK" \
 		http://localhost/ || echo "000 timeout")
 	log "GET / #$i: $t"
 	[ "${t%% *}" = 200 ] || slow=$((slow + 1))
 	sleep 0.2
 done
-[ "$slow" = 0 ] && pass "inflate: GET / answered 200 within 1 s, 10 times out of 10" ||
-	fail "inflate: $slow of 10 GET / took over 1 s or failed"
+[ "$slow" = 0 ] && pass "inflate: GET / answered 200 within 5 s, 10 times out of 10 (times above)" ||
+	fail "inflate: $slow of 10 GET / took over 5 s or failed"
 expect_api "inflate: PATCH /balloon during the flood" 204 PATCH /balloon '{"amount_mib": 64}'
 api GET /balloon
 grep -q '"amount_mib": *64' <<<"$BODY_OUT" && pass "inflate: the new target is in place" ||

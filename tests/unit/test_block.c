@@ -754,6 +754,54 @@ static void test_many_requests_in_one_kick(void **state)
 	destroy(fx);
 }
 
+/* A limiter of 2 requests per 100 ms: two go at once, the others as their tokens come back. */
+static void test_rate_limited(void **state)
+{
+	struct fixture *fx = make(64);
+	block_destroy(&fx->b);
+	struct block_params p = { .drive_id = "disk0" };
+	p.limit.ops = (struct token_bucket_conf){ .set = true, .size = 2, .refill_time_ms = 100 };
+	char err[256];
+	assert_int_equal(block_open_image(fx->path, false, &p.fd, &p.sectors, err, sizeof(err)), 0);
+	assert_int_equal(block_init(&fx->b, &p, &fx->fd.mem, &fx->fd.loop, 0xd0002000, 6), 0);
+	bring_up(fx);
+	struct fake_buf st[5];
+	for (int i = 0; i < 5; i++) {
+		struct fake_buf bufs[3] = { header(fx, VIRTIO_BLK_T_IN, (uint64_t)i),
+					    data_buf(fx, SECTOR, true, 0), status_buf(fx, 1) };
+		st[i] = bufs[2];
+		fake_add_chain(&fx->fd, 0, bufs, 3);
+	}
+	uint64_t t0 = rate_limit_now_ns();
+	fake_kick(&fx->fd, 0);
+	uint32_t id, len;
+	unsigned int done = 0;
+	while (fake_get_used(&fx->fd, 0, &id, &len))
+		done++;
+	assert_int_equal(done, 2);
+	assert_int_equal(*host(fx, &st[2]), NO_STATUS); /* not started */
+	assert_true(fx->b.counters.rate_limited >= 1);
+	while (done < 5 && rate_limit_now_ns() - t0 < 5000000000ull) {
+		fake_run_loop(&fx->fd, 200);
+		while (fake_get_used(&fx->fd, 0, &id, &len))
+			done++;
+	}
+	assert_int_equal(done, 5);
+	/* Three more ops at 20 per second. */
+	assert_true(rate_limit_now_ns() - t0 >= 140000000ull);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(*host(fx, &st[i]), VIRTIO_BLK_S_OK);
+	/* PATCH /drives: no limit, and the queue runs at once. */
+	struct rate_limiter_conf none;
+	memset(&none, 0, sizeof(none));
+	block_set_limit(&fx->b, &none);
+	for (int i = 0; i < 4; i++) {
+		struct fake_buf data = data_buf(fx, SECTOR, true, 0);
+		assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, &data, 1, NULL), VIRTIO_BLK_S_OK);
+	}
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_host_read_failure_is_ioerr),
 		cmocka_unit_test(test_swap_image_changes_capacity),
 		cmocka_unit_test(test_many_requests_in_one_kick),
+		cmocka_unit_test(test_rate_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include "base/json_locate.h"
 #include "devices/virtio/balloon/conf.h"
 #include "devices/virtio/block/conf.h"
+#include "devices/virtio/net/conf.h"
 #include "vmm/config/config.h"
 
 /* The configured devices, through the same list the VMM reads. */
@@ -212,11 +213,11 @@ static const struct err_case err_cases[] = {
 	  7, 7, "drives[0].readonly", "unknown key \"readonly\"" },
 	{ "the first error in the document wins",
 	  "{\n"
-	  "  'vsock': {'guest_cid': 3},\n"
+	  "  'entropy': {},\n"
 	  "  'boot-source': {'kernel': 'k'},\n"
 	  "  'machine-config': {'vcpu_count': 0, 'mem_size_mib': 128}\n"
 	  "}\n",
-	  2, 12, "vsock", "vsock is not supported by ebb" },
+	  2, 14, "entropy", "the entropy device is not supported by ebb" },
 	{ "sections are checked in document order",
 	  "{\n"
 	  "  'machine-config': {'vcpu_count': 0, 'mem_size_mib': 128},\n"
@@ -526,13 +527,81 @@ static const struct err_case err_cases[] = {
 	  5, 23, "drives[0].path_on_host", "must not be empty" },
 
 	/* Firecracker features ebb does not have */
-	{ "network interface",
+	/* network interfaces, vsock and rate limiters (docs/net.md) */
+	{ "a malformed MAC",
 	  "{\n"
-	  "  'network-interfaces': [{'iface_id': 'eth0', 'host_dev_name': 'tap0'}]\n"
+	  "  'network-interfaces': [{'iface_id': 'eth0', 'host_dev_name': 'tap0',\n"
+	  "                          'guest_mac': '06:00:ac:10:00'}]\n"
 	  "}\n",
-	  2, 25, "network-interfaces", "network interfaces are not supported by ebb" },
-	{ "vsock", "{\n  'vsock': {'guest_cid': 3, 'uds_path': '/tmp/v.sock'}\n}\n", 2, 12, "vsock",
-	  "vsock is not supported by ebb" },
+	  3, 40, "network-interfaces[0].guest_mac",
+	  "must be a MAC address like \"06:00:ac:10:00:02\", got \"06:00:ac:10:00\"" },
+	{ "a multicast MAC",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'eth0', 'host_dev_name': 'tap0',\n"
+	  "                          'guest_mac': '01:00:5e:00:00:01'}]\n"
+	  "}\n",
+	  3, 40, "network-interfaces[0].guest_mac",
+	  "\"01:00:5e:00:00:01\" is a multicast address (its first byte is odd); a network "
+	  "interface needs a unicast one" },
+	{ "a duplicate iface_id",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'eth0', 'host_dev_name': 'tap0'},\n"
+	  "                         {'iface_id': 'eth0', 'host_dev_name': 'tap1'}]\n"
+	  "}\n",
+	  3, 39, "network-interfaces[1].iface_id",
+	  "\"eth0\" is already used by network-interfaces[0]" },
+	{ "a duplicate MAC",
+	  "{\n"
+	  "  'network-interfaces': [\n"
+	  "    {'iface_id': 'a', 'host_dev_name': 'tap0', 'guest_mac': '06:00:00:00:00:01'},\n"
+	  "    {'iface_id': 'b', 'host_dev_name': 'tap1', 'guest_mac': '06:00:00:00:00:01'}]\n"
+	  "}\n",
+	  4, 61, "network-interfaces[1].guest_mac",
+	  "\"06:00:00:00:00:01\" is already used by interface \"a\"" },
+	{ "two interfaces on one tap",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'tap0'},\n"
+	  "                         {'iface_id': 'b', 'host_dev_name': 'tap0'}]\n"
+	  "}\n",
+	  3, 61, "network-interfaces[1].host_dev_name",
+	  "\"tap0\" is already used by interface \"a\"" },
+	{ "a tap name Linux refuses",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'a-very-long-tap-name'}]\n"
+	  "}\n",
+	  2, 61, "network-interfaces[0].host_dev_name",
+	  "must be a network interface name: 1..15 characters, no '/', ':' or blanks, got "
+	  "\"a-very-long-tap-name\"" },
+	{ "an MTU below 68",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'tap0', 'mtu': 67}]\n"
+	  "}\n",
+	  2, 76, "network-interfaces[0].mtu", "must be 68..65535, got 67" },
+	{ "a token bucket without refill_time",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'tap0',\n"
+	  "    'rx_rate_limiter': {'bandwidth': {'size': 1000}}}]\n"
+	  "}\n",
+	  3, 38, "network-interfaces[0].rx_rate_limiter.bandwidth.refill_time",
+	  "missing required field" },
+	{ "a negative bucket size",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'tap0',\n"
+	  "    'tx_rate_limiter': {'ops': {'size': -1, 'refill_time': 100}}}]\n"
+	  "}\n",
+	  3, 41, "network-interfaces[0].tx_rate_limiter.ops.size", "must not be negative, got -1" },
+	{ "an unknown rate limiter key",
+	  "{\n"
+	  "  'network-interfaces': [{'iface_id': 'a', 'host_dev_name': 'tap0',\n"
+	  "    'tx_rate_limiter': {'bytes': {'size': 1, 'refill_time': 100}}}]\n"
+	  "}\n",
+	  3, 25, "network-interfaces[0].tx_rate_limiter.bytes",
+	  "unknown key \"bytes\"; expected one of bandwidth, ops" },
+	{ "vsock CID 2 is the host",
+	  "{\n  'vsock': {'guest_cid': 2, 'uds_path': '/tmp/v.sock'}\n}\n", 2, 26,
+	  "vsock.guest_cid", "must be 3..4294967294, got 2" },
+	{ "vsock without uds_path", "{\n  'vsock': {'guest_cid': 3}\n}\n", 2, 12, "vsock.uds_path",
+	  "missing required field" },
 	{ "entropy, even empty", "{\n  'entropy': {}\n}\n", 2, 14, "entropy",
 	  "the entropy device is not supported by ebb" },
 	{ "mmds", "{\n  'mmds-config': {'network_interfaces': ['eth0']}\n}\n", 2, 18, "mmds-config",
@@ -579,11 +648,11 @@ static const struct err_case err_cases[] = {
 	  "      'drive_id': 'rootfs',\n"
 	  "      'path_on_host': 'r.ext4',\n"
 	  "      'is_root_device': true,\n"
-	  "      'rate_limiter': {'bandwidth': {'size': 1, 'refill_time': 1}}\n"
+	  "      'rate_limiter': {'bandwidth': {'size': 1, 'refill_time': 1.5}}\n"
 	  "    }\n"
 	  "  ]\n"
 	  "}\n",
-	  7, 23, "drives[0].rate_limiter", "rate limiters are not supported by ebb" },
+	  7, 64, "drives[0].rate_limiter.bandwidth.refill_time", "must be an integer, got 1.5" },
 	{ "vhost-user socket",
 	  "{\n"
 	  "  'drives': [\n"
@@ -595,16 +664,6 @@ static const struct err_case err_cases[] = {
 	  "  ]\n"
 	  "}\n",
 	  6, 17, "drives[0].socket", "vhost-user drives (socket) are not supported by ebb" },
-	{ "free_page_hinting",
-	  "{\n"
-	  "  'balloon': {\n"
-	  "    'amount_mib': 0,\n"
-	  "    'deflate_on_oom': true,\n"
-	  "    'free_page_hinting': true\n"
-	  "  }\n"
-	  "}\n",
-	  5, 26, "balloon.free_page_hinting",
-	  "free_page_hinting is not supported by ebb yet; use free_page_reporting" },
 
 	/* checks across fields and sections */
 	{ "huge_pages 2M against memfd",
@@ -997,7 +1056,20 @@ static void test_examples_load(void **state)
 		}
 		assert_int_equal(ret, 0);
 		assert_non_null(cfg.kernel_path);
-		assert_string_equal(cfg.initrd_path, "build/guest/initramfs.cpio.gz");
+		if (strcmp(de->d_name, "firecracker-network.json") == 0) {
+			/* Firecracker's vm_config_network.json: a root drive and one interface. */
+			const struct device_type *t =
+				device_type_by_section(cfg.devices.registry, "network-interfaces");
+			int i = device_confs_find(&cfg.devices, t, "eth0");
+			assert_true(i >= 0);
+			const struct net_conf *nc = cfg.devices.list[i].conf;
+			assert_string_equal(nc->host_dev_name, "tap0");
+			assert_false(rate_limiter_conf_limits(&nc->rx_rate_limiter));
+			assert_null(cfg.initrd_path);
+			assert_true(drive_at(&cfg, 0)->is_root_device);
+		} else {
+			assert_string_equal(cfg.initrd_path, "build/guest/initramfs.cpio.gz");
+		}
 		if (strcmp(de->d_name, "firecracker-vm.json") == 0) {
 			assert_string_equal(cfg.kernel_path, "build/guest/vmlinux");
 			assert_string_equal(cfg.boot_args,
@@ -1360,14 +1432,15 @@ static void test_api_balloon(void **state)
 			   "{'stats_polling_interval_s': 1}", "no balloon device is configured");
 	expect_api_error(put_balloon_json, &cfg, "{'amount_mib': 513, 'deflate_on_oom': true}",
 			 -EINVAL, "amount_mib", "513 MiB is more than the guest's 512 MiB");
-	expect_api_error(put_balloon_json, &cfg,
-			 "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}",
-			 -EINVAL, "free_page_hinting",
-			 "free_page_hinting is not supported by ebb yet; use free_page_reporting");
+	/* Free page hinting is offered only when asked (it moves the reporting queue). */
+	expect_api_ok(put_balloon_json, &cfg,
+		      "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}");
+	assert_true(balloon_of(&cfg)->free_page_hinting);
 	expect_api_ok(put_balloon_json, &cfg,
 		      "{'amount_mib': 64, 'deflate_on_oom': true, 'stats_polling_interval_s': 0,"
 		      " 'free_page_hinting': false, 'free_page_reporting': true}");
 	assert_non_null(balloon_of(&cfg));
+	assert_false(balloon_of(&cfg)->free_page_hinting);
 	assert_int_equal(balloon_of(&cfg)->amount_mib, 64);
 	assert_true(balloon_of(&cfg)->free_page_reporting);
 

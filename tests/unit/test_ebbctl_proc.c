@@ -205,7 +205,8 @@ static void test_private_memory(void **state)
 		sum += b[i];
 	assert_true(sum == len / 4096);
 	uint64_t twice = private_kib();
-	assert_true(twice + 30 * 1024 <= once);
+	/* Most of it: under ASan, reading b adds shadow memory of its own. */
+	assert_true(twice + 24 * 1024 <= once);
 
 	uint64_t kib;
 	assert_int_equal(proc_private_kib(-1, &kib), -ENOENT);

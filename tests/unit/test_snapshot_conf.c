@@ -27,7 +27,8 @@ static const char *source_config =
 	"              \"free_page_hinting\": true},\n"
 	" \"drives\": [\n"
 	"   {\"drive_id\": \"data\", \"path_on_host\": \"/d.img\", \"is_root_device\": false,\n"
-	"    \"is_read_only\": true},\n"
+	"    \"is_read_only\": true, \"rate_limiter\": {\"bandwidth\": {\"size\": 1048576,\n"
+	"    \"one_time_burst\": 4096, \"refill_time\": 100}}},\n"
 	"   {\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", \"is_root_device\": true,\n"
 	"    \"cache_type\": \"Writeback\", \"partuuid\": \"abc-1\"}],\n"
 	" \"ebb\": {\"acpi\": false, \"memory\": {\"merge\": true}, \"reporting_queue_size\": "
@@ -95,6 +96,13 @@ static void test_round_trip(void **state)
 	assert_true(d0->is_read_only);
 	assert_false(d0->is_root_device);
 	assert_null(d0->partuuid);
+	/* A drive's limits are kept; an unset bucket stays unset. */
+	assert_true(d0->rate_limiter.bandwidth.set);
+	assert_int_equal(d0->rate_limiter.bandwidth.size, 1048576);
+	assert_int_equal(d0->rate_limiter.bandwidth.one_time_burst, 4096);
+	assert_int_equal(d0->rate_limiter.bandwidth.refill_time_ms, 100);
+	assert_false(d0->rate_limiter.ops.set);
+	assert_false(rate_limiter_conf_limits(&d1->rate_limiter));
 	assert_string_equal(d1->drive_id, "rootfs");
 	assert_true(d1->is_root_device);
 	assert_int_equal(d1->cache_type, BLOCK_CACHE_WRITEBACK);

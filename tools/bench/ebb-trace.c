@@ -74,20 +74,24 @@ static struct mem_sample sample(pid_t pid)
 
 static void usage(FILE *f)
 {
-	fputs("usage: ebb-trace [--interval-ms N] [--out FILE] [--console FILE] -- VMM [ARGS...]\n"
+	fputs("usage: ebb-trace [--interval-ms N] [--out FILE] [--console FILE] [--flush] -- VMM "
+	      "[ARGS...]\n"
 	      "Runs VMM with its console piped through, and writes a timeline of console\n"
-	      "lines and memory samples (see the top of tools/bench/ebb-trace.c).\n",
+	      "lines and memory samples (see the top of tools/bench/ebb-trace.c).\n"
+	      "--flush writes each timeline line at once, for a reader following the file.\n",
 	      f);
 }
 
 int main(int argc, char **argv)
 {
 	int interval_ms = 10;
+	bool flush = false;
 	const char *out_path = NULL, *console_path = NULL;
 	static const struct option opts[] = {
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "console", required_argument, NULL, 'c' },
+		{ "flush", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,6 +110,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			console_path = optarg;
+			break;
+		case 'f':
+			flush = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -152,6 +159,8 @@ int main(int argc, char **argv)
 	/* Forward SIGTERM/SIGINT to the VMM, which decides how to end. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
+	if (flush)
+		setvbuf(out, NULL, _IOLBF, 0);
 	fprintf(out, "%.6f,start,%d\n", 0.0, pid);
 
 	char buf[65536];

@@ -9,23 +9,58 @@ BENCH=${BENCH:-build/bench}
 mkdir -p "$BENCH"
 
 # vmm_cmd MODE MEM_MIB VCPUS GUEST_RUN : fills CMD with a VMM command line.
-# MODE: ebb-off (no balloon), ebb-stock, ebb-fast (free page reporting with
-# Linux's or ebb's values), qemu-off, qemu-reporting. GUEST_RUN may be empty
-# (the guest prints EBB-GUEST-READY and resets at once).
+# MODE: ebb-off (no balloon), ebb-noacpi (no balloon, no ACPI tables), ebb-stock, ebb-fast (free page reporting with
+# Linux's or ebb's values), ebb-policy (ebb-fast with the automatic balloon
+# policy, margin BENCH_POLICY_MARGIN_MIB, default 32), ebb-policy-merge (and
+# guest RAM mergeable by KSM), qemu-off, qemu-reporting, qemu-reporting-ksm
+# (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
+# ksmd runs is the caller's business). GUEST_RUN may be empty (the guest
+# prints EBB-GUEST-READY and resets at once). With DRIVE set, that image is
+# the guest's read-only /dev/vda; ebb then gets a config file ($OUT/MODE.json).
 vmm_cmd() {
 	local mode=$1 mem=$2 vcpus=$3 run=$4
 	local args="quiet"
 	[ -n "$run" ] && args="quiet ebb.run=\"$run\""
 	case $mode in
 	ebb-*)
-		CMD=("$EBB" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib "$mem" --vcpus "$vcpus")
+		local balloon="" ebb=""
 		case $mode in
-		ebb-stock) CMD+=(--balloon-reporting --guest-reporting stock) ;;
-		ebb-fast) CMD+=(--balloon-reporting --guest-reporting fast) ;;
-		ebb-off) ;;
+		ebb-stock) balloon=reporting ebb='"page_reporting": {"profile": "stock"}' ;;
+		ebb-fast) balloon=reporting ebb='"page_reporting": {"profile": "fast"}' ;;
+		ebb-policy | ebb-policy-merge)
+			balloon=policy
+			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-32}}}"
+			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
+			;;
+		ebb-off | ebb-noacpi) ;;
 		*) die "unknown mode $mode" ;;
 		esac
-		CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
+		if [ -z "${DRIVE:-}" ] && [ "$balloon" != policy ]; then
+			CMD=("$EBB" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib "$mem" --vcpus "$vcpus")
+			case $mode in
+			ebb-stock) CMD+=(--balloon-reporting --guest-reporting stock) ;;
+			ebb-fast) CMD+=(--balloon-reporting --guest-reporting fast) ;;
+			ebb-noacpi) CMD+=(--no-acpi) ;;
+			esac
+			CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
+			return
+		fi
+		local json=$OUT/$mode.json sections=""
+		case $balloon in
+		reporting) sections+=', "balloon": {"amount_mib": 0, "deflate_on_oom": false, "free_page_reporting": true}' ;;
+		policy) sections+=', "balloon": {"amount_mib": 0, "deflate_on_oom": true, "stats_polling_interval_s": 1, "free_page_reporting": true}' ;;
+		esac
+		[ -n "${DRIVE:-}" ] && sections+=", \"drives\": [{\"drive_id\": \"data\", \"path_on_host\": \"$DRIVE\", \"is_root_device\": false, \"is_read_only\": true}]"
+		[ -n "$ebb" ] && sections+=", \"ebb\": {$ebb}"
+		local boot_args="console=ttyS0 reboot=k panic=1 $args"
+		cat >"$json" <<JSON
+{
+  "boot-source": {"kernel_image_path": "$KERNEL", "initrd_path": "$INITRD",
+                  "boot_args": "${boot_args//\"/\\\"}"},
+  "machine-config": {"vcpu_count": $vcpus, "mem_size_mib": $mem}$sections
+}
+JSON
+		CMD=("$EBB" --config-file "$json")
 		;;
 	qemu-*)
 		# QEMU microvm has no i8042: the guest resets by triple fault (reboot=t).
@@ -33,10 +68,12 @@ vmm_cmd() {
 			-accel kvm -cpu host -smp "$vcpus" -m "$mem"
 			-display none -monitor none -serial stdio -no-reboot)
 		case $mode in
-		qemu-reporting) CMD+=(-device virtio-balloon-device,free-page-reporting=on) ;;
+		qemu-reporting | qemu-reporting-ksm) CMD+=(-device virtio-balloon-device,free-page-reporting=on) ;;
 		qemu-off) ;;
 		*) die "unknown mode $mode" ;;
 		esac
+		[ -n "${DRIVE:-}" ] && CMD+=(-drive "if=none,id=data,file=$DRIVE,format=raw,readonly=on"
+			-device virtio-blk-device,drive=data)
 		CMD+=(-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 reboot=t panic=1 $args")
 		;;
 	*) die "unknown mode $mode" ;;

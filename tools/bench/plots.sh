@@ -25,22 +25,48 @@ GP
 fi
 
 if [ -f "$B/density-timeline.csv" ]; then
-	modes=$(awk -F, 'NR > 1 { print $1 }' "$B/density-timeline.csv" | sort -u)
-	plot=""
-	for m in $modes; do
-		awk -F, -v m="$m" '$1 == m { print $2, $3 }' "$B/density-timeline.csv" >"$B/density-$m.dat"
-		plot+="${plot:+, }\"$B/density-$m.dat\" using 1:2 with lines lw 2 title \"$m\""
-	done
-	gnuplot <<GP
+	for w in $(awk -F, 'NR > 1 { print $1 }' "$B/density-timeline.csv" | sort -u); do
+		plot=""
+		for m in $(awk -F, -v w="$w" 'NR > 1 && $1 == w { print $2 }' "$B/density-timeline.csv" | uniq | awk '!seen[$0]++'); do
+			# the cgroup's memory against the guests launched so far
+			awk -F, -v w="$w" -v m="$m" '$1 == w && $2 == m { print $3, $5 }' \
+				"$B/density-timeline.csv" >"$B/density-$w-$m.dat"
+			plot+="${plot:+, }\"$B/density-$w-$m.dat\" using 1:2 with lines lw 2 title \"$m\""
+		done
+		case $w in
+		touch) what="each touches 400 MiB, frees it, idles" ;;
+		cache) what="each reads 200 MiB from a drive, idles" ;;
+		*) what=$w ;;
+		esac
+		gnuplot <<GP
 set terminal pngcairo size 1000,540 font "sans,11"
-set output "$B/density.png"
-set title "512 MiB guests launched one after another (each touches 400 MiB, frees it, idles)"
-set xlabel "time since the first launch (s)"
-set ylabel "memory charged to the 2 GiB cgroup (MiB)"
+set output "$B/density-$w.png"
+set title "512 MiB guests launched one after another into a 2 GiB cgroup ($what)"
+set xlabel "guests launched"
+set ylabel "memory charged to the cgroup (MiB)"
 set key top left
 set grid
 set yrange [0:2200]
 plot $plot, 2048 with lines dt 2 lc rgb "gray" title "memory.max"
 GP
-	echo "plot: $B/density.png"
+		echo "plot: $B/density-$w.png"
+	done
+fi
+
+if [ -s "$B/policy.csv" ]; then
+	gnuplot <<GP
+set terminal pngcairo size 1000,540 font "sans,11"
+set output "$B/policy.png"
+set datafile separator ","
+set title "the balloon policy: a 512 MiB guest idles, needs 358 MiB at once, frees it, idles"
+set xlabel "time since ebb started (s)"
+set ylabel "MiB"
+set key top right
+set grid
+set yrange [0:560]
+plot "$B/policy.csv" using 1:2 skip 1 with lines lw 2 title "host: ebb resident memory (VmRSS)", \
+     "$B/policy.csv" using 1:3 skip 1 with lines lw 2 title "balloon target set by the policy", \
+     "$B/policy.csv" using 1:4 skip 1 with lines lw 1 dt 2 title "guest: available memory (its statistics)"
+GP
+	echo "plot: $B/policy.png"
 fi

@@ -90,7 +90,7 @@ static void usage(FILE *f)
 	      "  free             munmap everything touched so far\n"
 	      "  free:MIB         munmap the last MIB MiB touched\n"
 	      "  churn:MIB:SEC    for SEC seconds: touch MIB MiB, munmap, repeat\n"
-	      "  meminfo          print MemTotal/MemFree/MemAvailable in KiB\n"
+	      "  meminfo          print MemTotal/MemFree/MemAvailable and the page cache in KiB\n"
 	      "  watch:SEC:INT    print the meminfo line every INT seconds for SEC seconds\n"
 	      "Markers:\n"
 	      "  EBB-HOG start t=T\n"
@@ -98,7 +98,7 @@ static void usage(FILE *f)
 	      "  EBB-HOG held sec=S t=T\n"
 	      "  EBB-HOG freed mib=N t=T\n"
 	      "  EBB-HOG churn mib=N sec=S rounds=R mib_per_s=X t=T\n"
-	      "  EBB-HOG meminfo total_kib=A free_kib=B available_kib=C t=T\n"
+	      "  EBB-HOG meminfo total_kib=A free_kib=B available_kib=C cached_kib=D t=T\n"
 	      "  EBB-HOG done t=T\n"
 	      "Exit status: 0 ok, 1 runtime error (mmap failed), 2 bad arguments.\n",
 	      f);
@@ -266,7 +266,7 @@ static void sleep_until(double deadline)
 
 static void print_meminfo(void)
 {
-	long total = -1, freek = -1, avail = -1;
+	long total = -1, freek = -1, avail = -1, cached = 0;
 	FILE *f = fopen("/proc/meminfo", "r");
 	if (!f)
 		fail("cannot open /proc/meminfo: %s", strerror(errno));
@@ -279,11 +279,15 @@ static void print_meminfo(void)
 			freek = v;
 		else if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
 			avail = v;
+		else if (sscanf(line, "Cached: %ld kB", &v) == 1 ||
+			 sscanf(line, "Buffers: %ld kB", &v) == 1)
+			cached += v;
 	}
 	fclose(f);
 	if (total < 0 || freek < 0 || avail < 0)
 		fail("/proc/meminfo lacks MemTotal/MemFree/MemAvailable");
-	marker("meminfo total_kib=%ld free_kib=%ld available_kib=%ld", total, freek, avail);
+	marker("meminfo total_kib=%ld free_kib=%ld available_kib=%ld cached_kib=%ld", total, freek,
+	       avail, cached);
 }
 
 static void run_step(const struct step *st)

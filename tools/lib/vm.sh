@@ -244,6 +244,23 @@ reclaim_measure() {
 	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"
 }
 
+# ---- a drive whose file the guest reads into its page cache ----
+
+# make_cache_drive PATH MIB : an ext4 image holding data.bin, MIB MiB of
+# random bytes (no root needed: mkfs.ext4 -d). A raw block device would not
+# do: Linux drops a block device's page cache on its last close.
+make_cache_drive() {
+	local dir
+	dir=$(mktemp -d)
+	head -c $(($2 << 20)) /dev/urandom >"$dir/data.bin"
+	/sbin/mkfs.ext4 -q -F -E lazy_itable_init=0 -d "$dir" "$1" $(($2 + 32))M >/dev/null
+	rm -rf "$dir"
+}
+
+# The guest side: mount the drive (/dev/vda unless given) and read data.bin.
+# It stays mounted: an unmount would drop the page cache too.
+cache_read_cmd() { echo "mkdir -p /mnt/d && mount -t ext4 -o ro ${1:-/dev/vda} /mnt/d && cat /mnt/d/data.bin >/dev/null"; }
+
 # ---- precise timelines (build/ebb-trace) ----
 
 # trace_run NAME TIMEOUT ARGS... : runs ebb under ebb-trace; the timeline goes

@@ -44,8 +44,6 @@ static const struct section_def machine_last[] = {
 	{ "metrics", SEC_METRICS, NULL },
 	{ "ebb", SEC_EBB, NULL },
 	/* Firecracker's, until a device type of ebb's takes the name. */
-	{ "network-interfaces", SEC_UNSUPPORTED, "network interfaces are not supported by ebb" },
-	{ "vsock", SEC_UNSUPPORTED, "vsock is not supported by ebb" },
 	{ "mmds-config", SEC_UNSUPPORTED, "MMDS is not supported by ebb" },
 	{ "entropy", SEC_UNSUPPORTED, "the entropy device is not supported by ebb" },
 	{ "cpu-config", SEC_UNSUPPORTED, "custom CPU configuration is not supported by ebb" },

@@ -75,10 +75,17 @@ static int merge_target(struct balloon_conf *conf, const struct balloon_conf *up
 	return 0;
 }
 
-static void patch_balloon(const struct device_route_ctx *ctx, struct api_request *req)
+typedef int (*merge_fn)(struct balloon_conf *conf, const struct balloon_conf *update,
+			struct schema_error *err);
+
+/* A PATCH of one value: the configuration first, then the running device if there is one. */
+static void patch_value(const struct device_route_ctx *ctx, struct api_request *req,
+			const struct schema *s, merge_fn merge,
+			int (*apply)(struct balloon *b, const struct balloon_conf *update),
+			const char *key)
 {
 	struct balloon_conf update;
-	int index = patch_conf(ctx, req, &balloon_update_schema, &update, merge_target);
+	int index = patch_conf(ctx, req, s, &update, merge);
 	if (index < 0)
 		return;
 	struct device *d = device_route_instance(ctx, index);
@@ -86,13 +93,23 @@ static void patch_balloon(const struct device_route_ctx *ctx, struct api_request
 	if (d) {
 		struct balloon *b = d->dev;
 		pthread_mutex_lock(&b->transport.lock);
-		ret = balloon_set_target(b, update.amount_mib);
+		ret = apply(b, &update);
 		pthread_mutex_unlock(&b->transport.lock);
 	}
 	if (ret < 0)
-		api_fail(req, HTTP_BAD_REQUEST, "amount_mib: %s", strerror(-ret));
+		api_fail(req, HTTP_BAD_REQUEST, "%s: %s", key, strerror(-ret));
 	else
 		api_ok(req, NULL);
+}
+
+static int apply_target(struct balloon *b, const struct balloon_conf *update)
+{
+	return balloon_set_target(b, update->amount_mib);
+}
+
+static void patch_balloon(const struct device_route_ctx *ctx, struct api_request *req)
+{
+	patch_value(ctx, req, &balloon_update_schema, merge_target, apply_target, "amount_mib");
 }
 
 static int merge_interval(struct balloon_conf *conf, const struct balloon_conf *update,
@@ -110,24 +127,15 @@ static int merge_interval(struct balloon_conf *conf, const struct balloon_conf *
 	return 0;
 }
 
+static int apply_interval(struct balloon *b, const struct balloon_conf *update)
+{
+	return balloon_set_stats_interval(b, update->stats_polling_interval_s);
+}
+
 static void patch_statistics(const struct device_route_ctx *ctx, struct api_request *req)
 {
-	struct balloon_conf update;
-	int index = patch_conf(ctx, req, &balloon_stats_update_schema, &update, merge_interval);
-	if (index < 0)
-		return;
-	struct device *d = device_route_instance(ctx, index);
-	int ret = 0;
-	if (d) {
-		struct balloon *b = d->dev;
-		pthread_mutex_lock(&b->transport.lock);
-		ret = balloon_set_stats_interval(b, update.stats_polling_interval_s);
-		pthread_mutex_unlock(&b->transport.lock);
-	}
-	if (ret < 0)
-		api_fail(req, HTTP_BAD_REQUEST, "stats_polling_interval_s: %s", strerror(-ret));
-	else
-		api_ok(req, NULL);
+	patch_value(ctx, req, &balloon_stats_update_schema, merge_interval, apply_interval,
+		    "stats_polling_interval_s");
 }
 
 static json_t *statistics_json(const struct balloon *b)

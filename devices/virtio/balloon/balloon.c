@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -259,30 +260,29 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
  * chain is refused and counted, and still completed: the guest must never
  * hang on a buffer ebb kept.
  */
-static unsigned int balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
-					    const struct vq_chain *chain, enum vq_error err)
+static unsigned int process_pfn_queue(void *dev, struct virtq *vq, unsigned int idx,
+				      const struct vq_chain *chain, enum vq_error err, bool inflate)
 {
 	struct balloon *b = to_balloon(dev);
 	unsigned int cost = 1;
 	if (err != VQ_ERR_NONE)
 		b->counters.bad_descriptors++;
 	else
-		cost = process_pfn_chain(b, chain, true);
+		cost = process_pfn_chain(b, chain, inflate);
 	complete(b, idx, vq, chain->head);
 	return cost;
+}
+
+static unsigned int balloon_process_inflate(void *dev, struct virtq *vq, unsigned int idx,
+					    const struct vq_chain *chain, enum vq_error err)
+{
+	return process_pfn_queue(dev, vq, idx, chain, err, true);
 }
 
 static unsigned int balloon_process_deflate(void *dev, struct virtq *vq, unsigned int idx,
 					    const struct vq_chain *chain, enum vq_error err)
 {
-	struct balloon *b = to_balloon(dev);
-	unsigned int cost = 1;
-	if (err != VQ_ERR_NONE)
-		b->counters.bad_descriptors++;
-	else
-		cost = process_pfn_chain(b, chain, false);
-	complete(b, idx, vq, chain->head);
-	return cost;
+	return process_pfn_queue(dev, vq, idx, chain, err, false);
 }
 
 static unsigned int balloon_process_reporting(void *dev, struct virtq *vq, unsigned int idx,
@@ -367,7 +367,7 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	b->loop = loop;
 	b->discard = mem_discard;
 	b->stats_timer_fd = -1;
-	b->oom_timer_fd = -1;
+	b->oom_timer_fd = b->oom_kick_fd = -1;
 	b->policy_conf = params->policy;
 	b->policy.psi_some_avg10_x100 = -1;
 	b->policy.headroom_mib = -1;
@@ -397,6 +397,13 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 			return -errno;
 		ret = event_loop_add(loop, b->oom_timer_fd, EPOLLIN, balloon_oom_timer_fired, b,
 				     &b->oom_src);
+		if (ret < 0)
+			return ret;
+		b->oom_kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (b->oom_kick_fd < 0)
+			return -errno;
+		ret = event_loop_add(loop, b->oom_kick_fd, EPOLLIN, balloon_oom_kicked, b,
+				     &b->oom_kick_src);
 		if (ret < 0)
 			return ret;
 	}
@@ -434,6 +441,9 @@ void balloon_destroy(struct balloon *b)
 	log_limit_flush(&b->log_oom, "balloon");
 	event_loop_remove(b->loop, b->stats_src);
 	event_loop_remove(b->loop, b->oom_src);
+	event_loop_remove(b->loop, b->oom_kick_src);
+	if (b->oom_kick_fd >= 0)
+		close(b->oom_kick_fd);
 	if (b->stats_timer_fd >= 0)
 		close(b->stats_timer_fd);
 	if (b->oom_timer_fd >= 0)

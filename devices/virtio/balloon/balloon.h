@@ -110,6 +110,10 @@ struct balloon {
 
 	int oom_timer_fd;
 	struct event_source *oom_src;
+	/* The guest's config writes come on a vCPU thread; the loop arms the timer. */
+	int oom_kick_fd;
+	struct event_source *oom_kick_src;
+	uint32_t oom_arm_s; /* what the next kick arms the timer with (0: disarm) */
 	uint32_t oom_backoff_s; /* 0: no OOM deflate since the operator last set a target */
 
 	int stats_timer_fd;
@@ -167,6 +171,7 @@ unsigned int balloon_process_hinting(void *dev, struct virtq *vq, unsigned int i
 /* oom.c: deflate-on-oom, without giving up the operator's target. */
 void balloon_oom_actual_changed(struct balloon *b, uint32_t old_actual);
 void balloon_oom_timer_fired(void *opaque, uint32_t events);
+void balloon_oom_kicked(void *opaque, uint32_t events);
 void balloon_oom_forget(struct balloon *b);
 
 #endif

@@ -10,6 +10,7 @@
  * DEFLATE_ON_OOM, or that only rewrites actual, changes nothing.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -17,11 +18,30 @@
 #include "base/util.h"
 #include "devices/virtio/balloon/balloon.h"
 
+/*
+ * An OOM deflate is seen on the vCPU thread that wrote actual, whose seccomp
+ * filter has no timerfd_settime (nor should it): the event loop arms the
+ * timer when the kick arrives. With the device lock.
+ */
 static void arm(struct balloon *b, uint32_t seconds)
 {
-	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
-	if (b->oom_timer_fd >= 0)
-		timerfd_settime(b->oom_timer_fd, 0, &its, NULL);
+	uint64_t one = 1;
+	b->oom_arm_s = seconds;
+	if (b->oom_kick_fd >= 0 && write(b->oom_kick_fd, &one, sizeof(one)) < 0)
+		log_warn_limited(&b->log_oom, "balloon: cannot kick the OOM backoff timer: %s",
+				 strerror(errno));
+}
+
+void balloon_oom_kicked(void *opaque, uint32_t events)
+{
+	struct balloon *b = opaque;
+	uint64_t n;
+	if (read(b->oom_kick_fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&b->transport.lock);
+	struct itimerspec its = { .it_value = { .tv_sec = b->oom_arm_s } };
+	timerfd_settime(b->oom_timer_fd, 0, &its, NULL);
+	pthread_mutex_unlock(&b->transport.lock);
 }
 
 void balloon_oom_actual_changed(struct balloon *b, uint32_t old_actual)

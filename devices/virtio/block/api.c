@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A drive's API route: PATCH /drives/{id} swaps the backing file of a
- * running drive, as Firecracker does. PUT /drives/{id} is the generic
- * configuration route.
+ * running drive and changes its rate limiter (only the buckets given), as
+ * Firecracker does. PUT /drives/{id} is the generic configuration route.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,39 +38,53 @@ static void patch_drive(const struct device_route_ctx *ctx, struct api_request *
 			 cur->drive_id);
 		goto out;
 	}
-	if (!update.path_on_host) {
+	bool new_limit = update.rate_limiter.bandwidth.set || update.rate_limiter.ops.set;
+	if (!update.path_on_host && !new_limit) {
 		api_ok(req, NULL); /* nothing to change */
 		goto out;
 	}
 	char msg[600];
-	int fd;
-	uint64_t sectors;
-	if (block_open_image(update.path_on_host, cur->is_read_only, &fd, &sectors, msg,
-			     sizeof(msg)) < 0) {
+	int fd = -1;
+	uint64_t sectors = 0;
+	if (update.path_on_host && block_open_image(update.path_on_host, cur->is_read_only, &fd,
+						    &sectors, msg, sizeof(msg)) < 0) {
 		api_fail(req, HTTP_BAD_REQUEST, "drive %s: %s", cur->drive_id, msg);
 		goto out;
 	}
 	struct block_conf *conf = device_conf_dup(ctx->type, cur);
 	if (!conf) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		api_fail(req, HTTP_BAD_REQUEST, "out of memory");
 		goto out;
 	}
-	free(conf->path_on_host);
-	conf->path_on_host = update.path_on_host;
-	update.path_on_host = NULL;
+	if (update.path_on_host) {
+		free(conf->path_on_host);
+		conf->path_on_host = update.path_on_host;
+		update.path_on_host = NULL;
+	}
+	rate_limiter_conf_update(&conf->rate_limiter, &update.rate_limiter);
+	struct rate_limiter_conf limit = conf->rate_limiter;
 	if (ctx->set_conf(ctx, index, conf, &err) < 0) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		device_route_fail(req, &err);
 		goto out;
 	}
 	struct block *b = d->dev;
 	pthread_mutex_lock(&b->transport.lock);
-	block_swap_image(b, fd, sectors);
+	if (fd >= 0)
+		block_swap_image(b, fd, sectors);
+	if (new_limit)
+		block_set_limit(b, &limit);
 	pthread_mutex_unlock(&b->transport.lock);
-	log_info("drive %s: now %s, %llu MiB", b->drive_id,
-		 ((const struct block_conf *)ctx->confs->list[index].conf)->path_on_host,
-		 (unsigned long long)(sectors * BLOCK_SECTOR_SIZE >> 20));
+	if (fd >= 0)
+		log_info("drive %s: now %s, %llu MiB", b->drive_id,
+			 ((const struct block_conf *)ctx->confs->list[index].conf)->path_on_host,
+			 (unsigned long long)(sectors * BLOCK_SECTOR_SIZE >> 20));
+	if (new_limit)
+		log_info("drive %s: rate limiter %s", b->drive_id,
+			 rate_limiter_conf_limits(&limit) ? "changed" : "off");
 	api_ok(req, NULL);
 out:
 	schema_free_strings(&block_update_schema, &update);

@@ -321,6 +321,19 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 	vq_push(vq, c->head, used);
 }
 
+/* The rate limiter is dry: the queue waits for its timer. */
+static bool block_limited(struct block *b)
+{
+	if (!rate_limiter_active(&b->limit))
+		return false;
+	uint64_t wait = rate_limiter_wait_ns(&b->limit, rate_limit_now_ns());
+	if (!wait)
+		return false;
+	b->counters.rate_limited++;
+	rate_timer_arm(&b->limit_timer, wait);
+	return true;
+}
+
 /* Returns the request's cost: one, and one more per 64 KiB moved. */
 static unsigned int block_chain(void *dev, struct virtq *vq, unsigned int idx,
 				const struct vq_chain *chain, enum vq_error err)
@@ -338,12 +351,30 @@ static unsigned int block_chain(void *dev, struct virtq *vq, unsigned int idx,
 	}
 	virtio_mmio_used(&b->transport, idx);
 	moved = b->counters.read_bytes + b->counters.write_bytes - moved;
+	if (rate_limiter_active(&b->limit)) {
+		rate_limiter_consume(&b->limit, moved, 1, rate_limit_now_ns());
+		if (block_limited(b))
+			return VIRTIO_QUEUE_STOP;
+	}
 	return 1 + (unsigned int)(moved >> 16);
 }
 
 static void block_queue_notify(void *dev, unsigned int idx)
 {
-	virtio_mmio_process_queue(&to_block(dev)->transport, idx, block_chain);
+	struct block *b = to_block(dev);
+	if (!block_limited(b))
+		virtio_mmio_process_queue(&b->transport, idx, block_chain);
+}
+
+static void limit_timer_fired(void *opaque, uint32_t events)
+{
+	struct block *b = opaque;
+	pthread_mutex_lock(&b->transport.lock);
+	rate_timer_ack(&b->limit_timer);
+	struct virtq *vq = virtio_mmio_queue(&b->transport, 0);
+	if (virtio_mmio_driver_ok(&b->transport) && vq && vq->ready)
+		block_queue_notify(b, 0);
+	pthread_mutex_unlock(&b->transport.lock);
 }
 
 static const struct virtio_device_ops block_ops = {
@@ -371,7 +402,9 @@ int block_init(struct block *b, const struct block_params *params, struct guest_
 	snprintf(b->drive_id, sizeof(b->drive_id), "%s", params->drive_id ? params->drive_id : "");
 	/* The serial is the id's first 20 bytes, zero-padded, not NUL-terminated at 20. */
 	memcpy(b->serial, b->drive_id, MIN(strlen(b->drive_id), sizeof(b->serial)));
-	return virtio_mmio_init(&b->transport, &block_ops, b, mem, loop, base, gsi);
+	rate_limiter_init(&b->limit, &params->limit, rate_limit_now_ns());
+	int ret = virtio_mmio_init(&b->transport, &block_ops, b, mem, loop, base, gsi);
+	return ret ? ret : rate_timer_init(&b->limit_timer, loop, limit_timer_fired, b);
 }
 
 void block_destroy(struct block *b)
@@ -387,7 +420,15 @@ void block_destroy(struct block *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
+	rate_timer_destroy(&b->limit_timer);
 	virtio_mmio_destroy(&b->transport);
+}
+
+void block_set_limit(struct block *b, const struct rate_limiter_conf *limit)
+{
+	rate_limiter_init(&b->limit, limit, rate_limit_now_ns());
+	/* A queue that waited for the old limiter tries again now. */
+	rate_timer_arm(&b->limit_timer, 1000);
 }
 
 void block_swap_image(struct block *b, int fd, uint64_t sectors)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/ratelimit.h"
 #include "devices/virtio/mmio.h"
 
 /*
@@ -31,6 +32,7 @@ struct block_params {
 	uint64_t sectors;     /* from block_open_image() */
 	bool read_only;
 	bool writeback; /* cache_type Writeback: FLUSH is offered and honoured */
+	struct rate_limiter_conf limit;
 };
 
 struct block_counters {
@@ -46,6 +48,7 @@ struct block_counters {
 	uint64_t io_errors;    /* answered IOERR because the host I/O failed */
 	uint64_t unanswered;   /* completed without a status: none could be written */
 	uint64_t image_swaps;
+	uint64_t rate_limited; /* times the rate limiter made the queue wait */
 };
 
 struct block {
@@ -57,6 +60,8 @@ struct block {
 	uint64_t sectors;
 	bool read_only;
 	bool writeback;
+	struct rate_limiter limit;
+	struct rate_timer limit_timer;
 	struct block_counters counters;
 	struct log_limit log_requests, log_io;
 };
@@ -79,5 +84,7 @@ void block_destroy(struct block *b);
  * old one and tells the driver about the new capacity (config interrupt).
  */
 void block_swap_image(struct block *b, int fd, uint64_t sectors);
+/* PATCH /drives: a new rate limiter (full buckets). */
+void block_set_limit(struct block *b, const struct rate_limiter_conf *limit);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
+#include "devices/ratelimit.h"
 
 #define BLOCK_MAX_DRIVES   8
 #define BLOCK_MAX_DRIVE_ID 64
@@ -18,6 +19,7 @@ struct block_conf {
 	bool is_read_only;
 	int cache_type; /* index in cache_type_names: 0 Unsafe, 1 Writeback */
 	int io_engine;	/* 0 Sync (Async is refused) */
+	struct rate_limiter_conf rate_limiter;
 };
 
 #define BLOCK_CACHE_WRITEBACK 1

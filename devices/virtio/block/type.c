@@ -55,6 +55,7 @@ static int block_create(const struct device_create_args *a, void **out)
 		.sectors = img->sectors,
 		.read_only = d->is_read_only,
 		.writeback = d->cache_type == BLOCK_CACHE_WRITEBACK,
+		.limit = d->rate_limiter,
 	};
 	free(img); /* the device owns the fd now */
 	struct block *b = calloc(1, sizeof(*b));
@@ -65,11 +66,12 @@ static int block_create(const struct device_create_args *a, void **out)
 	*out = b; /* destroyed by the caller, even on failure */
 	int ret = block_init(b, &params, a->mem, a->loop, a->slot.addr, a->slot.gsi);
 	if (ret == 0)
-		log_info("drive %s: %s, %llu MiB, %s%s%s", d->drive_id, d->path_on_host,
+		log_info("drive %s: %s, %llu MiB, %s%s%s%s", d->drive_id, d->path_on_host,
 			 (unsigned long long)(params.sectors * BLOCK_SECTOR_SIZE >> 20),
 			 d->is_read_only ? "read-only" : "read-write",
 			 params.writeback ? ", cache Writeback" : ", cache Unsafe",
-			 d->is_root_device ? ", root device" : "");
+			 d->is_root_device ? ", root device" : "",
+			 rate_limiter_conf_limits(&d->rate_limiter) ? ", rate limited" : "");
 	return ret;
 }
 
@@ -95,7 +97,7 @@ static const struct metric_field block_metrics[] = {
 	METRIC(struct block_counters, read_bytes),   METRIC(struct block_counters, write_bytes),
 	METRIC(struct block_counters, bad_requests), METRIC(struct block_counters, unsupported),
 	METRIC(struct block_counters, io_errors),    METRIC(struct block_counters, unanswered),
-	METRIC(struct block_counters, image_swaps),
+	METRIC(struct block_counters, image_swaps),  METRIC(struct block_counters, rate_limited),
 };
 
 static const struct seccomp_rule block_seccomp[] = {
@@ -109,6 +111,7 @@ static const struct seccomp_rule block_seccomp[] = {
 			 "PATCH /drives opens the new image of a read-only drive"),
 	SECCOMP_ALLOW_IF(newfstatat, SECCOMP_ARG_EQ(3, AT_EMPTY_PATH), "flags == AT_EMPTY_PATH",
 			 "PATCH /drives: fstat of the new image (type, size)"),
+	SECCOMP_ALLOW(timerfd_settime, "the rate limiter resumes when tokens refill"),
 };
 
 #define BLOCK_STATE_TAG	    STATE_TAG('B', 'L', 'K', 'S')

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "vmm/kvm_caps.h"
 #include "base/util.h"
 #include "vmm/arch/aarch64/arm64.h"
 #include "vmm/arch/aarch64/layout.h"
@@ -17,20 +18,14 @@
 
 static int arm64_probe(int kvm_fd, struct arch_vm **out)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} required[] = {
-		{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2" },
-		{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG" },
-		{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL" },
+	static const struct kvm_cap_need required[] = {
+		KVM_CAP_NEED(KVM_CAP_ARM_PSCI_0_2),
+		KVM_CAP_NEED(KVM_CAP_ONE_REG),
+		KVM_CAP_NEED(KVM_CAP_DEVICE_CTRL),
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
-			log_err("KVM lacks %s", required[i].name);
-			return -ENOTSUP;
-		}
-	}
+	int ret = kvm_require_caps(kvm_fd, required, ARRAY_SIZE(required));
+	if (ret < 0)
+		return ret;
 	struct arch_vm *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "vmm/initrd.h"
 #include "base/util.h"
 #include "vmm/arch/aarch64/arm64.h"
 #include "vmm/arch/aarch64/fdt.h"
@@ -24,8 +25,7 @@
 struct boot_plan {
 	struct arm64_image kernel;
 	uint64_t kernel_addr;
-	int initrd_fd;
-	uint64_t initrd_size;
+	struct initrd initrd;
 	uint64_t initrd_addr;
 	uint64_t fdt_addr;
 	uint64_t ram_size;
@@ -39,32 +39,10 @@ void arm64_boot_free(struct boot_plan *plan)
 	if (!plan)
 		return;
 	arm64_image_free(&plan->kernel);
-	if (plan->initrd_fd >= 0)
-		close(plan->initrd_fd);
+	initrd_close(&plan->initrd);
 	free(plan->cmdline);
 	free(plan->kernel_path);
 	free(plan);
-}
-
-static int open_initrd(const char *path, struct boot_plan *plan)
-{
-	plan->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (plan->initrd_fd < 0) {
-		int err = -errno;
-		log_err("initrd %s: %s", path, strerror(errno));
-		return err;
-	}
-	struct stat st;
-	if (fstat(plan->initrd_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_err("initrd %s: not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_size == 0) {
-		log_err("initrd %s: file is empty", path);
-		return -EINVAL;
-	}
-	plan->initrd_size = st.st_size;
-	return 0;
 }
 
 /* Kernel, FDT and initrd places; fails with a message when RAM is too small. */
@@ -84,19 +62,19 @@ static int place(const struct boot_source *src, struct boot_plan *plan)
 			(unsigned long long)((kernel_end - ARM64_RAM_BASE + MiB(1) - 1) >> 20));
 		return -ENOSPC;
 	}
-	if (plan->initrd_fd < 0)
+	if (plan->initrd.fd < 0)
 		return 0;
 	uint64_t top = MIN(plan->fdt_addr, ARM64_RAM_BASE + ARM64_INITRD_WINDOW);
-	if (plan->initrd_size > top - kernel_end ||
-	    ALIGN_DOWN(top - plan->initrd_size, 4096) < kernel_end) {
+	if (plan->initrd.size > top - kernel_end ||
+	    ALIGN_DOWN(top - plan->initrd.size, 4096) < kernel_end) {
 		log_err("initrd %s (%llu MiB) does not fit in %llu MiB of guest RAM next to the "
 			"kernel",
 			src->initrd_path,
-			(unsigned long long)((plan->initrd_size + MiB(1) - 1) >> 20),
+			(unsigned long long)((plan->initrd.size + MiB(1) - 1) >> 20),
 			(unsigned long long)(src->ram_size >> 20));
 		return -ENOSPC;
 	}
-	plan->initrd_addr = ALIGN_DOWN(top - plan->initrd_size, 4096);
+	plan->initrd_addr = ALIGN_DOWN(top - plan->initrd.size, 4096);
 	return 0;
 }
 
@@ -111,7 +89,7 @@ int arm64_boot_check(const struct boot_source *src, const char *cmdline, struct 
 	struct boot_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return -ENOMEM;
-	plan->initrd_fd = -1;
+	plan->initrd = INITRD_NONE;
 	int ret;
 	char err[256];
 	ret = arm64_image_read(src->kernel_path, &plan->kernel, err, sizeof(err));
@@ -120,7 +98,7 @@ int arm64_boot_check(const struct boot_source *src, const char *cmdline, struct 
 		goto fail;
 	}
 	if (src->initrd_path) {
-		ret = open_initrd(src->initrd_path, plan);
+		ret = initrd_open(&plan->initrd, src->initrd_path);
 		if (ret < 0)
 			goto fail;
 	}
@@ -149,23 +127,6 @@ fail:
 	return ret;
 }
 
-static int load_initrd(struct guest_memory *mem, const struct boot_plan *plan)
-{
-	uint8_t *dst = mem_gpa_to_hva(mem, plan->initrd_addr, plan->initrd_size);
-	if (!dst)
-		return -EFAULT;
-	uint64_t done = 0;
-	while (done < plan->initrd_size) {
-		ssize_t n = pread(plan->initrd_fd, dst + done, plan->initrd_size - done, done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
 static void dump_dtb(const void *blob, size_t len)
 {
 	const char *path = getenv(DUMP_DTB_ENV);
@@ -189,8 +150,8 @@ static int write_fdt(const struct boot_plan *plan, struct arch_vm *a, struct gue
 		.nr_vcpus = plan->nr_vcpus,
 		.gic_version = a->gic_version,
 		.cmdline = plan->cmdline,
-		.initrd_start = plan->initrd_fd >= 0 ? plan->initrd_addr : 0,
-		.initrd_size = plan->initrd_size,
+		.initrd_start = plan->initrd.fd >= 0 ? plan->initrd_addr : 0,
+		.initrd_size = plan->initrd.size,
 		.boot_timer = a->platform.boot_timer,
 		.slots = devs->slots,
 		.nr_slots = devs->nr_slots,
@@ -222,8 +183,8 @@ int arm64_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct gues
 		log_err("loading the kernel into guest memory: %s", strerror(-ret));
 		return ret;
 	}
-	if (plan->initrd_fd >= 0) {
-		ret = load_initrd(mem, plan);
+	if (plan->initrd.fd >= 0) {
+		ret = initrd_load(&plan->initrd, mem, plan->initrd_addr);
 		if (ret < 0) {
 			log_err("loading the initrd: %s", strerror(-ret));
 			return ret;
@@ -239,7 +200,7 @@ int arm64_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct gues
 		  "(%llu bytes)",
 		  plan->kernel_path, plan->kernel.was_gzip ? "gzip " : "",
 		  (unsigned long long)plan->kernel_addr, (unsigned long long)plan->fdt_addr,
-		  (unsigned long long)plan->initrd_addr, (unsigned long long)plan->initrd_size);
+		  (unsigned long long)plan->initrd_addr, (unsigned long long)plan->initrd.size);
 	*entry = plan->kernel_addr;
 	return 0;
 }

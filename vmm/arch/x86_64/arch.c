@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "base/log.h"
+#include "vmm/kvm_caps.h"
 #include "base/util.h"
 #include "vmm/arch/x86_64/boot_params.h"
 #include "vmm/arch/x86_64/cpu_state.h"
@@ -23,19 +24,13 @@ static const unsigned char device_gsis[] = { 5,	 6,  7,	 9,  10, 11, 12, 13, 14,
 
 static int x86_probe(int kvm_fd, struct arch_vm **out)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} required[] = {
-		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	static const struct kvm_cap_need required[] = {
+		KVM_CAP_NEED(KVM_CAP_PIT2),
+		KVM_CAP_NEED(KVM_CAP_EXT_CPUID),
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
-			log_err("KVM lacks %s", required[i].name);
-			return -ENOTSUP;
-		}
-	}
+	int ret = kvm_require_caps(kvm_fd, required, ARRAY_SIZE(required));
+	if (ret < 0)
+		return ret;
 	struct arch_vm *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -13,13 +13,13 @@
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/mptable.h"
 #include "base/log.h"
+#include "vmm/initrd.h"
 #include "base/util.h"
 #include "vmm/arch/x86_64/x86.h"
 
 struct boot_plan {
 	struct kernel_image kernel;
-	int initrd_fd;
-	uint64_t initrd_size;
+	struct initrd initrd;
 	uint64_t initrd_addr;
 	char *cmdline;
 	char *kernel_path;
@@ -33,32 +33,10 @@ void x86_boot_free(struct boot_plan *plan)
 	if (!plan)
 		return;
 	kernel_image_close(&plan->kernel);
-	if (plan->initrd_fd >= 0)
-		close(plan->initrd_fd);
+	initrd_close(&plan->initrd);
 	free(plan->cmdline);
 	free(plan->kernel_path);
 	free(plan);
-}
-
-static int open_initrd(const char *path, struct boot_plan *plan)
-{
-	plan->initrd_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (plan->initrd_fd < 0) {
-		int err = -errno;
-		log_err("initrd %s: %s", path, strerror(errno));
-		return err;
-	}
-	struct stat st;
-	if (fstat(plan->initrd_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_err("initrd %s: not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_size == 0) {
-		log_err("initrd %s: file is empty", path);
-		return -EINVAL;
-	}
-	plan->initrd_size = st.st_size;
-	return 0;
 }
 
 int x86_boot_check(const struct boot_source *src, const char *cmdline, struct boot_plan **out)
@@ -66,7 +44,7 @@ int x86_boot_check(const struct boot_source *src, const char *cmdline, struct bo
 	struct boot_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return -ENOMEM;
-	plan->initrd_fd = -1;
+	plan->initrd = INITRD_NONE;
 	int ret;
 
 	char err[256];
@@ -88,15 +66,15 @@ int x86_boot_check(const struct boot_source *src, const char *cmdline, struct bo
 	}
 
 	if (src->initrd_path) {
-		ret = open_initrd(src->initrd_path, plan);
+		ret = initrd_open(&plan->initrd, src->initrd_path);
 		if (ret < 0)
 			goto fail;
-		ret = kernel_initrd_place(&plan->kernel, plan->initrd_size, low_end,
+		ret = kernel_initrd_place(&plan->kernel, plan->initrd.size, low_end,
 					  &plan->initrd_addr);
 		if (ret < 0) {
 			log_err("initrd %s (%llu MiB) does not fit in %llu MiB of guest RAM next to the kernel",
 				src->initrd_path,
-				(unsigned long long)((plan->initrd_size + MiB(1) - 1) >> 20),
+				(unsigned long long)((plan->initrd.size + MiB(1) - 1) >> 20),
 				(unsigned long long)(src->ram_size >> 20));
 			goto fail;
 		}
@@ -130,23 +108,6 @@ fail:
 	return ret;
 }
 
-static int load_initrd(struct guest_memory *mem, const struct boot_plan *plan)
-{
-	uint8_t *dst = mem_gpa_to_hva(mem, plan->initrd_addr, plan->initrd_size);
-	if (!dst)
-		return -EFAULT;
-	uint64_t done = 0;
-	while (done < plan->initrd_size) {
-		ssize_t n = pread(plan->initrd_fd, dst + done, plan->initrd_size - done, done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
-}
-
 int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_memory *mem,
 		  const struct boot_devices *devs, uint64_t *entry)
 {
@@ -155,8 +116,8 @@ int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_
 		log_err("loading the kernel into guest memory: %s", strerror(-ret));
 		return ret;
 	}
-	if (plan->initrd_fd >= 0) {
-		ret = load_initrd(mem, plan);
+	if (plan->initrd.fd >= 0) {
+		ret = initrd_load(&plan->initrd, mem, plan->initrd_addr);
 		if (ret < 0) {
 			log_err("loading the initrd: %s", strerror(-ret));
 			return ret;
@@ -171,7 +132,7 @@ int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_
 		}
 	}
 	ret = x86_write_boot_params(mem, &plan->kernel, plan->cmdline, plan->initrd_addr,
-				    plan->initrd_size, rsdp);
+				    plan->initrd.size, rsdp);
 	if (ret == 0)
 		ret = x86_write_boot_tables(mem);
 	if (ret == 0)
@@ -183,7 +144,7 @@ int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_
 	log_debug("kernel %s (%s) entry 0x%llx, initrd at 0x%llx (%llu bytes)",
 		  plan->kernel_path, plan->kernel.format == KERNEL_ELF ? "ELF" : "bzImage",
 		  (unsigned long long)plan->kernel.entry, (unsigned long long)plan->initrd_addr,
-		  (unsigned long long)plan->initrd_size);
+		  (unsigned long long)plan->initrd.size);
 	*entry = plan->kernel.entry;
 	return 0;
 }

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-net receive: frames go from the tap straight into guest buffers.
+ * Receive chains are taken from the ring only when a frame waits, and held
+ * (as host iovecs, each buffer checked by base/memory) until enough room for
+ * the largest frame the guest may be given is there; then one readv fills
+ * one chain, or with VIRTIO_NET_F_MRG_RXBUF as many as the frame needs,
+ * and num_buffers says how many. The work of one wakeup is bounded
+ * (NET_RX_FRAMES_PER_WAKEUP); the rest comes back through the receive
+ * queue's own notifier, behind everything else the loop has to do. With no
+ * room, the device waits for the driver's kick; with no token, for the
+ * limiter's timer; with no frame, for the tap's next edge.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "devices/virtio/net/net.h"
+
+#define RX_MAX_IOV 1024 /* IOV_MAX */
+
+static struct virtq *rxq(struct net *n)
+{
+	return virtio_mmio_queue(&n->transport, NET_RXQ);
+}
+
+static bool rx_ready(struct net *n)
+{
+	struct virtq *vq = rxq(n);
+	return virtio_mmio_driver_ok(&n->transport) && vq && vq->ready && !vq->broken;
+}
+
+void net_rx_drop_held(struct net *n)
+{
+	/* The chains belonged to a ring the driver took back: nothing is completed. */
+	n->held_first = n->held_nr = 0;
+	n->held_cap = 0;
+}
+
+static void rx_bad(struct net *n, struct virtq *vq, uint16_t head, const char *why)
+{
+	n->counters.rx_bad_chains++;
+	log_debug_limited(&n->log_guest, "net %s: receive chain refused: %s", n->iface_id, why);
+	vq_push(vq, head, 0);
+	virtio_mmio_used(&n->transport, NET_RXQ);
+}
+
+/* Keeps a chain for frames to come: its writable buffers, at most NET_MAX_PACKET of them. */
+static void hold(struct net *n, struct virtq *vq, const struct vq_chain *c)
+{
+	struct net_rx_chain *h = &n->held[(n->held_first + n->held_nr) % NET_QUEUE_SIZE];
+	uint64_t cap = 0;
+	h->head = c->head;
+	h->nr = 0;
+	for (unsigned int i = 0; i < c->nr; i++) {
+		const struct vq_buf *b = &c->bufs[i];
+		if (!b->device_writable) {
+			rx_bad(n, vq, c->head, "a device-readable buffer");
+			return;
+		}
+		void *hva = mem_gpa_to_hva(n->mem, b->gpa, b->len);
+		if (!hva) {
+			rx_bad(n, vq, c->head, "a buffer outside guest RAM");
+			return;
+		}
+		uint64_t len = MIN((uint64_t)b->len, NET_MAX_PACKET - cap);
+		if (len && h->nr < NET_RX_MAX_BUFS) {
+			h->iov[h->nr++] = (struct iovec){ .iov_base = hva, .iov_len = len };
+			cap += len;
+		}
+	}
+	if (cap < NET_HDR_LEN) {
+		rx_bad(n, vq, c->head, "no room for the 12-byte header");
+		return;
+	}
+	h->cap = (uint32_t)cap;
+	n->held_nr++;
+	n->held_cap += cap;
+}
+
+static bool rx_room(const struct net *n)
+{
+	return n->mergeable ? n->held_cap >= n->rx_need : n->held_nr > 0;
+}
+
+/* Takes chains until a frame has room; false when the ring ran dry first. */
+static bool rx_fill(struct net *n, struct virtq *vq)
+{
+	struct vq_chain chain;
+	while (!rx_room(n) && n->held_nr < NET_QUEUE_SIZE) {
+		enum vq_error err;
+		int ret = vq_pop(vq, &chain, &err);
+		if (ret == 0)
+			return false;
+		if (ret == -EPIPE) {
+			virtio_mmio_needs_reset(&n->transport, vq_error_name(err));
+			return false;
+		}
+		if (ret < 0)
+			rx_bad(n, vq, chain.head, vq_error_name(err));
+		else
+			hold(n, vq, &chain);
+	}
+	return rx_room(n);
+}
+
+/* Room, or false after asking the driver to kick when it adds buffers. */
+static bool rx_fill_or_wait(struct net *n, struct virtq *vq)
+{
+	for (;;) {
+		if (rx_fill(n, vq))
+			return true;
+		if (vq->broken || !vq_enable_notify(vq))
+			return false;
+	}
+}
+
+/* Writes len bytes at offset off of what iov describes. */
+static void iov_write_at(const struct iovec *iov, unsigned int nr, size_t off, const void *data,
+			 size_t len)
+{
+	const uint8_t *src = data;
+	for (unsigned int i = 0; i < nr && len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = MIN(len, iov[i].iov_len - off);
+		memcpy((uint8_t *)iov[i].iov_base + off, src, n);
+		src += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+static struct net_rx_chain *held_at(struct net *n, unsigned int i)
+{
+	return &n->held[(n->held_first + i) % NET_QUEUE_SIZE];
+}
+
+/* Reads one frame into the held chains. False when the tap had none (EAGAIN). */
+static bool rx_frame(struct net *n, struct virtq *vq)
+{
+	struct iovec iov[RX_MAX_IOV];
+	unsigned int nr_iov = 0, nr_chains = 0;
+	uint64_t room = 0;
+	do {
+		const struct net_rx_chain *h = held_at(n, nr_chains);
+		if (nr_iov + h->nr > RX_MAX_IOV)
+			break;
+		memcpy(&iov[nr_iov], h->iov, h->nr * sizeof(*iov));
+		nr_iov += h->nr;
+		room += h->cap;
+		nr_chains++;
+	} while (n->mergeable && room < n->rx_need && nr_chains < n->held_nr);
+
+	ssize_t r = readv(n->tap_fd, iov, (int)nr_iov);
+	if (r < 0 && (errno == EFAULT || errno == EINVAL || errno == EMSGSIZE)) {
+		/* The frame did not fit and the tap dropped it; the chains stay for the next. */
+		n->counters.rx_dropped++;
+		log_debug_limited(&n->log_tap, "net %s: a frame did not fit: %s", n->iface_id,
+				  strerror(errno));
+		return true;
+	}
+	if (r < NET_HDR_LEN) {
+		if (r >= 0 || errno != EAGAIN) {
+			n->counters.tap_errors++;
+			log_warn_limited(&n->log_tap, "net %s: reading from the tap: %s",
+					 n->iface_id, r < 0 ? strerror(errno) : "a short frame");
+		}
+		n->tap_readable = false; /* until its next edge */
+		return false;
+	}
+
+	uint16_t used = 0;
+	for (uint64_t left = (uint64_t)r; left; used++) {
+		const struct net_rx_chain *h = held_at(n, used);
+		left -= MIN(left, (uint64_t)h->cap);
+	}
+	uint16_t num_buffers = used; /* little-endian, as virtio 1 is */
+	iov_write_at(held_at(n, 0)->iov, held_at(n, 0)->nr, NET_HDR_LEN - 2, &num_buffers, 2);
+	uint64_t left = (uint64_t)r;
+	for (uint16_t i = 0; i < used; i++) {
+		const struct net_rx_chain *h = held_at(n, 0);
+		uint32_t len = (uint32_t)MIN(left, (uint64_t)h->cap);
+		vq_push(vq, h->head, len);
+		left -= len;
+		n->held_cap -= h->cap;
+		n->held_first = (n->held_first + 1) % NET_QUEUE_SIZE;
+		n->held_nr--;
+	}
+	virtio_mmio_used(&n->transport, NET_RXQ);
+	n->counters.rx_frames++;
+	n->counters.rx_bytes += (uint64_t)r - NET_HDR_LEN;
+	if (rate_limiter_active(&n->rx_limit))
+		rate_limiter_consume(&n->rx_limit, (uint64_t)r - NET_HDR_LEN, 1,
+				     rate_limit_now_ns());
+	return true;
+}
+
+static bool rx_limited(struct net *n)
+{
+	if (!rate_limiter_active(&n->rx_limit))
+		return false;
+	uint64_t wait = rate_limiter_wait_ns(&n->rx_limit, rate_limit_now_ns());
+	if (!wait)
+		return false;
+	n->counters.rx_rate_limited++;
+	rate_timer_arm(&n->rx_timer, wait);
+	return true;
+}
+
+void net_rx_run(struct net *n)
+{
+	if (!rx_ready(n))
+		return;
+	struct virtq *vq = rxq(n);
+	for (unsigned int i = 0; i < NET_RX_FRAMES_PER_WAKEUP; i++) {
+		if (!n->tap_readable || rx_limited(n))
+			return;
+		if (!rx_room(n) && !rx_fill_or_wait(n, vq))
+			return;
+		if (!rx_frame(n, vq))
+			return;
+	}
+	/* More may wait: come back on the next turn, behind the loop's other work. */
+	uint64_t one = 1;
+	if (write(n->transport.notifiers[NET_RXQ].fd, &one, sizeof(one)) < 0)
+		n->counters.tap_errors++;
+}
+
+void net_tap_event(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+	pthread_mutex_lock(&n->transport.lock);
+	n->tap_readable = true;
+	net_rx_run(n);
+	pthread_mutex_unlock(&n->transport.lock);
+}
+
+void net_rx_timer_fired(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+	pthread_mutex_lock(&n->transport.lock);
+	rate_timer_ack(&n->rx_timer);
+	net_rx_run(n);
+	pthread_mutex_unlock(&n->transport.lock);
+}
