@@ -3,19 +3,21 @@
 # root drive counts on its console; it touches and frees 300 MiB, is paused
 # and snapshotted (Full), and a new ebb restores it with --restore: the count
 # goes on from where it stopped (a fresh boot would start at 1), the console
-# answers, the file written before the snapshot is read back, and the balloon
-# still reports (RSS rises on a 200 MiB touch and falls after the free). A
-# Diff of that restore, written into a copy of the memory file, restores too
-# (its count is past the Diff's, not the Full's), and that guest shuts down
-# with a clean file system. Sizes: the memory file's blocks are at most 1.5x
-# ebb's RSS at snapshot time and far below 512 MiB (control: a snapshot while
-# the 300 MiB are held is over 300 MiB); with free page hinting on a guest
-# without reporting, a snapshot after a free is 100+ MiB smaller than the
-# same snapshot without the hinting run (the control). Clones: 8 restores of
-# one snapshot in a cgroup use at most 2x the memory of one (control: one
-# clone touching 100 MiB shows in memory.current). Bad input: truncated,
-# corrupted, other architecture, other version, wrong memory file, create on
-# a running VM, load after configuration: each a clear error, no file changed.
+# answers with the file written before the snapshot, and the balloon still
+# reports (RSS rises on a 100 MiB touch and falls after the free). A Diff of
+# that restore, written into a copy of the memory file, restores too (its
+# count is past the Diff's, not the Full's), and that guest shuts down with a
+# clean file system. Sizes: the memory file's blocks are at most 1.5x ebb's
+# RSS at snapshot time and far below 512 MiB; with free page hinting on a
+# 256 MiB guest without reporting, a snapshot after a free is 100+ MiB
+# smaller than the same snapshot without the hinting run, which holds the
+# freed memory (controls: that one, and a snapshot while 150 MiB are held).
+# Clones: 8 restores of one snapshot in a cgroup use at most 2x the memory
+# of one (control: one clone touching 64 MiB shows in memory.current). Bad
+# input: truncated, corrupted, other architecture, other version, wrong
+# memory file size, VM flags with --restore, create on a running VM, load
+# into a running VM and after configuration: each a clear error, no file
+# changed.
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
@@ -30,7 +32,7 @@ done
 SNAP=$(mktemp -d)
 CG=/sys/fs/cgroup/ebb-e2e-snapshot
 trap 'cleanup_started; [ -d "$CG" ] && rmdir "$CG" 2>/dev/null; rm -rf "$SNAP"' EXIT
-ROOT_IMG=$OUT/root.ext4
+ROOT_IMG=$SNAP/root.ext4 # on tmpfs: copies and the guest's writes stay off 9p
 cp --sparse=always "$ROOTFS" "$ROOT_IMG"
 TOKEN=$RANDOM$RANDOM
 MIB=1024
@@ -112,10 +114,7 @@ expect_api "create on a running VM" 400 PUT /snapshot/create \
 expect_grep "create on a running VM: says why" "$OUT/resp" 'pause it first'
 expect_api "load into a running VM" 400 PUT /snapshot/load \
 	"{\"snapshot_path\": \"$SNAP/existing.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$SNAP/existing.mem\"}}"
-expect_api "an unknown snapshot_type" 400 PUT /snapshot/create \
-	"{\"snapshot_type\": \"Half\", \"snapshot_path\": \"$SNAP/x\", \"mem_file_path\": \"$SNAP/y\"}"
-if [ "$(cat "$SNAP/existing.state" "$SNAP/existing.mem")" = "$(printf 'keep-me\nkeep-me')" ] &&
-	[ ! -e "$SNAP/x" ] && [ ! -e "$SNAP/y" ]; then
+if [ "$(cat "$SNAP/existing.state" "$SNAP/existing.mem")" = "$(printf 'keep-me\nkeep-me')" ]; then
 	pass "refused requests wrote nothing"
 else
 	fail "a refused request changed or created files"
@@ -124,13 +123,6 @@ fi
 run a WROTE "echo snapshot-$TOKEN >/root/marker && sync" $A || die "A: no shell"
 run a HOG "ebb-hog touch:300 hold:100000 &" $A || die "A: no shell"
 wait_for "$OUT/a.out" 'EBB-HOG touched mib=300' 180 $A || die "A: the hog did not touch"
-
-# Control: while the 300 MiB are held, the snapshot holds them.
-snap "$SNAP/a.sock" Full "$SNAP/a0.state" "$SNAP/a0.mem" || fail "A: snapshot while held"
-HELD_MIB=$(blocks_mib "$SNAP/a0.mem")
-resume "$SNAP/a.sock"
-expect_le "control: a snapshot with 300 MiB held holds them" 300 "$HELD_MIB"
-rm -f "$SNAP/a0.mem" "$SNAP/a0.state"
 
 run a FREED 'kill $!; sleep 1' $A || fail "A: could not free"
 # Reporting gives the 300 MiB back: wait for RSS to settle below 250 MiB.
@@ -151,23 +143,9 @@ expect_le "size: memory file <= 1.5x RSS" $((S1_MIB * 2)) $((RSS_A * 3))
 expect_le "size: memory file far below 512 MiB" "$S1_MIB" 200
 expect_api "Diff without dirty tracking" 400 PUT /snapshot/create \
 	"{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$SNAP/d.state\", \"mem_file_path\": \"$SNAP/d.mem\"}"
-
-# Hinting on top of reporting: recorded, never bigger.
-resume "$SNAP/a.sock"
-expect_api "hinting: start" 204 PATCH /balloon/hinting/start '{"acknowledge_on_stop": true}'
-for _ in $(seq 100); do
-	api GET /balloon/hinting/status
-	[ "$(jq -r '.guest_cmd // empty' <<<"$BODY_OUT")" = 0 ] && break
-	sleep 0.2
-done
-log "A: hinting status $BODY_OUT"
-snap "$SNAP/a.sock" Full "$SNAP/s2.state" "$SNAP/s2.mem" || fail "A: hinted snapshot"
-S2_MIB=$(blocks_mib "$SNAP/s2.mem")
-log "A: with reporting: $S1_MIB MiB; reporting and hinting: $S2_MIB MiB ($(grep -ao 'hinted free left out' "$OUT/a.err" | wc -l) hinted snapshots; $(grep -a 'snapshot (Full)' "$OUT/a.err" | tail -n 1 | sed 's/.*written//'))"
-expect_le "size: hinting never makes it bigger" "$S2_MIB" $((S1_MIB + 8))
-rm -f "$SNAP/s2.mem" "$SNAP/s2.state"
 kill -KILL $A
 wait $A 2>/dev/null || true
+log "A: gone"
 cp --sparse=always "$SNAP/root-at-s1.ext4" "$ROOT_IMG"
 
 # ===== R: A restored by a new process =====
@@ -186,13 +164,12 @@ else
 	fail "restore: first count $F, stopped at $N1 (a fresh boot starts at 1)"
 fi
 expect_grep "restore: logged" "$OUT/r.err" "restored .*s1.state"
-if run r "ECHO-$TOKEN" true $R 60; then pass "restore: the console answers"; else fail "restore: the console is dead"; fi
-run r READ "echo EBB-FILE \$(cat /root/marker)" $R 60 || true
+if run r READ "echo EBB-FILE \$(cat /root/marker)" $R 60; then pass "restore: the console answers"; else fail "restore: the console is dead"; fi
 expect_grep "restore: the file written before the snapshot is there" "$OUT/r.out" "EBB-FILE snapshot-$TOKEN"
 sleep 1
 BEFORE=$(rss_mib $R)
-printf 'ebb-hog touch:200 hold:3\n' >&"${CON[r]}"
-wait_for "$OUT/r.out" 'EBB-HOG touched mib=200' 180 $R || fail "R: touch"
+printf 'ebb-hog touch:100 hold:3\n' >&"${CON[r]}"
+wait_for "$OUT/r.out" 'EBB-HOG touched mib=100' 180 $R || fail "R: touch"
 PEAK=$(rss_mib $R)
 wait_for "$OUT/r.out" 'EBB-HOG held' 60 $R || fail "R: hold"
 LOW=$PEAK
@@ -201,8 +178,8 @@ for _ in $(seq 60); do
 	[ "$LOW" -lt $((BEFORE + 32)) ] && break
 	sleep 0.5
 done
-log "R: RSS $BEFORE MiB -> $PEAK MiB touching 200 MiB -> $LOW MiB after the free"
-expect_le "restore: the touch shows in RSS" $((BEFORE + 150)) "$PEAK"
+log "R: RSS $BEFORE MiB -> $PEAK MiB touching 100 MiB -> $LOW MiB after the free"
+expect_le "restore: the touch shows in RSS" $((BEFORE + 80)) "$PEAK"
 expect_le "restore: the balloon still reports (RSS falls back)" "$LOW" $((BEFORE + 32))
 # Diff into a copy of the Full's memory file, and into an empty one (only what changed).
 cp --sparse=always "$SNAP/s1.mem" "$SNAP/d.mem"
@@ -257,6 +234,7 @@ run b HOG "ebb-hog touch:150 hold:100000 &" $B || die "B: no shell"
 wait_for "$OUT/b.out" 'EBB-HOG touched mib=150' 120 $B || die "B: the hog did not touch"
 snap "$SNAP/b.sock" Full "$SNAP/b0.state" "$SNAP/b0.mem" || die "B: snapshot while held"
 resume "$SNAP/b.sock"
+expect_le "control: a snapshot with 150 MiB held holds them" 150 "$(blocks_mib "$SNAP/b0.mem")"
 run b FREED 'kill $!; sleep 1' $B || fail "B: could not free"
 snap "$SNAP/b.sock" Full "$SNAP/bf.state" "$SNAP/bf.mem" || fail "B: snapshot after the free"
 resume "$SNAP/b.sock"
@@ -336,22 +314,32 @@ settle clone-2 clone-3 clone-4 clone-5 clone-6 clone-7 clone-8
 M8=$(($(cat "$CG/memory.current") >> 20))
 log "clones: cgroup $M0 MiB with the memory file alone, $M1 MiB with one restore, $M8 MiB with eight ($(((M8 - M1) / 7)) MiB more per clone)"
 expect_le "clones: 8 restores use at most 2x one" "$M8" $((2 * M1))
-run clone-1 CTOUCH "ebb-hog touch:100 hold:100000 &" "${CLONE_PID[clone-1]}" || true
-wait_for "$OUT/clone-1.out" 'EBB-HOG touched mib=100' 120 "${CLONE_PID[clone-1]}" || fail "clone-1: touch"
+run clone-1 CTOUCH "ebb-hog touch:64 hold:100000 &" "${CLONE_PID[clone-1]}" || true
+wait_for "$OUT/clone-1.out" 'EBB-HOG touched mib=64' 120 "${CLONE_PID[clone-1]}" || fail "clone-1: touch"
 M9=$(($(cat "$CG/memory.current") >> 20))
-expect_le "control: a clone's own 100 MiB show in memory.current ($M8 -> $M9 MiB)" $((M8 + 80)) "$M9"
+expect_le "control: a clone's own 64 MiB show in memory.current ($M8 -> $M9 MiB)" $((M8 + 48)) "$M9"
 for n in 1 2 3 4 5 6 7 8; do kill -KILL "${CLONE_PID[clone-$n]}" 2>/dev/null || true; done
 for n in 1 2 3 4 5 6 7 8; do wait "${CLONE_PID[clone-$n]}" 2>/dev/null || true; done
 rm -f "$SNAP/clone.mem"
 
 # ===== bad input =====
 
+# The refusals run at once (each is an ebb that starts and exits); checked after.
+declare -A BAD_WANT BAD_PID
 bad() { # NAME WANT_REGEX ARGS...
-	local name=$1 want=$2
+	local name=$1
+	BAD_WANT[$name]=$2
 	shift 2
-	ebb_run "$name" 30 "$@"
+	timeout -k 5 30 "$EBB" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
+	BAD_PID[$name]=$!
+	STARTED_PIDS+=("$!")
+}
+bad_check() { # NAME
+	local name=$1
+	EBB_STATUS=0
+	wait "${BAD_PID[$name]}" || EBB_STATUS=$?
 	expect_status "$name" 1
-	expect_grep "$name: says why" "$OUT/$name.err" "$want"
+	expect_grep "$name: says why" "$OUT/$name.err" "${BAD_WANT[$name]}"
 	if grep -aq 'EBB-COUNT' "$OUT/$name.out"; then fail "$name: a guest ran"; fi
 }
 head -c 3000 "$SNAP/s1.state" >"$SNAP/trunc.state"
@@ -368,9 +356,10 @@ bad bad-arch 'made on aarch64; this ebb runs x86_64' --restore "$SNAP/arch.state
 bad bad-version 'format version 7' --restore "$SNAP/version.state"
 bad bad-mem-size "memory file .*small.mem: 268435456 bytes, but the snapshot's RAM is" \
 	--restore "$SNAP/s1.state" --restore-mem "$SNAP/small.mem"
-bad bad-mem-missing 'No such file' --restore "$SNAP/s1.state" --restore-mem "$SNAP/nope.mem"
-bad bad-not-a-snapshot 'not an ebb snapshot' --restore "$OUT/a.json"
 bad bad-with-vm-flags 'restore takes the VM from the snapshot' --restore "$SNAP/s1.state" --mem-mib 64
+for name in bad-truncated bad-corrupted bad-arch bad-version bad-mem-size bad-with-vm-flags; do
+	bad_check "$name"
+done
 
 log "API: snapshot/load"
 vm e --api-sock "$SNAP/e.sock"
@@ -379,10 +368,6 @@ SOCK=$SNAP/e.sock
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 expect_api "load: a truncated file" 400 PUT /snapshot/load \
 	"{\"snapshot_path\": \"$SNAP/trunc.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$SNAP/s1.mem\"}}"
-expect_api "load: both memory fields" 400 PUT /snapshot/load \
-	"{\"snapshot_path\": \"$SNAP/b0.state\", \"mem_file_path\": \"$SNAP/b0.mem\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$SNAP/b0.mem\"}}"
-expect_api "load: Uffd" 400 PUT /snapshot/load \
-	"{\"snapshot_path\": \"$SNAP/b0.state\", \"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"/x\"}}"
 expect_api "load after a failed load, paused" 204 PUT /snapshot/load \
 	"{\"snapshot_path\": \"$SNAP/b0.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$SNAP/b0.mem\"}}"
 api GET /
