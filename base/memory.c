@@ -27,6 +27,7 @@ static const char *const backing_names[] = {
 	[MEM_BACKING_ANON] = "anon",
 	[MEM_BACKING_MEMFD] = "memfd",
 	[MEM_BACKING_HUGETLBFS] = "hugetlbfs",
+	[MEM_BACKING_FILE] = "snapshot file",
 };
 
 const char *mem_backing_name(enum mem_backing backing)
@@ -37,7 +38,7 @@ const char *mem_backing_name(enum mem_backing backing)
 int mem_backing_parse(const char *name, enum mem_backing *backing)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(backing_names); i++) {
-		if (strcmp(name, backing_names[i]) == 0) {
+		if (i != MEM_BACKING_FILE && strcmp(name, backing_names[i]) == 0) {
 			*backing = i;
 			return 0;
 		}
@@ -49,8 +50,8 @@ int mem_backing_parse(const char *name, enum mem_backing *backing)
 static uint8_t *reserve_aligned(uint64_t size, uint64_t align)
 {
 	uint64_t span = size + align;
-	uint8_t *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			    -1, 0);
+	uint8_t *raw =
+		mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return NULL;
 	uint8_t *aligned = (uint8_t *)ALIGN_UP((uintptr_t)raw, align);
@@ -121,12 +122,49 @@ static void probe_thp(struct guest_memory *mem, enum mem_thp thp)
 		sysfs_int("/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none");
 }
 
+/* Checks a layout and returns its total size, or 0. */
+static uint64_t layout_size(const struct mem_region *layout, unsigned int nr, uint64_t page)
+{
+	uint64_t total = 0;
+	if (nr == 0 || nr > MEM_MAX_REGIONS)
+		return 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		const struct mem_region *r = &layout[i];
+		if (r->size == 0 || r->size % page || r->gpa % page)
+			return 0;
+		if (i > 0 && r->gpa < layout[i - 1].gpa + layout[i - 1].size)
+			return 0;
+		if (__builtin_add_overflow(total, r->size, &total))
+			return 0;
+	}
+	return total;
+}
+
+static void set_regions(struct guest_memory *mem, uint8_t *base, uint64_t total,
+			const struct mem_region *layout, unsigned int nr)
+{
+	mem->base = base;
+	mem->mapping_size = total;
+	mem->ram_size = total;
+	mem->nr_regions = nr;
+	uint64_t offset = 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		mem->regions[i] = layout[i];
+		mem->regions[i].offset = offset;
+		mem->regions[i].hva = base + offset;
+		offset += layout[i].size;
+	}
+}
+
 int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
+	mem->file_fd = -1;
 	mem->backing = backing;
+	if (backing == MEM_BACKING_FILE)
+		return -EINVAL; /* mem_init_file() */
 	mem->page_size = backing == MEM_BACKING_HUGETLBFS ? HUGE_2M : 4096;
 
 	if (nr_regions == 0 || nr_regions > MEM_MAX_REGIONS)
@@ -178,7 +216,8 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 			mem->fd = -1;
 			goto err_unmap;
 		}
-		/* hugetlbfs reserves its pages here, so a short pool fails now, not at fault time. */
+		/* hugetlbfs reserves its pages here, so a short pool fails now, not at fault time.
+		 */
 		void *p = mmap(base, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mem->fd,
 			       0);
 		if (p == MAP_FAILED) {
@@ -188,17 +227,7 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 	}
 
 	probe_thp(mem, thp);
-	mem->base = base;
-	mem->mapping_size = total;
-	mem->ram_size = total;
-	mem->nr_regions = nr_regions;
-	uint64_t offset = 0;
-	for (unsigned int i = 0; i < nr_regions; i++) {
-		mem->regions[i] = layout[i];
-		mem->regions[i].offset = offset;
-		mem->regions[i].hva = base + offset;
-		offset += layout[i].size;
-	}
+	set_regions(mem, base, total, layout, nr_regions);
 	return 0;
 
 err_unmap:
@@ -209,14 +238,89 @@ err_unmap:
 	return ret;
 }
 
+/* More data extents than this and the rest of the file is mapped whole. */
+#define MEM_FILE_MAX_EXTENTS 16384
+
+static int map_file(uint8_t *base, uint64_t off, uint64_t len, int fd)
+{
+	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
+	void *p = mmap(base + off, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * The file's data extents are mapped from it, MAP_PRIVATE; its holes are
+ * anonymous memory. A hole mapped from the file would read through the page
+ * cache: on tmpfs every first touch of one would allocate a page of zeros in
+ * the file, shared and never reclaimed, besides the guest's own copy.
+ */
+static int map_snapshot_file(uint8_t *base, uint64_t total, int fd)
+{
+	void *p = mmap(base, total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	uint64_t off = 0;
+	for (unsigned int n = 0; off < total; n++) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;
+		/* No hole information, or too many extents: the rest from the file. */
+		if (data < 0 || n == MEM_FILE_MAX_EXTENTS)
+			return map_file(base, off, total - off, fd);
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		uint64_t start = ALIGN_DOWN((uint64_t)data, 4096ull);
+		uint64_t end = hole < 0 ? total : MIN(ALIGN_UP((uint64_t)hole, 4096ull), total);
+		int ret = end > start ? map_file(base, start, end - start, fd) : 0;
+		if (ret < 0)
+			return ret;
+		off = MAX(end, start + 4096);
+	}
+	return 0;
+}
+
+int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *layout,
+		  unsigned int nr_regions)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->fd = -1;
+	mem->file_fd = fd;
+	mem->backing = MEM_BACKING_FILE;
+	mem->page_size = 4096;
+	uint64_t total = layout_size(layout, nr_regions, mem->page_size);
+	struct stat st;
+	if (!total)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != total)
+		return -ERANGE;
+	uint8_t *base = reserve_aligned(total, HUGE_2M);
+	if (!base)
+		return -ENOMEM;
+	int ret = map_snapshot_file(base, total, fd);
+	if (ret < 0) {
+		munmap(base, total);
+		return ret;
+	}
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, total, "ebb-guest-ram");
+	madvise(base, total, MADV_DONTDUMP);
+	set_regions(mem, base, total, layout, nr_regions);
+	return 0;
+}
+
 void mem_destroy(struct guest_memory *mem)
 {
+	mem_track_free(mem);
 	if (mem->base)
 		munmap(mem->base, mem->mapping_size);
 	if (mem->fd >= 0)
 		close(mem->fd);
+	if (mem->file_fd >= 0)
+		close(mem->file_fd);
 	mem->base = NULL;
-	mem->fd = -1;
+	mem->fd = mem->file_fd = -1;
 }
 
 static const struct mem_region *find_region(const struct guest_memory *mem, uint64_t gpa,
@@ -282,7 +386,7 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 
 	uint64_t offset = r->offset + (start - r->gpa);
 	int ret;
-	if (mem->backing == MEM_BACKING_ANON)
+	if (mem->backing == MEM_BACKING_ANON || mem->backing == MEM_BACKING_FILE)
 		ret = madvise(mem->base + offset, bytes, MADV_DONTNEED);
 	else
 		ret = fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, bytes);
@@ -325,6 +429,11 @@ int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge)
 	return 0;
 }
 
+bool mem_discard_zeroes(const struct guest_memory *mem)
+{
+	return mem->backing != MEM_BACKING_FILE;
+}
+
 uint64_t mem_resident_bytes(const struct guest_memory *mem)
 {
 	if (mem->fd >= 0) {
@@ -348,7 +457,7 @@ uint64_t mem_resident_bytes(const struct guest_memory *mem)
 
 int mem_advise_mergeable(struct guest_memory *mem)
 {
-	if (mem->backing != MEM_BACKING_ANON)
+	if (mem->backing != MEM_BACKING_ANON && mem->backing != MEM_BACKING_FILE)
 		return -EINVAL;
 	if (madvise(mem->base, mem->mapping_size, MADV_MERGEABLE) < 0)
 		return -errno;

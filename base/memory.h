@@ -15,6 +15,13 @@ enum mem_backing {
 	MEM_BACKING_ANON,      /* private anonymous memory; discard = MADV_DONTNEED */
 	MEM_BACKING_MEMFD,     /* shared memfd; discard = PUNCH_HOLE */
 	MEM_BACKING_HUGETLBFS, /* 2 MiB hugetlbfs memfd; discard = PUNCH_HOLE in 2 MiB units */
+	/*
+	 * A snapshot's memory file mapped MAP_PRIVATE (mem_init_file): pages load
+	 * on first touch and clones share them; its holes are anonymous memory.
+	 * discard = MADV_DONTNEED, which drops the private copy, so a page of the
+	 * file's data reads back as the file's, not zero.
+	 */
+	MEM_BACKING_FILE,
 };
 
 #define MEM_MAX_REGIONS 4
@@ -42,10 +49,12 @@ enum mem_thp {
 
 /* A transparent huge page on x86-64, and on arm64 with 4 KiB pages. */
 #define MEM_HUGE_BLOCK (2ull << 20)
+struct mem_dirty;
 
 struct guest_memory {
 	enum mem_backing backing;
-	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON */
+	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON and FILE */
+	int file_fd; /* FILE: the snapshot's memory file, else -1 */
 	uint8_t *base;
 	uint64_t mapping_size;
 	uint64_t ram_size;
@@ -61,9 +70,11 @@ struct guest_memory {
 	enum mem_thp thp;
 	bool thp_may_back;
 	int khugepaged_max_ptes_none;
+	struct mem_dirty *dirty; /* dirty-page tracking (memory_dirty.c), NULL when off */
 };
 
 const char *mem_backing_name(enum mem_backing backing);
+/* The configurable backings only (anon, memfd, hugetlbfs). */
 int mem_backing_parse(const char *name, enum mem_backing *backing);
 
 /*
@@ -73,6 +84,13 @@ int mem_backing_parse(const char *name, enum mem_backing *backing);
  */
 int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions);
+/*
+ * Maps fd, a snapshot's memory file of exactly the regions' total size,
+ * MAP_PRIVATE as the guest's RAM; takes fd (closed by mem_destroy, even on
+ * failure).
+ */
+int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *layout,
+		  unsigned int nr_regions);
 void mem_destroy(struct guest_memory *mem);
 
 /*
@@ -94,6 +112,12 @@ bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint
  * negative errno when the range is not guest RAM or the syscall failed.
  */
 int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+/*
+ * Whether a discarded page reads back as zeros. Not on a snapshot's private
+ * file mapping: it reads back as the file's page, which a guest that relies
+ * on the content of its free pages (PAGE_POISON acked) must not be given.
+ */
+bool mem_discard_zeroes(const struct guest_memory *mem);
 
 /*
  * Lets KSM merge identical pages of guest RAM (MADV_MERGEABLE): anonymous
@@ -117,5 +141,44 @@ int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge);
 
 /* Bytes of guest RAM that are resident on the host (mincore/fd blocks). */
 uint64_t mem_resident_bytes(const struct guest_memory *mem);
+
+/*
+ * ---- dirty-page tracking (memory_dirty.c) ----
+ * Pages written since the last snapshot, for diff snapshots, and since the
+ * start of a free page hinting run, so hinted pages are left out of a
+ * snapshot only while no one wrote them. Guest writes come from KVM's dirty
+ * log through a source the VMM installs; the VMM's own writes into guest
+ * memory (queues, device buffers) are marked with mem_mark_dirty(). Pages
+ * are 4 KiB, numbered by their offset in the host mapping.
+ */
+struct mem_dirty_source {
+	/* Starts logging guest writes; called once, by mem_track_start(). */
+	int (*enable)(void *opaque);
+	/* ORs into bits the pages of region i written since the last call, and forgets them. */
+	int (*collect)(void *opaque, unsigned int region, uint64_t *bits);
+	void *opaque;
+};
+
+#define MEM_TRACK_PAGE 4096ull
+
+/* Installs the source; tracking starts later, on demand. */
+void mem_set_dirty_source(struct guest_memory *mem, const struct mem_dirty_source *src);
+/* Starts tracking (idempotent): -ENOTSUP without a source, or the source's error. */
+int mem_track_start(struct guest_memory *mem);
+bool mem_tracking(const struct guest_memory *mem);
+/* The VMM wrote [gpa, gpa + len): a no-op when not tracking. Any thread. */
+void mem_mark_dirty(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+/* Pulls the guest's writes from the source into every bitmap. */
+int mem_dirty_sync(struct guest_memory *mem);
+/* Pages written since the last mem_dirty_reset() (or the start), after a sync. */
+bool mem_page_dirty(const struct guest_memory *mem, uint64_t page);
+void mem_dirty_reset(struct guest_memory *mem);
+/* A hinting run starts: forget the last run's hints and count writes from now. */
+int mem_hint_begin(struct guest_memory *mem);
+/* The guest hinted [gpa, gpa + len) as free; whole pages inside RAM only. */
+void mem_hint_add(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+/* Hinted in the last run and not written since it began (after a sync). */
+bool mem_page_hinted_clean(const struct guest_memory *mem, uint64_t page);
+void mem_track_free(struct guest_memory *mem);
 
 #endif

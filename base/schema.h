@@ -77,6 +77,8 @@ struct schema_field {
 	unsigned int supported;	    /* if non-zero, choices from here on fail with .unsupported */
 	const char *unsupported;
 	int (*parse)(struct schema_ctx *c, struct json_t *v, void *stage);
+	/* A custom field's value as JSON (a new reference), for schema_dump(); NULL: left out. */
+	struct json_t *(*dump)(const void *stage);
 };
 
 /* At most 32 fields: which ones a parse saw is a bit mask. */
@@ -145,6 +147,14 @@ int schema_copy(const struct schema *s, void *dst, const void *src, size_t size)
  * gives "FILE: PATH: MESSAGE", an empty path gives "FILE:LINE:COL: MESSAGE".
  */
 void schema_error_format(const struct schema_error *e, const char *file, char *buf, size_t len);
+
+/*
+ * The object a parse of stage would have come from, the way a config file
+ * writes it (schema_dump.c): every stored field, custom ones through their
+ * dump (or as a string with SCHEMA_OWNS_STR); unset strings and ignored
+ * fields are left out. NULL when out of memory.
+ */
+struct json_t *schema_dump(const struct schema *s, const void *stage);
 
 /* JSON text to a value, duplicate keys refused; NULL with *err at the fault. */
 struct json_t *schema_json_load(const char *text, size_t len, struct schema_error *err);

@@ -272,3 +272,57 @@ int i8042_send_ctrl_alt_del(struct i8042 *kbd)
 		kbd->kbd_irq(kbd->irq_opaque);
 	return 0;
 }
+
+#define I8042_STATE_TAG	    STATE_TAG('K', 'B', 'D', 'C')
+#define I8042_STATE_VERSION 1
+
+struct i8042_record {
+	uint32_t version;
+	uint8_t ctr, status, pending_cmd, pending_kbd;
+	uint32_t out_len;
+	uint8_t out[I8042_OUTBUF]; /* unread bytes, oldest first */
+	uint8_t out_from_kbd[I8042_OUTBUF];
+	uint64_t ignored_commands;
+};
+
+int i8042_save(struct i8042 *kbd, struct state_stream *s)
+{
+	struct i8042_record r;
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_lock(&kbd->lock);
+	r.version = I8042_STATE_VERSION;
+	r.ctr = kbd->ctr;
+	r.status = kbd->status;
+	r.pending_cmd = kbd->pending_cmd;
+	r.pending_kbd = kbd->pending_kbd;
+	r.out_len = kbd->out_len;
+	for (unsigned int i = 0; i < kbd->out_len; i++) {
+		unsigned int at = (kbd->out_head + i) % I8042_OUTBUF;
+		r.out[i] = kbd->out[at];
+		r.out_from_kbd[i] = kbd->out_from_kbd[at];
+	}
+	r.ignored_commands = kbd->ignored_commands;
+	pthread_mutex_unlock(&kbd->lock);
+	return state_put(s, I8042_STATE_TAG, &r, sizeof(r));
+}
+
+int i8042_restore(struct i8042 *kbd, struct state_stream *s)
+{
+	struct i8042_record r;
+	int ret = state_get(s, I8042_STATE_TAG, &r, sizeof(r));
+	if (ret < 0)
+		return ret;
+	if (r.version != I8042_STATE_VERSION || r.out_len > I8042_OUTBUF)
+		return -EPROTO;
+	kbd->ctr = r.ctr;
+	kbd->status = r.status;
+	kbd->pending_cmd = r.pending_cmd;
+	kbd->pending_kbd = r.pending_kbd;
+	kbd->out_head = 0;
+	kbd->out_len = r.out_len;
+	memcpy(kbd->out, r.out, sizeof(kbd->out));
+	for (unsigned int i = 0; i < I8042_OUTBUF; i++)
+		kbd->out_from_kbd[i] = r.out_from_kbd[i] != 0;
+	kbd->ignored_commands = r.ignored_commands;
+	return 0;
+}

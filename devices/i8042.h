@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/bus.h"
+#include "base/state.h"
 
 /*
  * The PS/2 controller with a keyboard behind it, as much as Linux's i8042
@@ -44,5 +45,8 @@ void i8042_init(struct i8042 *kbd, void (*reset)(void *), void (*kbd_irq)(void *
 void i8042_destroy(struct i8042 *kbd);
 /* Presses and releases Ctrl+Alt+Del; returns -EBUSY when the buffer is full. */
 int i8042_send_ctrl_alt_del(struct i8042 *kbd);
+/* The controller's state and unread bytes, for snapshots; restore takes no lock. */
+int i8042_save(struct i8042 *kbd, struct state_stream *s);
+int i8042_restore(struct i8042 *kbd, struct state_stream *s);
 
 #endif

@@ -79,6 +79,25 @@ int rate_limiter_parse(struct schema_ctx *c, json_t *v, struct rate_limiter_conf
 	return ret;
 }
 
+static json_t *bucket_dump(const struct token_bucket_conf *b)
+{
+	return json_pack("{s:I, s:I, s:I}", "size", (json_int_t)b->size, "one_time_burst",
+			 (json_int_t)b->one_time_burst, "refill_time",
+			 (json_int_t)b->refill_time_ms);
+}
+
+json_t *rate_limiter_dump(const struct rate_limiter_conf *c)
+{
+	if (!c->bandwidth.set && !c->ops.set)
+		return NULL;
+	json_t *o = json_object();
+	if (o && c->bandwidth.set)
+		json_object_set_new(o, "bandwidth", bucket_dump(&c->bandwidth));
+	if (o && c->ops.set)
+		json_object_set_new(o, "ops", bucket_dump(&c->ops));
+	return o;
+}
+
 void rate_limiter_conf_update(struct rate_limiter_conf *dst, const struct rate_limiter_conf *upd)
 {
 	if (upd->bandwidth.set)

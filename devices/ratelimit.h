@@ -42,6 +42,8 @@ struct rate_limiter_conf {
  * (null means none: *out is zeroed). For a field's custom parser.
  */
 int rate_limiter_parse(struct schema_ctx *c, struct json_t *v, struct rate_limiter_conf *out);
+/* The "rate_limiter" object back (a new reference), or NULL when no bucket is set. */
+struct json_t *rate_limiter_dump(const struct rate_limiter_conf *c);
 /* Each bucket update gives replaces that bucket of dst; the others stay. */
 void rate_limiter_conf_update(struct rate_limiter_conf *dst, const struct rate_limiter_conf *upd);
 bool rate_limiter_conf_limits(const struct rate_limiter_conf *c);

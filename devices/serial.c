@@ -248,3 +248,69 @@ size_t serial_rx_push(struct serial *s, const uint8_t *data, size_t len)
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
+
+#define SERIAL_STATE_TAG     STATE_TAG('U', 'A', 'R', 'T')
+#define SERIAL_STATE_VERSION 1
+
+struct serial_record {
+	uint32_t version;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	uint8_t thr_interrupt, irq_level, rx_was_full;
+	uint16_t rx_len;
+	uint64_t tx_bytes, rx_bytes, tx_errors;
+	uint8_t rx[SERIAL_RX_BUF]; /* unread input, oldest first */
+};
+
+int serial_save(struct serial *s, struct state_stream *st)
+{
+	struct serial_record r;
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_lock(&s->lock);
+	r.version = SERIAL_STATE_VERSION;
+	r.ier = s->ier;
+	r.lcr = s->lcr;
+	r.mcr = s->mcr;
+	r.scr = s->scr;
+	r.dll = s->dll;
+	r.dlm = s->dlm;
+	r.fcr = s->fcr;
+	r.thr_interrupt = s->thr_interrupt;
+	r.irq_level = s->irq_level;
+	r.rx_was_full = s->rx_was_full;
+	r.rx_len = s->rx_len;
+	for (size_t i = 0; i < s->rx_len; i++)
+		r.rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_BUF];
+	r.tx_bytes = s->tx_bytes;
+	r.rx_bytes = s->rx_bytes;
+	r.tx_errors = s->tx_errors;
+	pthread_mutex_unlock(&s->lock);
+	return state_put(st, SERIAL_STATE_TAG, &r, sizeof(r));
+}
+
+int serial_restore(struct serial *s, struct state_stream *st)
+{
+	struct serial_record r;
+	int ret = state_get(st, SERIAL_STATE_TAG, &r, sizeof(r));
+	if (ret < 0)
+		return ret;
+	if (r.version != SERIAL_STATE_VERSION || r.rx_len > SERIAL_RX_BUF)
+		return -EPROTO;
+	s->ier = r.ier & IER_MASK;
+	s->lcr = r.lcr;
+	s->mcr = r.mcr & MCR_MASK;
+	s->scr = r.scr;
+	s->dll = r.dll;
+	s->dlm = r.dlm;
+	s->fcr = r.fcr;
+	s->thr_interrupt = r.thr_interrupt;
+	/* The line's level is the interrupt controller's state, restored with it. */
+	s->irq_level = r.irq_level;
+	s->rx_was_full = r.rx_was_full;
+	s->rx_head = 0;
+	s->rx_len = r.rx_len;
+	memcpy(s->rx, r.rx, r.rx_len);
+	s->tx_bytes = r.tx_bytes;
+	s->rx_bytes = r.rx_bytes;
+	s->tx_errors = r.tx_errors;
+	return 0;
+}

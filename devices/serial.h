@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/bus.h"
+#include "base/state.h"
 
 /*
  * A 16550A UART: transmit goes straight to out_fd, receive comes from the
@@ -42,5 +43,8 @@ void serial_destroy(struct serial *s);
 /* Queues input for the guest; returns how many bytes fitted. */
 size_t serial_rx_push(struct serial *s, const uint8_t *data, size_t len);
 size_t serial_rx_free(struct serial *s);
+/* Registers, interrupt level and unread input, for snapshots; restore takes no lock. */
+int serial_save(struct serial *s, struct state_stream *st);
+int serial_restore(struct serial *s, struct state_stream *st);
 
 #endif

@@ -101,9 +101,21 @@ struct arch {
 	/* An exit only this architecture has (port I/O): true when handled. */
 	bool (*vcpu_exit)(struct arch_vm *a, struct kvm_run *run);
 	void (*vcpu_format_regs)(int vcpu_fd, char *buf, size_t len);
-	/* A vCPU's whole state, for snapshots; NULL until an architecture has it. */
+	/*
+	 * Snapshots: a vCPU's whole state (its thread parked outside KVM_RUN),
+	 * and the VM's (interrupt controllers, timers, clock, the platform
+	 * devices). NULL where the architecture has no snapshots yet: ebb then
+	 * refuses them and says so. Restore runs on a VM built like the saved one,
+	 * the VM's state before its vCPUs'; clock_realtime moves the guest's clock
+	 * on by the time the snapshot spent on disk, where KVM can.
+	 */
 	int (*vcpu_save)(struct arch_vm *a, int vcpu_fd, struct state_stream *s);
 	int (*vcpu_restore)(struct arch_vm *a, int vcpu_fd, struct state_stream *s);
+	int (*vm_save)(struct arch_vm *a, struct state_stream *s);
+	int (*vm_restore)(struct arch_vm *a, struct state_stream *s, bool clock_realtime);
+	/* What saving that state adds to the event loop's seccomp allowlist. */
+	const struct seccomp_rule *snapshot_seccomp;
+	size_t nr_snapshot_seccomp;
 };
 
 extern const struct arch host_arch;

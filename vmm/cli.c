@@ -62,12 +62,16 @@ static const struct flag flags[] = {
 	{ "reporting-settle-ms", VALUE_NUMBER, "ebb.page_reporting.settle_ms", true },
 	{ "boot-timer", VALUE_TRUE, "ebb.boot_timer", false },
 	{ "no-acpi", VALUE_FALSE, "ebb.acpi", true },
+	{ "track-dirty-pages", VALUE_TRUE, "machine-config.track_dirty_pages", true },
 	{ "level", VALUE_STRING, "logger.level", false },
 	{ "log-path", VALUE_STRING, "logger.log_path", false },
 	{ "metrics-path", VALUE_STRING, "metrics.metrics_path", false },
 	{ "config-file", PROCESS_ARG, NULL, false },
 	{ "api-sock", PROCESS_ARG, NULL, false },
 	{ "id", PROCESS_ARG, NULL, false },
+	{ "restore", PROCESS_ARG, NULL, false },
+	{ "restore-mem", PROCESS_ARG, NULL, false },
+	{ "restore-paused", PROCESS_SWITCH, NULL, false },
 	{ "no-api", PROCESS_SWITCH, NULL, false },
 	{ "no-seccomp", PROCESS_SWITCH, NULL, false },
 	{ "print-seccomp", PROCESS_SWITCH, NULL, false },
@@ -127,6 +131,13 @@ static void print_help(void)
 	       "                             4 KiB << N go back once settled (fast: 5; 11: off)\n"
 	       "  --reporting-settle-ms N    page_reporting.settle_ms: how long they must stay\n"
 	       "                             free first (fast: 10000)\n"
+	       "\n"
+	       "Snapshots (docs/snapshot.md):\n"
+	       "  --restore PATH             run the VM of a snapshot's state file instead of a\n"
+	       "                             configuration (no API call needed)\n"
+	       "  --restore-mem PATH         its memory file (default: the one the snapshot names)\n"
+	       "  --restore-paused           stay paused after the restore (PATCH /vm resumes)\n"
+	       "  --track-dirty-pages        log guest writes, so Diff snapshots can be taken\n"
 	       "\n"
 	       "Firecracker-compatible:\n"
 	       "  --config-file PATH         JSON configuration (Firecracker's schema)\n"
@@ -259,7 +270,13 @@ static bool set_process(const struct flag *f, const char *arg, struct vm_config 
 		return set_str(&cfg->api_sock, arg);
 	if (!strcmp(n, "id"))
 		return set_str(&cfg->id, arg);
-	if (!strcmp(n, "no-api"))
+	if (!strcmp(n, "restore"))
+		return set_str(&cfg->restore_path, arg);
+	if (!strcmp(n, "restore-mem"))
+		return set_str(&cfg->restore_mem_path, arg);
+	if (!strcmp(n, "restore-paused"))
+		cfg->restore_paused = true;
+	else if (!strcmp(n, "no-api"))
 		cfg->no_api = true;
 	else if (!strcmp(n, "no-seccomp"))
 		cfg->no_seccomp = true;
@@ -276,7 +293,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, struct j
 {
 	struct option options[ARRAY_SIZE(flags) + 2];
 	enum cli_result result = CLI_RUN;
-	const char *vm_flag = NULL;
+	const char *vm_flag = NULL, *any_vm_flag = NULL;
 	json_t *doc = json_object();
 	bool ok = doc != NULL;
 	int opt;
@@ -294,8 +311,11 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, struct j
 	while (ok && (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (opt >= OPT_FLAG && opt < OPT_FLAG + (int)ARRAY_SIZE(flags)) {
 			const struct flag *f = &flags[opt - OPT_FLAG];
-			if (f->defines_vm && !vm_flag)
+			/* Dirty tracking is also a restore's option. */
+			if (f->defines_vm && !vm_flag && strcmp(f->name, "track-dirty-pages") != 0)
 				vm_flag = f->name;
+			if (f->defines_vm && !any_vm_flag)
+				any_vm_flag = f->name;
 			ok = f->path ? add_value(f, optarg, doc)
 				     : set_process(f, optarg, cfg, &result);
 		} else if (opt == OPT_HELP) {
@@ -314,7 +334,19 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, struct j
 		fprintf(stderr, "ebb: unexpected argument '%s' (see ebb --help)\n", argv[optind]);
 		ok = false;
 	}
-	if (ok && cfg->config_file && vm_flag) {
+	if (ok && cfg->restore_path && (cfg->config_file || vm_flag)) {
+		fprintf(stderr,
+			"ebb: --restore takes the VM from the snapshot; %s%s cannot be added (only "
+			"process flags, --restore-mem, --restore-paused and --track-dirty-pages)\n",
+			cfg->config_file ? "--config-file" : "--",
+			cfg->config_file ? "" : vm_flag);
+		ok = false;
+	} else if (ok && !cfg->restore_path && (cfg->restore_mem_path || cfg->restore_paused)) {
+		fprintf(stderr, "ebb: --restore-mem and --restore-paused need --restore\n");
+		ok = false;
+	}
+	if (ok && cfg->config_file && any_vm_flag && !cfg->restore_path) {
+		vm_flag = any_vm_flag;
 		fprintf(stderr,
 			"ebb: --%s cannot be combined with --config-file: the file describes the "
 			"VM "

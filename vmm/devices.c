@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "devices/virtio/mmio.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 static void instance_name(const struct device_type *t, const void *conf, char *buf, size_t len)
@@ -181,5 +182,5 @@ unsigned int vm_seccomp_extras(const struct vm_config *cfg, struct seccomp_extra
 							     .rules = t->seccomp_rules,
 							     .nr_rules = t->nr_seccomp_rules };
 	}
-	return n;
+	return n + snapshot_seccomp_extras(&extra[n]);
 }

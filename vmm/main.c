@@ -32,7 +32,7 @@ static void block_signals(void)
 static void print_seccomp(void)
 {
 	const struct device_registry *r = device_registry();
-	struct seccomp_extra extra[DEVICE_MAX_TYPES];
+	struct seccomp_extra extra[DEVICE_MAX_TYPES + SNAPSHOT_SECCOMP_EXTRAS];
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < r->nr_types && n < DEVICE_MAX_TYPES; i++) {
 		const struct device_type *t = r->types[i];
@@ -41,6 +41,7 @@ static void print_seccomp(void)
 							     .rules = t->seccomp_rules,
 							     .nr_rules = t->nr_seccomp_rules };
 	}
+	n += snapshot_seccomp_extras(&extra[n]);
 	seccomp_print(stdout, extra, n);
 }
 

@@ -39,7 +39,7 @@ static void get_instance(struct vmm *vmm, struct api_request *req)
 {
 	api_ok(req, json_pack("{s:s, s:s, s:s, s:s}", "id",
 			      vmm->cfg->id ? vmm->cfg->id : "anonymous-instance", "state",
-			      vmm_is_running(vmm) ? "Running" : "Not started", "vmm_version",
+			      snapshot_vm_state(vmm), "vmm_version",
 			      EBB_VERSION, "app_name", "ebb"));
 }
 
@@ -112,7 +112,8 @@ static void get_machine_config(struct vmm *vmm, struct api_request *req)
 	const struct vm_config *cfg = vmm->cfg;
 	api_ok(req, json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", (int)cfg->vcpus,
 			      "mem_size_mib", (json_int_t)cfg->mem_mib, "smt", 0,
-			      "track_dirty_pages", 0, "huge_pages", config_huge_pages(cfg)));
+			      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages",
+			      config_huge_pages(cfg)));
 }
 
 static void put_machine_config(struct vmm *vmm, struct api_request *req)
@@ -206,15 +207,16 @@ static const struct route machine_routes[] = {
 	{ "/logger", "PUT", put_logger },
 	{ "/metrics", "PUT", put_metrics },
 	{ "/metrics", "GET", get_metrics },
+	{ "/vm", "PATCH", snapshot_route_patch_vm },
+	{ "/snapshot/create", "PUT", snapshot_route_create },
+	{ "/snapshot/load", "PUT", snapshot_route_load },
 };
 
 /* Firecracker's features ebb does not have: a clear refusal, not a 404. */
 static const struct route unsupported_routes[] = {
-	{ "/balloon/hinting/", NULL, unsupported },
 	{ "/mmds", NULL, unsupported },
 	{ "/mmds/", NULL, unsupported },
 	{ "/snapshot/", NULL, unsupported },
-	{ "/vm", NULL, unsupported },
 	{ "/vm/config", NULL, unsupported },
 	{ "/cpu-config", NULL, unsupported },
 	{ "/entropy", NULL, unsupported },
@@ -330,6 +332,13 @@ static bool route_table(struct vmm *vmm, const struct route *routes, size_t n,
 	return false;
 }
 
+/* Routes that may come before PUT /snapshot/load (and the load itself). */
+static bool only_process_settings(const char *url)
+{
+	return !strcmp(url, "/logger") || !strcmp(url, "/metrics") || !strcmp(url, "/actions") ||
+	       !strncmp(url, "/snapshot/", 10) || !strcmp(url, "/vm");
+}
+
 void routes_handle(struct vmm *vmm, struct api_request *req)
 {
 	const struct device_registry *r = vmm->cfg->devices.registry;
@@ -346,6 +355,8 @@ void routes_handle(struct vmm *vmm, struct api_request *req)
 	if (done) {
 		if (req->status >= 400)
 			vmm->api_errors++;
+		else if (strcmp(req->method, "GET") != 0 && !only_process_settings(req->url))
+			vmm->configured = true; /* too late for snapshot/load */
 		return;
 	}
 	vmm->api_errors++;

@@ -3,12 +3,16 @@
  * vCPU threads: each runs KVM_RUN and sends PIO and MMIO exits to the buses.
  * To stop them, the main thread sets vm->stopping, and for each vCPU sets
  * immediate_exit and sends VCPU_KICK_SIGNAL, so a vCPU both inside and about
- * to enter KVM_RUN comes back out.
+ * to enter KVM_RUN comes back out. A pause does the same with vm->paused:
+ * each vCPU enters KVM_RUN once more with immediate_exit set, which completes
+ * a pending MMIO or port read without running the guest (KVM's rule before
+ * reading a vCPU's state), and parks when that returns EINTR.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -130,6 +134,22 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+/* After a KVM_RUN that returned EINTR: waits here while the VM is paused. */
+static void vcpu_park(struct vm *vm)
+{
+	if (!__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->paused && !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		vm->parked++;
+		pthread_cond_broadcast(&vm->pause_cond);
+		while (vm->paused && !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+		vm->parked--;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -150,11 +170,14 @@ static void *vcpu_thread(void *arg)
 	}
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
 		int ret = ioctl(v->fd, KVM_RUN, 0);
 		__atomic_add_fetch(&v->exits, 1, __ATOMIC_RELAXED);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				v->run->immediate_exit = 0;
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+				vcpu_park(vm);
 				continue;
 			}
 			char what[128];
@@ -190,15 +213,72 @@ int vcpus_start(struct vm *vm)
 	return 0;
 }
 
+static void kick(struct vcpu *v)
+{
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+static unsigned int started(const struct vm *vm)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].thread_started;
+	return n;
+}
+
+int vcpus_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].thread_started)
+			kick(&vm->vcpus[i]);
+	int ret = 0;
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < started(vm)) {
+		if (vm_exit_requested(vm)) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		/* A vCPU that died never parks: look at the exit request now and then. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->paused, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vcpus_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
+}
+
 void vcpus_stop(struct vm *vm)
 {
 	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		if (!v->thread_started)
-			continue;
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		if (v->thread_started)
+			kick(v);
 	}
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];

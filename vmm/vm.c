@@ -26,6 +26,8 @@ int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start)
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
 	vm->exit_code = -1;
 	bus_init(&vm->mmio_bus, "mmio");
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->exit_fd < 0)
 		return -errno;

@@ -58,6 +58,12 @@ struct vm {
 
 	char *cmdline;
 
+	/* Pause (vcpu.c): vCPUs park between two KVM_RUNs while paused is set. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool paused; /* atomic */
+	unsigned int parked;
+
 	/* Exit: the first request wins; main waits on exit_fd. */
 	int exit_fd;
 	int exit_code; /* atomic; -1 while running */
@@ -84,7 +90,10 @@ int vm_create_devices(struct vm *vm, void **prepared);
 void vm_destroy_devices(struct vm *vm);
 /* The kernel command line: boot args, then what the arch and each device type add. */
 char *vm_build_cmdline(const struct vm *vm);
-/* The syscalls the configured device types add to the event loop's filter. */
+/*
+ * The syscalls the configured device types and snapshots add to the event
+ * loop's filter; extra holds DEVICE_MAX_TYPES + SNAPSHOT_SECCOMP_EXTRAS.
+ */
 unsigned int vm_seccomp_extras(const struct vm_config *cfg, struct seccomp_extra *extra);
 
 /*
@@ -97,7 +106,16 @@ bool vm_exit_requested(const struct vm *vm);
 
 /* vcpu.c */
 int vcpus_create(struct vm *vm, uint64_t entry);
+/* Starts the vCPU threads; with vm->paused set they park before running the guest. */
 int vcpus_start(struct vm *vm);
 void vcpus_stop(struct vm *vm);
+/*
+ * Parks every vCPU outside KVM_RUN with its last exit completed, so its
+ * state can be read; returns once all are parked (0) or the VM is stopping
+ * (-ESHUTDOWN). Resume lets them run again. Both are idempotent.
+ */
+int vcpus_pause(struct vm *vm);
+void vcpus_resume(struct vm *vm);
+bool vcpus_paused(struct vm *vm);
 
 #endif

@@ -62,7 +62,7 @@ static int watch_signals(struct vmm *vmm, struct event_loop *loop)
 /* The vmm role's filter, with the rows of every configured device type. */
 static int install_vmm_filter(const struct vm_config *cfg)
 {
-	struct seccomp_extra extra[DEVICE_MAX_TYPES];
+	struct seccomp_extra extra[DEVICE_MAX_TYPES + SNAPSHOT_SECCOMP_EXTRAS];
 	struct seccomp_params params = { .api_socket_dir_fd = -1, .extra = extra };
 	params.nr_extra = vm_seccomp_extras(cfg, extra);
 	return seccomp_install(SECCOMP_ROLE_VMM, cfg->level == LOG_DEBUG, &params);
@@ -159,13 +159,19 @@ static int vmm_create(struct vmm *vmm, const struct boot_plan *plan, void **prep
 	/* After the vCPUs: arm64 KVM takes irqfds only once its vGIC is initialised. */
 	if (vm_create_devices(vm, prepared) < 0)
 		return EBB_EXIT_VM_ERROR;
+	return vmm_attach_loop(vmm);
+}
+
+int vmm_attach_loop(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
 	if (console_init(&vmm->console, &vm->loop, vm->arch->console(vm->arch_vm), STDIN_FILENO) <
 		    0 ||
 	    watch_signals(vmm, &vm->loop) < 0) {
 		log_err("setting up the event loop: %s", strerror(errno));
 		return EBB_EXIT_VM_ERROR;
 	}
-	return 0;
+	return snapshot_attach(vmm) < 0 ? EBB_EXIT_VM_ERROR : 0;
 }
 
 /* ---- metrics ---- */
@@ -233,6 +239,12 @@ int vmm_boot(struct vmm *vmm)
 
 	log_info("booting %s: %u vCPU(s), %u MiB (%s), cmdline \"%s\"", cfg->kernel_path,
 		 cfg->vcpus, cfg->mem_mib, mem_backing_name(cfg->backing), vm->cmdline);
+	return vmm_start_threads(vmm);
+}
+
+int vmm_start_threads(struct vmm *vmm)
+{
+	struct vm *vm = &vmm->vm;
 	if (start_metrics_timer(vmm) < 0 ||
 	    event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 || vcpus_start(vm) < 0) {
 		log_err("starting the VM's threads: %s", strerror(errno));
@@ -345,6 +357,7 @@ static void teardown(struct vmm *vmm)
 		close(vmm->signal_fd);
 	if (vmm->ctl_ready)
 		event_loop_destroy(&vmm->ctl);
+	snapshot_detach(vmm);
 	vm_destroy(vm);
 }
 
@@ -358,6 +371,7 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start, vmm_route_fn ro
 	vmm->cfg = cfg;
 	vmm->route = route;
 	vmm->signal_fd = vmm->metrics_fd = vmm->metrics_timer_fd = -1;
+	vmm->snapshot.pagemap_fd = -1;
 	vmm->console.saved_flags = -1;
 	vmm->console.space_fd = -1;
 	struct vm *vm = &vmm->vm;
@@ -381,7 +395,11 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start, vmm_route_fn ro
 		goto out;
 	}
 
-	if (cfg->kernel_path || !vmm->api) {
+	if (cfg->restore_path) {
+		status = snapshot_restore_cli(vmm);
+		if (status == 0 && start_api(vmm) < 0)
+			status = EBB_EXIT_VM_ERROR;
+	} else if (cfg->kernel_path || !vmm->api) {
 		status = vmm_boot(vmm);
 		if (status == 0 && start_api(vmm) < 0)
 			status = EBB_EXIT_VM_ERROR;

@@ -10,6 +10,7 @@
 #include "vmm/api.h"
 #include "vmm/config/config.h"
 #include "vmm/console.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 /*
@@ -38,6 +39,10 @@ struct vmm {
 	struct event_source *signal_src;
 	struct event_loop *signal_loop;
 
+	/* Any configuration besides the logger and metrics: a snapshot may no longer be loaded. */
+	bool configured;
+	struct vmm_snapshot snapshot;
+
 	struct api_server *api;
 	int metrics_fd;
 	int metrics_timer_fd;
@@ -55,6 +60,13 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start, vmm_route_fn ro
 bool vmm_is_running(struct vmm *vmm);
 /* Builds and starts the VM from vmm->cfg. Returns 0 or an EBB_EXIT_* status. */
 int vmm_boot(struct vmm *vmm);
+/*
+ * What a boot and a restore share once the VM's devices exist: console
+ * input, signals and the snapshot hooks on the event loop; then starting
+ * the threads. Return 0 or an EBB_EXIT_* status.
+ */
+int vmm_attach_loop(struct vmm *vmm);
+int vmm_start_threads(struct vmm *vmm);
 /* Opens cfg->metrics_path for appending, if set; logs and returns -errno on failure. */
 int vmm_open_metrics(struct vmm *vmm);
 /* Writes one line of metrics to the metrics file, if there is one. */

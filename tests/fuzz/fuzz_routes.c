@@ -10,7 +10,8 @@
  * What would reach outside the process is tamed: a log_path is dropped, a
  * metrics_path becomes /dev/null, a drive's path_on_host the harness's own
  * image (a memfd), and InstanceStart meets an architecture whose
- * boot_check refuses, after the rest of vmm_boot()'s checks ran.
+ * boot_check refuses, after the rest of vmm_boot()'s checks ran; snapshot
+ * create and load meet one without snapshots, after their bodies parsed.
  *
  * Besides ASan and UBSan: every request gets a status, every error a
  * message, every response body serialises, and an accepted request leaves
@@ -56,6 +57,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_arch = host_arch;
 	fuzz_arch.boot_check = refuse_boot;
 	fuzz_arch.request_shutdown = refuse_shutdown;
+	/* No snapshot may write the host's files or build a VM from them. */
+	fuzz_arch.vm_save = NULL;
+	fuzz_arch.vm_restore = NULL;
 
 	int image = memfd_create("fuzz-routes-image", MFD_CLOEXEC);
 	if (image < 0 || ftruncate(image, 1 << 20) < 0)

@@ -652,15 +652,6 @@ static const struct err_case err_cases[] = {
 	  "  'machine-config': {'vcpu_count': 2, 'mem_size_mib': 256, 'smt': true}\n"
 	  "}\n",
 	  2, 67, "machine-config.smt", "smt is not supported by ebb" },
-	{ "dirty page tracking",
-	  "{\n"
-	  "  'machine-config': {\n"
-	  "    'vcpu_count': 2,\n"
-	  "    'mem_size_mib': 256,\n"
-	  "    'track_dirty_pages': true\n"
-	  "  }\n"
-	  "}\n",
-	  5, 26, "machine-config.track_dirty_pages", "track_dirty_pages is not supported by ebb" },
 	{ "cpu template",
 	  "{\n"
 	  "  'machine-config': {\n"
@@ -706,16 +697,6 @@ static const struct err_case err_cases[] = {
 	  "  ]\n"
 	  "}\n",
 	  6, 17, "drives[0].socket", "vhost-user drives (socket) are not supported by ebb" },
-	{ "free_page_hinting",
-	  "{\n"
-	  "  'balloon': {\n"
-	  "    'amount_mib': 0,\n"
-	  "    'deflate_on_oom': true,\n"
-	  "    'free_page_hinting': true\n"
-	  "  }\n"
-	  "}\n",
-	  5, 26, "balloon.free_page_hinting",
-	  "free_page_hinting is not supported by ebb yet; use free_page_reporting" },
 
 	/* checks across fields and sections */
 	{ "huge_pages 2M against memfd",
@@ -1486,14 +1467,15 @@ static void test_api_balloon(void **state)
 			   "{'stats_polling_interval_s': 1}", "no balloon device is configured");
 	expect_api_error(put_balloon_json, &cfg, "{'amount_mib': 513, 'deflate_on_oom': true}",
 			 -EINVAL, "amount_mib", "513 MiB is more than the guest's 512 MiB");
-	expect_api_error(put_balloon_json, &cfg,
-			 "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}",
-			 -EINVAL, "free_page_hinting",
-			 "free_page_hinting is not supported by ebb yet; use free_page_reporting");
+	/* Free page hinting is offered only when asked (it moves the reporting queue). */
+	expect_api_ok(put_balloon_json, &cfg,
+		      "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}");
+	assert_true(balloon_of(&cfg)->free_page_hinting);
 	expect_api_ok(put_balloon_json, &cfg,
 		      "{'amount_mib': 64, 'deflate_on_oom': true, 'stats_polling_interval_s': 0,"
 		      " 'free_page_hinting': false, 'free_page_reporting': true}");
 	assert_non_null(balloon_of(&cfg));
+	assert_false(balloon_of(&cfg)->free_page_hinting);
 	assert_int_equal(balloon_of(&cfg)->amount_mib, 64);
 	assert_true(balloon_of(&cfg)->free_page_reporting);
 

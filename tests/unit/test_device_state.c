@@ -104,8 +104,14 @@ static void test_balloon_round_trip(void **state)
 	uint32_t actual = 512;
 	virtio_mmio_bus_ops.write(&b->transport, VIRTIO_MMIO_CONFIG + 4, &actual, 4);
 
+	/* The policy turned on after boot (as PATCH /balloon/policy does): not in the config. */
+	b->policy_conf.enabled = true;
+	b->policy_conf.margin_mib = 96;
+
 	struct state_stream saved;
 	struct balloon *r = round_trip(t, dev, &args, &saved);
+	assert_true(r->policy_conf.enabled);
+	assert_int_equal(r->policy_conf.margin_mib, 96);
 	assert_int_equal(r->num_pages, b->num_pages);
 	assert_int_equal(r->requested_pages, 4 * BALLOON_PAGES_PER_MIB);
 	assert_int_equal(r->actual, 512);

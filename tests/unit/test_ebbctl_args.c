@@ -282,10 +282,57 @@ static void test_number_parsers(void **state)
 	assert_int_equal(args_parse_seconds("--t", " 1", &d, err, sizeof(err)), -1);
 }
 
+static void test_snapshot_and_restore(void **state)
+{
+	struct ctl_args a;
+	char err[256];
+	assert_int_equal(parse("snapshot web-1 --snapshot s.state --mem s.mem --diff --paused", &a,
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(a.cmd, CMD_SNAPSHOT);
+	assert_string_equal(a.names[0], "web-1");
+	assert_string_equal(a.snapshot, "s.state");
+	assert_string_equal(a.mem, "s.mem");
+	assert_true(a.diff);
+	assert_true(a.paused);
+	args_free(&a);
+
+	assert_int_equal(parse("restore --snapshot s.state --count 8 --name clone --paused", &a,
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(a.cmd, CMD_RESTORE);
+	assert_string_equal(a.snapshot, "s.state");
+	assert_null(a.mem);
+	assert_int_equal(a.count, 8);
+	assert_string_equal(a.prefix, "clone");
+	assert_true(a.paused);
+	args_free(&a);
+
+	static const struct {
+		const char *line, *want;
+	} bad[] = {
+		{ "snapshot --snapshot s --mem m", "snapshot: which VM?" },
+		{ "snapshot vm --mem m", "snapshot: --snapshot and --mem are required" },
+		{ "snapshot a b --snapshot s --mem m", "one VM name only" },
+		{ "restore", "restore: --snapshot FILE is required" },
+		{ "restore vm --snapshot s", "restore: unexpected argument 'vm'" },
+		{ "restore --snapshot s --diff", "--diff is not an option of restore" },
+		{ "snapshot vm --snapshot= --mem m", "--snapshot: needs a file" },
+		{ "launch --config c --snapshot s", "--snapshot is not an option of launch" },
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		assert_int_equal(parse(bad[k].line, &a, err, sizeof(err)), -1);
+		if (!strstr(err, bad[k].want))
+			fail_msg("'%s': got '%s', want '%s'", bad[k].line, err, bad[k].want);
+		args_free(&a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_launch_parses), cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_snapshot_and_restore),
 		cmocka_unit_test(test_names),	      cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_number_parsers),
 	};

@@ -31,11 +31,18 @@ enum opt_id {
 	OPT_MARGIN_MIB,
 	OPT_OFF,
 	OPT_SHOW,
+	OPT_SNAPSHOT,
+	OPT_MEM,
+	OPT_DIFF,
+	OPT_PAUSED,
 };
 
 #define C(cmd) (1u << (cmd))
-#define VM_CMDS \
-	(C(CMD_LAUNCH) | C(CMD_PS) | C(CMD_BALLOON) | C(CMD_STATS) | C(CMD_METRICS) | C(CMD_STOP))
+#define VM_CMDS                                                                       \
+	(C(CMD_LAUNCH) | C(CMD_PS) | C(CMD_BALLOON) | C(CMD_STATS) | C(CMD_METRICS) | \
+	 C(CMD_STOP) | C(CMD_SNAPSHOT) | C(CMD_RESTORE))
+#define STARTS (C(CMD_LAUNCH) | C(CMD_RESTORE)) /* commands that start VMs */
+#define SNAP   (C(CMD_SNAPSHOT) | C(CMD_RESTORE))
 #define NO_CMD C(CMD_NONE)
 
 struct opt_spec {
@@ -52,20 +59,24 @@ static const struct opt_spec opt_specs[] = {
 	{ "all", OPT_ALL, false, C(CMD_STOP) },
 	{ "run-dir", OPT_RUN_DIR, true, NO_CMD | VM_CMDS },
 	{ "config", OPT_CONFIG, true, C(CMD_LAUNCH) },
-	{ "count", OPT_COUNT, true, C(CMD_LAUNCH) },
-	{ "name", OPT_NAME, true, C(CMD_LAUNCH) },
-	{ "ebb", OPT_EBB, true, C(CMD_LAUNCH) },
+	{ "count", OPT_COUNT, true, STARTS },
+	{ "name", OPT_NAME, true, STARTS },
+	{ "ebb", OPT_EBB, true, STARTS },
 	{ "target-mib", OPT_TARGET_MIB, true, C(CMD_BALLOON) },
 	{ "margin-mib", OPT_MARGIN_MIB, true, C(CMD_BALLOON) },
 	{ "off", OPT_OFF, false, C(CMD_BALLOON) },
 	{ "show", OPT_SHOW, false, C(CMD_BALLOON) },
-	{ "timeout", OPT_TIMEOUT, true, C(CMD_LAUNCH) | C(CMD_STOP) },
+	{ "timeout", OPT_TIMEOUT, true, STARTS | C(CMD_STOP) },
+	{ "snapshot", OPT_SNAPSHOT, true, SNAP },
+	{ "mem", OPT_MEM, true, SNAP },
+	{ "diff", OPT_DIFF, false, C(CMD_SNAPSHOT) },
+	{ "paused", OPT_PAUSED, false, SNAP },
 };
 
 static const char *const cmd_names[CMD_NR] = {
-	[CMD_HELP] = "help",	   [CMD_LAUNCH] = "launch", [CMD_PS] = "ps",
-	[CMD_BALLOON] = "balloon", [CMD_STATS] = "stats",   [CMD_METRICS] = "metrics",
-	[CMD_STOP] = "stop",
+	[CMD_HELP] = "help",	   [CMD_LAUNCH] = "launch",	[CMD_PS] = "ps",
+	[CMD_BALLOON] = "balloon", [CMD_STATS] = "stats",	[CMD_METRICS] = "metrics",
+	[CMD_STOP] = "stop",	   [CMD_SNAPSHOT] = "snapshot", [CMD_RESTORE] = "restore",
 };
 
 static const char help_overview[] =
@@ -81,6 +92,8 @@ static const char help_overview[] =
 	"  stats    show a VM's balloon statistics    ebbctl stats NAME [--json]\n"
 	"  metrics  show a VM's metrics               ebbctl metrics NAME [--json]\n"
 	"  stop     stop VMs and clean up after them  ebbctl stop NAME...|--all [--timeout S]\n"
+	"  snapshot pause a VM and snapshot it        ebbctl snapshot NAME --snapshot F --mem M\n"
+	"  restore  start VMs from a snapshot         ebbctl restore --snapshot F [--count N]\n"
 	"  help     help on a command                 ebbctl help COMMAND (or COMMAND --help)\n"
 	"\n"
 	"Options of every command:\n"
@@ -162,6 +175,28 @@ static const char help_stop[] =
 	"each one ended; \"clean\" means exit status 0 (guest reset) or 143 (ebb's\n"
 	"orderly shutdown on SIGTERM). VMs that had already exited are just cleaned up.\n";
 
+static const char help_snapshot[] =
+	"Usage: ebbctl snapshot NAME --snapshot FILE --mem FILE [--diff] [--paused]\n"
+	"                        [--run-dir DIR] [--json]\n"
+	"\n"
+	"Pauses VM NAME (PATCH /vm), writes its snapshot (PUT /snapshot/create): the\n"
+	"state to --snapshot, guest RAM to --mem (only the memory the guest holds; see\n"
+	"docs/snapshot.md), then resumes it unless --paused. --diff writes only the\n"
+	"pages changed since the last snapshot into --mem, which should be a copy of\n"
+	"the last snapshot's memory file (the VM needs track_dirty_pages). Relative\n"
+	"paths are made absolute here.\n";
+
+static const char help_restore[] =
+	"Usage: ebbctl restore --snapshot FILE [--mem FILE] [--count N] [--name PREFIX]\n"
+	"                      [--paused] [--run-dir DIR] [--ebb PATH] [--timeout S] [--json]\n"
+	"\n"
+	"Starts N VMs from a snapshot (ebb --restore), each in the background like\n"
+	"`launch`, with its own API socket, log and console under DIR/NAME. They map\n"
+	"the memory file (--mem, default: the one the snapshot names) MAP_PRIVATE and\n"
+	"share every page none of them writes. --paused leaves them paused (PATCH /vm\n"
+	"resumes). The names default to FILE's base name. Drives are the snapshot's:\n"
+	"clones that write to one drive corrupt it.\n";
+
 static const char help_help[] = "Usage: ebbctl help [COMMAND]\n"
 				"\n"
 				"Prints the overview, or the help of COMMAND.\n";
@@ -188,6 +223,10 @@ const char *args_help(enum ctl_cmd cmd)
 		return help_metrics;
 	case CMD_STOP:
 		return help_stop;
+	case CMD_SNAPSHOT:
+		return help_snapshot;
+	case CMD_RESTORE:
+		return help_restore;
 	case CMD_HELP:
 		return help_help;
 	default:
@@ -344,6 +383,19 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *o, const char *f
 	case OPT_SHOW:
 		a->show = true;
 		return 0;
+	case OPT_SNAPSHOT:
+	case OPT_MEM:
+		if (value[0] == '\0')
+			return arg_error(err, errlen, "%s%s: needs a file, got an empty value", w,
+					 flag);
+		*(o->id == OPT_SNAPSHOT ? &a->snapshot : &a->mem) = value;
+		return 0;
+	case OPT_DIFF:
+		a->diff = true;
+		return 0;
+	case OPT_PAUSED:
+		a->paused = true;
+		return 0;
 	case OPT_TIMEOUT:
 		if (args_parse_seconds(flag, value, &a->timeout_s, ebuf, sizeof(ebuf)) < 0)
 			return arg_error(err, errlen, "%s%s", w, ebuf);
@@ -421,6 +473,7 @@ static int add_name(struct ctl_args *a, const char *name, char *err, size_t errl
 		break;
 	case CMD_LAUNCH:
 	case CMD_PS:
+	case CMD_RESTORE:
 		return arg_error(err, errlen, "%sunexpected argument '%s' (%s)", w, name,
 				 see_help(a, hbuf, sizeof(hbuf)));
 	case CMD_BALLOON:
@@ -435,6 +488,7 @@ static int add_name(struct ctl_args *a, const char *name, char *err, size_t errl
 		break;
 	case CMD_STATS:
 	case CMD_METRICS:
+	case CMD_SNAPSHOT:
 		if (a->nr_names >= 1)
 			return arg_error(err, errlen, "%sone VM name only, got '%s' and '%s'", w,
 					 a->names[0], name);
@@ -503,6 +557,19 @@ static int check_cmd(struct ctl_args *a, char *err, size_t errlen)
 		if (a->nr_names == 0)
 			return arg_error(err, errlen, "%swhich VM? (ebbctl %s NAME)", w,
 					 args_cmd_name(a->cmd));
+		break;
+	case CMD_SNAPSHOT:
+		if (a->nr_names == 0 || !a->snapshot || !a->mem)
+			return arg_error(err, errlen,
+					 "snapshot: %s (ebbctl snapshot NAME "
+					 "--snapshot FILE --mem FILE)",
+					 a->nr_names ? "--snapshot and --mem are required"
+						     : "which VM?");
+		break;
+	case CMD_RESTORE:
+		if (!a->snapshot)
+			return arg_error(err, errlen, "restore: --snapshot FILE is required (%s)",
+					 see_help(a, hbuf, sizeof(hbuf)));
 		break;
 	case CMD_STOP:
 		if (a->all && a->nr_names)

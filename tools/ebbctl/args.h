@@ -30,6 +30,8 @@ enum ctl_cmd {
 	CMD_STATS,
 	CMD_METRICS,
 	CMD_STOP,
+	CMD_SNAPSHOT,
+	CMD_RESTORE,
 	CMD_NR
 };
 
@@ -54,6 +56,11 @@ struct ctl_args {
 	bool show;
 	bool has_timeout;
 	double timeout_s;
+	/* snapshot NAME and restore: the state file, the memory file, Diff, stay paused */
+	const char *snapshot;
+	const char *mem;
+	bool diff;
+	bool paused;
 	/* Positional VM names, pointing into argv. */
 	const char **names;
 	unsigned int nr_names;

@@ -109,7 +109,16 @@ static int claim(struct launch *l, const char *run_dir)
 	return 0;
 }
 
-static int start(struct launch *l, const char *ebb, const char *config)
+/* What ebb starts from: --config-file FILE, or --restore FILE [--restore-mem M] [--restore-paused].
+ */
+struct source {
+	const char *config;
+	const char *snapshot;
+	const char *mem;
+	bool paused;
+};
+
+static int start(struct launch *l, const char *ebb, const struct source *src)
 {
 	int ret = rundir_mkdir_p(l->in.dir, 0755);
 	if (ret < 0) {
@@ -117,11 +126,25 @@ static int start(struct launch *l, const char *ebb, const char *config)
 			 l->in.dir, strerror(-ret));
 		return -1;
 	}
-	char *argv[] = {
-		(char *)ebb, "--config-file",  (char *)config, "--api-sock",
-		l->in.sock,  "--id",	       l->in.name,     "--log-path",
-		l->in.log,   "--metrics-path", l->in.metrics,  NULL,
+	char *argv[16] = {
+		(char *)ebb,  "--api-sock", l->in.sock,	      "--id",	     l->in.name,
+		"--log-path", l->in.log,    "--metrics-path", l->in.metrics,
 	};
+	int n = 9;
+	if (src->config) {
+		argv[n++] = "--config-file";
+		argv[n++] = (char *)src->config;
+	} else {
+		argv[n++] = "--restore";
+		argv[n++] = (char *)src->snapshot;
+		if (src->mem) {
+			argv[n++] = "--restore-mem";
+			argv[n++] = (char *)src->mem;
+		}
+		if (src->paused)
+			argv[n++] = "--restore-paused";
+	}
+	argv[n] = NULL;
 	struct spawn_files files = {
 		.console = l->in.console,
 		.log = l->in.log,
@@ -254,24 +277,33 @@ int cmd_launch(const struct ctl *ctl)
 {
 	const struct ctl_args *a = ctl->args;
 	char prefix[RUNDIR_NAME_MAX + 1], err[1024];
-	char ebb[PATH_MAX], config[PATH_MAX];
+	char ebb[PATH_MAX], file[PATH_MAX], mem[PATH_MAX];
+	bool restore = a->cmd == CMD_RESTORE;
+	const char *cmd = restore ? "restore" : "launch", *from = restore ? a->snapshot : a->config;
+	struct source src = { .paused = a->paused };
 
 	if (a->prefix) {
 		snprintf(prefix, sizeof(prefix), "%s", a->prefix);
-	} else if (rundir_prefix_from_config(a->config, prefix, sizeof(prefix), err, sizeof(err)) <
-		   0) {
-		ctl_err("launch: %s", err);
+	} else if (rundir_prefix_from_config(from, prefix, sizeof(prefix), err, sizeof(err)) < 0) {
+		ctl_err("%s: %s", cmd, err);
 		return CTL_EXIT_USAGE;
 	}
-	if (access(a->config, R_OK) < 0 || !realpath(a->config, config)) {
-		ctl_err("launch: --config %s: %s", a->config, strerror(errno));
+	if (access(from, R_OK) < 0 || !realpath(from, file)) {
+		ctl_err("%s: --%s %s: %s", cmd, restore ? "snapshot" : "config", from,
+			strerror(errno));
 		return CTL_EXIT_USAGE;
 	}
+	if (restore && a->mem && (access(a->mem, R_OK) < 0 || !realpath(a->mem, mem))) {
+		ctl_err("restore: --mem %s: %s", a->mem, strerror(errno));
+		return CTL_EXIT_USAGE;
+	}
+	*(restore ? &src.snapshot : &src.config) = file;
+	src.mem = restore && a->mem ? mem : NULL;
 	if (find_ebb(a->ebb, ebb, sizeof(ebb)) < 0)
 		return CTL_EXIT_USAGE;
 	int ret = rundir_mkdir_p(ctl->run_dir, 0755);
 	if (ret < 0) {
-		ctl_err("launch: cannot create the run directory %s: %s", ctl->run_dir,
+		ctl_err("%s: cannot create the run directory %s: %s", cmd, ctl->run_dir,
 			strerror(-ret));
 		return CTL_EXIT_FAIL;
 	}
@@ -288,7 +320,7 @@ int cmd_launch(const struct ctl *ctl)
 		char name[RUNDIR_NAME_MAX + 1];
 		if (rundir_vm_name(name, sizeof(name), prefix, i + 1, n) < 0 ||
 		    rundir_check_name(name, err, sizeof(err)) < 0) {
-			ctl_err("launch: name prefix '%s' is too long for %u VMs", prefix, n);
+			ctl_err("%s: name prefix '%s' is too long for %u VMs", cmd, prefix, n);
 			status = CTL_EXIT_USAGE;
 			goto out;
 		}
@@ -307,7 +339,7 @@ int cmd_launch(const struct ctl *ctl)
 	}
 
 	for (unsigned int i = 0; i < n; i++) {
-		if (start(&ls[i], ebb, config) < 0)
+		if (start(&ls[i], ebb, &src) < 0)
 			ls[i].state = L_FAILED;
 	}
 	double deadline = proc_now() + a->timeout_s;

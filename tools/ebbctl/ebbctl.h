@@ -20,6 +20,7 @@ int cmd_balloon(const struct ctl *ctl);
 int cmd_stats(const struct ctl *ctl);
 int cmd_metrics(const struct ctl *ctl);
 int cmd_stop(const struct ctl *ctl);
+int cmd_snapshot(const struct ctl *ctl);
 
 /* "ebbctl: MESSAGE" on stderr. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

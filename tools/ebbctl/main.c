@@ -42,8 +42,9 @@ json_t *ctl_json_int_or_null(long long v)
 typedef int (*cmd_fn)(const struct ctl *ctl);
 
 static const cmd_fn commands[CMD_NR] = {
-	[CMD_LAUNCH] = cmd_launch, [CMD_PS] = cmd_ps,		[CMD_BALLOON] = cmd_balloon,
-	[CMD_STATS] = cmd_stats,   [CMD_METRICS] = cmd_metrics, [CMD_STOP] = cmd_stop,
+	[CMD_LAUNCH] = cmd_launch,     [CMD_PS] = cmd_ps,	    [CMD_BALLOON] = cmd_balloon,
+	[CMD_STATS] = cmd_stats,       [CMD_METRICS] = cmd_metrics, [CMD_STOP] = cmd_stop,
+	[CMD_SNAPSHOT] = cmd_snapshot, [CMD_RESTORE] = cmd_launch,
 };
 
 int main(int argc, char **argv)

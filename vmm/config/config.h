@@ -44,6 +44,7 @@ struct vm_config {
 	bool boot_timer;
 	bool acpi; /* describe devices with ACPI tables (x86), not the command line */
 	bool mem_merge; /* ebb.memory.merge: KSM may merge identical guest pages */
+	bool track_dirty_pages; /* machine-config: KVM logs guest writes, for Diff snapshots */
 
 	/* every device, with its type's ebb-only settings */
 	struct device_confs devices;
@@ -60,6 +61,10 @@ struct vm_config {
 	bool metrics_emit_id; /* metrics.emit_id */
 	char *id;
 	char *config_file;
+	/* --restore: the VM comes from a snapshot instead of a configuration. */
+	char *restore_path;
+	char *restore_mem_path; /* NULL: the memory file the snapshot names */
+	bool restore_paused;
 };
 
 /* Defaults, and every device type of registry (device_registry() for ebb's). */

@@ -37,7 +37,8 @@ int config_set_str(char **dst, const char *src)
 #define FOR_EACH_STRING(cfg, X)                                                         \
 	X((cfg)->kernel_path)                                                           \
 	X((cfg)->initrd_path) X((cfg)->boot_args) X((cfg)->api_sock) X((cfg)->log_path) \
-		X((cfg)->metrics_path) X((cfg)->id) X((cfg)->config_file)
+		X((cfg)->metrics_path) X((cfg)->id) X((cfg)->config_file) X((cfg)->restore_path) \
+			X((cfg)->restore_mem_path)
 
 void config_free(struct vm_config *cfg)
 {

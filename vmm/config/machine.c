@@ -72,9 +72,7 @@ static const struct schema_field machine_fields[] = {
 	  .unsupported = "smt is not supported by ebb" },
 	{ .name = "track_dirty_pages",
 	  .type = SCHEMA_BOOL,
-	  .flags = SCHEMA_FALSE_ONLY,
-	  .offset = offsetof(struct machine_stage, track_dirty_pages),
-	  .unsupported = "track_dirty_pages is not supported by ebb (it takes no snapshots)" },
+	  .offset = offsetof(struct machine_stage, track_dirty_pages) },
 	{ .name = "cpu_template",
 	  .type = SCHEMA_CHOICE,
 	  .offset = offsetof(struct machine_stage, cpu_template),
@@ -146,6 +144,7 @@ void machine_stage_of(const struct vm_config *cfg, struct machine_stage *st)
 {
 	*st = (struct machine_stage){ .vcpus = cfg->vcpus,
 				      .mem_mib = cfg->mem_mib,
+				      .track_dirty_pages = cfg->track_dirty_pages,
 				      .huge_pages = huge_pages_of(cfg) };
 }
 
@@ -153,6 +152,8 @@ void machine_apply(struct vm_config *cfg, const struct machine_stage *st, uint32
 {
 	cfg->vcpus = st->vcpus;
 	cfg->mem_mib = st->mem_mib;
+	if (put || machine_has(seen, "track_dirty_pages"))
+		cfg->track_dirty_pages = st->track_dirty_pages;
 	if (put || machine_has(seen, "huge_pages"))
 		huge_pages_backing(st->huge_pages, cfg->backing, &cfg->backing, &cfg->thp);
 }

@@ -31,7 +31,7 @@ static void get_balloon(const struct device_route_ctx *ctx, struct api_request *
 				 (json_int_t)b->amount_mib, "deflate_on_oom", b->deflate_on_oom,
 				 "stats_polling_interval_s",
 				 (json_int_t)b->stats_polling_interval_s, "free_page_reporting",
-				 b->free_page_reporting, "free_page_hinting", 0));
+				 b->free_page_reporting, "free_page_hinting", b->free_page_hinting));
 }
 
 /*
@@ -272,6 +272,11 @@ static void patch_policy(const struct device_route_ctx *ctx, struct api_request 
 		api_ok(req, NULL);
 }
 
+/* hinting.c */
+void balloon_route_hinting_start(const struct device_route_ctx *ctx, struct api_request *req);
+void balloon_route_hinting_stop(const struct device_route_ctx *ctx, struct api_request *req);
+void balloon_route_hinting_status(const struct device_route_ctx *ctx, struct api_request *req);
+
 const struct device_route balloon_routes[] = {
 	{ "GET", "/policy", get_policy },
 	{ "PATCH", "/policy", patch_policy },
@@ -279,5 +284,8 @@ const struct device_route balloon_routes[] = {
 	{ "PATCH", "", patch_balloon },
 	{ "GET", "/statistics", get_statistics },
 	{ "PATCH", "/statistics", patch_statistics },
+	{ "PATCH", "/hinting/start", balloon_route_hinting_start },
+	{ "PATCH", "/hinting/stop", balloon_route_hinting_stop },
+	{ "GET", "/hinting/status", balloon_route_hinting_status },
 	{ NULL },
 };

@@ -63,6 +63,8 @@ static uint64_t balloon_features(void *dev)
 		f |= FEATURE(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	if (b->params.reporting)
 		f |= FEATURE(VIRTIO_BALLOON_F_REPORTING);
+	if (b->params.hinting)
+		f |= FEATURE(VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	return f;
 }
 
@@ -98,6 +100,7 @@ static void config_bytes(const struct balloon *b, uint8_t out[sizeof(struct virt
 	struct virtio_balloon_config c = {
 		.num_pages = b->num_pages,
 		.actual = b->actual,
+		.free_page_hint_cmd_id = b->hinting.host_cmd,
 		.poison_val = b->poison_val,
 	};
 	memcpy(out, &c, sizeof(c));
@@ -142,6 +145,8 @@ static void balloon_reset(void *dev)
 	balloon_queue_roles(0, &b->roles);
 	b->roles.count = 0;
 	b->num_pages = b->requested_pages;
+	b->hinting.host_cmd = VIRTIO_BALLOON_CMD_ID_STOP;
+	b->hinting.guest_cmd_seen = false;
 }
 
 /* ---- inflate and deflate ---- */
@@ -229,8 +234,13 @@ static void count_tier(struct balloon *b, uint64_t len)
 
 static void report_chain(struct balloon *b, const struct vq_chain *chain)
 {
-	/* A poisoned guest checks free pages on allocation; zero-filled ones would fail. */
-	bool skip = b->poison_acked && b->poison_val != 0;
+	/*
+	 * A guest that acked PAGE_POISON relies on what its free pages hold:
+	 * the poison value, checked on allocation, or zeros (init_on_free).
+	 * Discarded pages come back zero-filled, or, on RAM restored from a
+	 * snapshot (private file mapping), as the file's page: skip then.
+	 */
+	bool skip = b->poison_acked && (b->poison_val != 0 || !mem_discard_zeroes(b->mem));
 	b->counters.reports++;
 	if (chain->nr > BALLOON_MAX_REPORT_RANGES) {
 		b->counters.bad_descriptors++;
@@ -342,6 +352,8 @@ static void balloon_queue_notify(void *dev, unsigned int idx)
 		process = balloon_process_stats;
 	else if ((int)idx == b->roles.reporting)
 		process = balloon_process_reporting;
+	else if ((int)idx == b->roles.free_page_hint)
+		process = balloon_process_hinting;
 	if (process)
 		virtio_mmio_process_queue(&b->transport, idx, process);
 }
@@ -391,6 +403,7 @@ int balloon_init(struct balloon *b, const struct balloon_params *params, struct 
 	if (b->params.oom_backoff_max_s < b->params.oom_backoff_min_s)
 		b->params.oom_backoff_max_s = MAX(BALLOON_OOM_BACKOFF_MAX_S, b->params.oom_backoff_min_s);
 	b->requested_pages = b->num_pages = params->target_mib * BALLOON_PAGES_PER_MIB;
+	b->hinting.next_id = 2; /* 0 and 1 are STOP and DONE */
 	balloon_queue_roles(0, &b->roles);
 	b->roles.count = 0;
 	if (params->reporting && params->reporting_queue_size < 32) {

@@ -33,6 +33,7 @@ struct balloon_params {
 	bool deflate_on_oom;
 	uint32_t stats_interval_s; /* 0: no stats queue */
 	bool reporting;
+	bool hinting; /* offer FREE_PAGE_HINT (it moves the reporting queue's index) */
 	uint16_t reporting_queue_size;
 	/* After an OOM deflate, ask for the target again after min, doubling to max (0: defaults). */
 	uint32_t oom_backoff_min_s;
@@ -50,6 +51,25 @@ struct balloon_queue_roles {
 	int free_page_hint;
 	int reporting;
 	unsigned int count;
+};
+
+/*
+ * Free page hinting (hinting.c): the host asks with a new command id in
+ * config space, the guest answers with that id, its free 4 MiB blocks and a
+ * STOP, and keeps the blocks until the host says DONE. Hints only shape a
+ * snapshot (a hinted page nobody wrote since the run began is left out of
+ * the memory file); they are never discarded, since the guest may take the
+ * pages back at any time.
+ */
+struct balloon_hinting {
+	uint32_t host_cmd;  /* in config space: a run's id, STOP (0) or DONE (1) */
+	uint32_t next_id;   /* the next run's id, 2 and up */
+	uint32_t guest_cmd; /* the last command id the guest sent */
+	bool guest_cmd_seen;
+	bool ack_on_stop;   /* DONE as soon as the guest's STOP arrives */
+	uint64_t runs;
+	uint64_t hinted_bytes; /* in the current run */
+	uint64_t hints;
 };
 
 struct balloon_stat {
@@ -82,6 +102,7 @@ struct balloon_counters {
 	uint64_t
 		thp_guards_lifted; /* ... advised MADV_HUGEPAGE again once reported whole (--thp) */
 	uint64_t thp_unguarded;	   /* small reports left unguarded: past the limit, or refused */
+	uint64_t hinted_blocks; /* free page hinting: blocks the guest hinted */
 };
 
 /* 2 MiB blocks of guest RAM kept from huge pages around small reports (holes.c). */
@@ -128,6 +149,7 @@ struct balloon {
 	struct balloon_stat stats[BALLOON_MAX_STATS];
 	struct timespec stats_time; /* CLOCK_REALTIME of the last update */
 
+	struct balloon_hinting hinting;
 	struct balloon_counters counters;
 	struct balloon_holes holes;
 	struct log_limit log_oom, log_target, log_stats, log_acked, log_policy;
@@ -169,6 +191,14 @@ void balloon_holes_destroy(struct balloon *b);
 uint32_t balloon_holes_default_limit(uint64_t nr_blocks);
 /* A valid reported range, before its discard. */
 void balloon_holes_reported(struct balloon *b, uint64_t gpa, uint64_t len);
+
+/* hinting.c */
+bool balloon_hinting_acked(const struct balloon *b);
+/* Starts a run: -ENOTSUP when not offered, -EAGAIN when the guest has not acked it. */
+int balloon_hinting_start(struct balloon *b, bool ack_on_stop);
+int balloon_hinting_stop(struct balloon *b);
+unsigned int balloon_process_hinting(void *dev, struct virtq *vq, unsigned int idx,
+				     const struct vq_chain *chain, enum vq_error err);
 
 /* oom.c: deflate-on-oom, without giving up the operator's target. */
 void balloon_oom_actual_changed(struct balloon *b, uint32_t old_actual);

@@ -2,6 +2,7 @@
 /* The balloon's configuration: its schema, its rules and what it asks of the guest. */
 #include "devices/virtio/balloon/conf.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,9 +25,7 @@ static const struct schema_field conf_fields[] = {
 	  .max = BALLOON_MAX_STATS_INTERVAL_S },
 	{ .name = "free_page_hinting",
 	  .type = SCHEMA_BOOL,
-	  .flags = SCHEMA_FALSE_ONLY,
-	  .offset = offsetof(struct balloon_conf, free_page_hinting),
-	  .unsupported = "free_page_hinting is not supported by ebb yet; use free_page_reporting" },
+	  .offset = offsetof(struct balloon_conf, free_page_hinting) },
 	{ .name = "free_page_reporting",
 	  .type = SCHEMA_BOOL,
 	  .offset = offsetof(struct balloon_conf, free_page_reporting) },
@@ -239,10 +238,42 @@ static int parse_ebb_balloon(struct schema_ctx *c, struct json_t *v, void *stage
 	return schema_parse(c, v, &ebb_balloon_schema, &s->policy, NULL);
 }
 
+/* The settings back as config keys (a snapshot carries them): -1 means unset. */
+static json_t *dump_queue_size(const void *stage)
+{
+	return json_integer(((const struct balloon_settings *)stage)->reporting_queue_size);
+}
+
+static json_t *dump_page_reporting(const void *stage)
+{
+	const struct reporting_tunables *r = &((const struct balloon_settings *)stage)->reporting;
+	json_t *o = json_pack("{s:s}", "profile", reporting_profiles[r->profile]);
+	const struct { const char *key; int64_t v; } set[] = {
+		{ "delay_ms", r->delay_ms }, { "budget", r->budget },
+		{ "watermark_mib", r->watermark_mib }, { "order", r->order },
+	};
+	for (size_t i = 0; o && i < sizeof(set) / sizeof(set[0]); i++)
+		if (set[i].v >= 0)
+			json_object_set_new(o, set[i].key, json_integer(set[i].v));
+	return o;
+}
+
+static json_t *dump_ebb_balloon(const void *stage)
+{
+	const struct balloon_settings *s = stage;
+	return json_pack("{s:o}", "policy", schema_dump(&balloon_policy_schema, &s->policy));
+}
+
 static const struct schema_field settings_fields[] = {
-	{ .name = "reporting_queue_size", .type = SCHEMA_CUSTOM, .parse = parse_queue_size },
-	{ .name = "page_reporting", .type = SCHEMA_CUSTOM, .parse = parse_page_reporting },
-	{ .name = "balloon", .type = SCHEMA_CUSTOM, .parse = parse_ebb_balloon },
+	{ .name = "reporting_queue_size",
+	  .type = SCHEMA_CUSTOM,
+	  .parse = parse_queue_size,
+	  .dump = dump_queue_size },
+	{ .name = "page_reporting",
+	  .type = SCHEMA_CUSTOM,
+	  .parse = parse_page_reporting,
+	  .dump = dump_page_reporting },
+	{ .name = "balloon", .type = SCHEMA_CUSTOM, .parse = parse_ebb_balloon, .dump = dump_ebb_balloon },
 };
 
 const struct schema balloon_settings_schema = SCHEMA_OF(settings_fields);

@@ -13,7 +13,7 @@ struct balloon_conf {
 	uint32_t amount_mib;
 	bool deflate_on_oom;
 	uint32_t stats_polling_interval_s;
-	bool free_page_hinting; /* accepted as false only */
+	bool free_page_hinting; /* offer FREE_PAGE_HINT (hinting.c) */
 	bool free_page_reporting;
 };
 

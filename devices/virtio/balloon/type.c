@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +23,7 @@ static int balloon_create(const struct device_create_args *a, void **out)
 		.deflate_on_oom = conf->deflate_on_oom,
 		.stats_interval_s = conf->stats_polling_interval_s,
 		.reporting = conf->free_page_reporting,
+		.hinting = conf->free_page_hinting,
 		.reporting_queue_size = settings->reporting_queue_size,
 		.policy = settings->policy,
 	};
@@ -73,6 +75,7 @@ static const struct metric_field balloon_metrics[] = {
 	METRIC(struct balloon_counters, thp_guards),
 	METRIC(struct balloon_counters, thp_guards_lifted),
 	METRIC(struct balloon_counters, thp_unguarded),
+	METRIC(struct balloon_counters, hinted_blocks),
 };
 
 static const struct seccomp_rule balloon_seccomp[] = {
@@ -92,6 +95,8 @@ static const struct seccomp_rule balloon_seccomp[] = {
 };
 
 #define BALLOON_STATE_TAG     STATE_TAG('B', 'L', 'N', 'S')
+#define HINTING_STATE_TAG     STATE_TAG('B', 'L', 'N', 'H')
+#define POLICY_STATE_TAG      STATE_TAG('B', 'L', 'N', 'P')
 #define BALLOON_STATE_VERSION 1
 
 struct balloon_record {
@@ -129,6 +134,11 @@ static int balloon_save(void *dev, struct state_stream *s)
 	int ret = virtio_mmio_save(&b->transport, s);
 	if (ret == 0)
 		ret = state_put(s, BALLOON_STATE_TAG, r, sizeof(*r));
+	if (ret == 0)
+		ret = state_put(s, HINTING_STATE_TAG, &b->hinting, sizeof(b->hinting));
+	/* The policy's live settings: a PATCH /balloon/policy after boot is not in the config. */
+	if (ret == 0)
+		ret = state_put(s, POLICY_STATE_TAG, &b->policy_conf, sizeof(b->policy_conf));
 	free(r);
 	return ret;
 }
@@ -136,12 +146,17 @@ static int balloon_save(void *dev, struct state_stream *s)
 static int balloon_restore(void *dev, struct state_stream *s)
 {
 	struct balloon *b = dev;
+	struct balloon_policy_conf policy;
 	struct balloon_record *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	int ret = virtio_mmio_restore(&b->transport, s);
 	if (ret == 0)
 		ret = state_get(s, BALLOON_STATE_TAG, r, sizeof(*r));
+	if (ret == 0)
+		ret = state_get(s, HINTING_STATE_TAG, &b->hinting, sizeof(b->hinting));
+	if (ret == 0)
+		ret = state_get(s, POLICY_STATE_TAG, &policy, sizeof(policy));
 	if (ret == 0 && (r->version != BALLOON_STATE_VERSION || r->nr_stats > BALLOON_MAX_STATS))
 		ret = -EPROTO;
 	if (ret == 0) {
@@ -155,6 +170,10 @@ static int balloon_restore(void *dev, struct state_stream *s)
 		b->stats_held = r->stats_held;
 		memcpy(b->stats, r->stats, sizeof(b->stats));
 		b->counters = r->counters;
+		if (policy.enabled && !b->policy_conf.enabled)
+			snprintf(b->policy.reason, sizeof(b->policy.reason),
+				 "on: waiting for statistics");
+		b->policy_conf = policy;
 		if (balloon_stats_enabled(b) && r->stats_interval_s)
 			ret = balloon_set_stats_interval(b, r->stats_interval_s);
 	}

@@ -313,6 +313,10 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 				     : refuse(b, "a status buffer longer than one byte");
 		*status = st;
 		used = r.written + 1;
+		/* KVM's dirty log does not see these writes; Diff snapshots must. */
+		for (unsigned int i = 0; i < c->nr; i++)
+			if (c->bufs[i].device_writable)
+				mem_mark_dirty(b->mem, c->bufs[i].gpa, c->bufs[i].len);
 	}
 	vq_push(vq, c->head, used);
 }

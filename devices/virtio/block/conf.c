@@ -37,6 +37,12 @@ static int parse_rate_limiter(struct schema_ctx *c, json_t *v, void *stage)
 	return rate_limiter_parse(c, v, &((struct block_conf *)stage)->rate_limiter);
 }
 
+/* A snapshot's configuration keeps the drive's limits (snapshot_conf.c). */
+static json_t *dump_rate_limiter(const void *stage)
+{
+	return rate_limiter_dump(&((const struct block_conf *)stage)->rate_limiter);
+}
+
 static int parse_socket(struct schema_ctx *c, json_t *v, void *stage)
 {
 	if (json_is_string(v))
@@ -51,9 +57,10 @@ static int parse_socket(struct schema_ctx *c, json_t *v, void *stage)
 		.flags = SCHEMA_REQUIRED | SCHEMA_OWNS_STR,                              \
 		.offset = offsetof(struct block_conf, drive_id), .parse = parse_drive_id \
 	}
-#define RATE_LIMITER_FIELD                                                                 \
-	{                                                                                  \
-		.name = "rate_limiter", .type = SCHEMA_CUSTOM, .parse = parse_rate_limiter \
+#define RATE_LIMITER_FIELD                                                                  \
+	{                                                                                   \
+		.name = "rate_limiter", .type = SCHEMA_CUSTOM, .parse = parse_rate_limiter, \
+		.dump = dump_rate_limiter                                                   \
 	}
 
 static const struct schema_field conf_fields[] = {

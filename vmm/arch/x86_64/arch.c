@@ -12,6 +12,7 @@
 #include "vmm/arch/x86_64/cpu_state.h"
 #include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/snapshot.h"
 #include "vmm/arch/x86_64/x86.h"
 
 #define SERIAL_PORT_LEN	 8
@@ -208,6 +209,28 @@ static bool x86_vcpu_exit(struct arch_vm *a, struct kvm_run *run)
 	return true;
 }
 
+/* What the event loop needs to save the state of snapshot.c (PUT /snapshot/create). */
+static const struct seccomp_rule snapshot_seccomp[] = {
+	SECCOMP_IOCTL(KVM_GET_MP_STATE, "a vCPU's MP state"),
+	SECCOMP_IOCTL(KVM_GET_CPUID2, "a vCPU's CPUID"),
+	SECCOMP_IOCTL(KVM_GET_REGS, "a vCPU's registers"),
+	SECCOMP_IOCTL(KVM_GET_SREGS, "a vCPU's special registers"),
+	SECCOMP_IOCTL(KVM_GET_XSAVE, "a vCPU's FPU and vector state"),
+	SECCOMP_IOCTL(KVM_GET_XSAVE2, "the same, where it is larger than 4 KiB"),
+	SECCOMP_IOCTL(KVM_GET_FPU, "the FPU, where KVM has no XSAVE"),
+	SECCOMP_IOCTL(KVM_GET_XCRS, "a vCPU's XCR0"),
+	SECCOMP_IOCTL(KVM_GET_DEBUGREGS, "a vCPU's debug registers"),
+	SECCOMP_IOCTL(KVM_GET_LAPIC, "a vCPU's local APIC"),
+	SECCOMP_IOCTL(KVM_GET_TSC_KHZ, "a vCPU's TSC frequency"),
+	SECCOMP_IOCTL(KVM_GET_MSR_INDEX_LIST, "which MSRs KVM can save"),
+	SECCOMP_IOCTL(KVM_GET_MSRS, "a vCPU's MSRs"),
+	SECCOMP_IOCTL(KVM_GET_VCPU_EVENTS, "a vCPU's pending events"),
+	SECCOMP_IOCTL(KVM_CHECK_EXTENSION, "the XSAVE area's size, XCRs"),
+	SECCOMP_IOCTL(KVM_GET_IRQCHIP, "the PICs and the IOAPIC"),
+	SECCOMP_IOCTL(KVM_GET_PIT2, "the PIT"),
+	SECCOMP_IOCTL(KVM_GET_CLOCK, "the KVM clock"),
+};
+
 const struct arch host_arch = {
 	.name = "x86_64",
 	.max_vcpus = X86_MAX_VCPUS,
@@ -227,4 +250,10 @@ const struct arch host_arch = {
 	.vcpu_setup = x86_vcpu_setup,
 	.vcpu_exit = x86_vcpu_exit,
 	.vcpu_format_regs = x86_format_regs,
+	.vcpu_save = x86_vcpu_save,
+	.vcpu_restore = x86_vcpu_restore,
+	.vm_save = x86_vm_save,
+	.vm_restore = x86_vm_restore,
+	.snapshot_seccomp = snapshot_seccomp,
+	.nr_snapshot_seccomp = ARRAY_SIZE(snapshot_seccomp),
 };
