@@ -3,29 +3,33 @@
 #include <jansson.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "devices/virtio/mmio.h"
 #include "vmm/vmm.h"
+
+/* Every virtio device's transport counts the same things. */
+static const struct metric_field transport_metrics[] = {
+	METRIC(struct virtio_mmio, interrupts_raised),
+	METRIC(struct virtio_mmio, needs_reset_events),
+	METRIC(struct virtio_mmio, bad_register_accesses),
+	METRIC(struct virtio_mmio, budget_deferrals),
+};
+
+static void add_metrics(json_t *o, const void *counters, const struct metric_field *f, size_t nr)
+{
+	for (size_t i = 0; o && counters && i < nr; i++)
+		json_object_set_new(o, f[i].name,
+				    json_integer((json_int_t)metric_value(counters, &f[i])));
+}
 
 static json_t *device_metrics(struct device *d)
 {
 	const struct device_type *t = d->type;
-	const void *counters = t->counters(d->dev);
 	json_t *o = json_object();
-	for (size_t i = 0; o && i < t->nr_metrics; i++)
-		json_object_set_new(
-			o, t->metrics[i].name,
-			json_integer((json_int_t)metric_value(counters, &t->metrics[i])));
-	struct virtio_mmio *tr = t->transport ? t->transport(d->dev) : NULL;
-	if (o && tr) {
-		json_object_set_new(o, "interrupts_raised",
-				    json_integer((json_int_t)tr->interrupts_raised));
-		json_object_set_new(o, "needs_reset_events",
-				    json_integer((json_int_t)tr->needs_reset_events));
-		json_object_set_new(o, "bad_register_accesses",
-				    json_integer((json_int_t)tr->bad_register_accesses));
-		json_object_set_new(o, "budget_deferrals",
-				    json_integer((json_int_t)tr->budget_deferrals));
-	}
+	add_metrics(o, t->counters(d->dev), t->metrics, t->nr_metrics);
+	if (t->transport)
+		add_metrics(o, t->transport(d->dev), transport_metrics,
+			    ARRAY_SIZE(transport_metrics));
 	return o;
 }
 

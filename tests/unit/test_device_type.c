@@ -205,6 +205,9 @@ static void test_running_device(void **state)
 	assert_non_null(em);
 	assert_int_equal(json_integer_value(json_object_get(em, "chains")), 1);
 	assert_int_equal(json_integer_value(json_object_get(em, "bytes")), 5);
+	/* The transport's counters come with every virtio device's own. */
+	assert_true(json_is_integer(json_object_get(em, "needs_reset_events")));
+	assert_true(json_is_integer(json_object_get(em, "budget_deferrals")));
 	json_decref(m);
 
 	/* Its state: saved, restored into a new instance, which carries on. */
