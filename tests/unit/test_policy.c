@@ -133,15 +133,28 @@ static void test_inflates_at_its_rate_and_waits_for_the_guest(void **state)
 static void test_deflates_ahead_of_need(void **state)
 {
 	struct fixture *fx = up(conf());
-	fx->b.requested_pages = fx->b.num_pages = 40 * MIB_PAGES;
-	guest_holds(fx, 40);
+	fx->b.requested_pages = fx->b.num_pages = 60 * MIB_PAGES;
+	guest_holds(fx, 60);
 	stats(fx, 4); /* 12 MiB short of the margin */
-	assert_int_equal(target_mib(fx), 28);
+	assert_int_equal(target_mib(fx), 48);
 	assert_non_null(strstr(fx->b.policy.reason, "deflating"));
-	/* From what the guest holds, at most deflate_mib_per_s. */
-	guest_holds(fx, 28);
-	stats(fx, 0);
-	assert_int_equal(target_mib(fx), 12);
+	/* Short again: a burst, so the step doubles per update in a row. */
+	guest_holds(fx, 48);
+	stats(fx, 8); /* 8 short: 16 */
+	assert_int_equal(target_mib(fx), 32);
+	guest_holds(fx, 32);
+	stats(fx, 13); /* 3 short: 12 */
+	assert_int_equal(target_mib(fx), 20);
+	/* Near the margin ends the streak: the next shortfall is taken as it is. */
+	guest_holds(fx, 20);
+	stats(fx, 16);
+	assert_int_equal(target_mib(fx), 20);
+	stats(fx, 10); /* 6 short */
+	assert_int_equal(target_mib(fx), 14);
+	/* At most deflate_mib_per_s, from what the guest holds. */
+	guest_holds(fx, 14);
+	stats(fx, 0); /* 16 short, doubled 32, capped at 30 */
+	assert_int_equal(target_mib(fx), 0);
 	down(fx);
 }
 

@@ -182,14 +182,23 @@ void balloon_policy_update(struct balloon *b)
 	int64_t excess = avail - (int64_t)margin;
 
 	if (excess < -(int64_t)pc->hysteresis_mib) {
-		/* The guest needs memory: give it back now, from what it actually holds. */
-		uint64_t step = MIN((uint64_t)(-excess), (uint64_t)pc->deflate_mib_per_s * interval);
+		/*
+		 * The guest needs memory: give it back now, from what it actually
+		 * holds. A guest short again at the next update is in a burst that
+		 * its reclaim keeps just above the watermarks, so each shortfall
+		 * understates the need: the step doubles per update in a row.
+		 */
+		uint32_t doubling = MIN(st->deflate_streak, 10u);
+		st->deflate_streak++;
+		uint64_t step = MIN((uint64_t)(-excess) << doubling,
+				    (uint64_t)pc->deflate_mib_per_s * interval);
 		uint32_t from = MIN(target, actual);
 		set_target(b, from > step ? from - (uint32_t)step : 0,
 			   "deflating: available %lld MiB, margin %u MiB%s", (long long)avail,
 			   margin, st->host_pressure ? " (host under pressure)" : "");
 		return;
 	}
+	st->deflate_streak = 0;
 	if (excess <= (int64_t)pc->hysteresis_mib) {
 		hold(b, "the guest's available memory is near the margin");
 		return;

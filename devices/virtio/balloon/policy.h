@@ -44,6 +44,7 @@ struct balloon_policy_state {
 	bool host_pressure;
 	uint64_t oom_deflates_seen;
 	uint64_t last_oom_ns;	   /* CLOCK_MONOTONIC of the last OOM deflate seen */
+	uint32_t deflate_streak;   /* updates in a row that deflated */
 };
 
 /* Where the host's memory pressure is read: opened before seccomp, read with pread. */
