@@ -49,23 +49,6 @@ if wait_for "$OUT/inflate.err" 'guest holds 256 MiB, the target' 300 "$pid"; the
 else
 	fail "inflate: the guest never reported 256 MiB in the balloon"
 fi
-max_rss=0
-while kill -0 "$pid" 2>/dev/null; do
-	read_rss "$pid"
-	[ "$RSS_KIB" -gt "$max_rss" ] && max_rss=$RSS_KIB
-	grep -q '^EBB-GUEST-EXIT' "$OUT/inflate.out" && break
-	sleep 0.5
-done
-wait_exit "$pid" 120 || true
-limit=$(((512 - 256 + 32) * MIB))
-# One mmap above MemTotal fails at once under the guest's overcommit heuristic and
-# touches nothing, so the hog asks in 100 MiB steps until the guest runs out.
-if [ "$(grep -c '^EBB-HOG touched' "$OUT/inflate.out")" -ge 4 ]; then
-	fail "inflate: the guest touched 400 MiB with 256 MiB in the balloon"
-elif [ "$max_rss" -gt $((64 * MIB)) ] && [ "$max_rss" -le "$limit" ]; then
-	pass "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, below 512 - 256 + 32 MiB"
-else
-	fail "inflate: ebb's RSS peaked at $((max_rss / MIB)) MiB, want 64..$((limit / MIB)) MiB"
-fi
+expect_balloon_caps_guest inflate inflate "$pid"
 
 finish

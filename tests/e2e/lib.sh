@@ -63,3 +63,28 @@ expect_api() {
 		fail "$what: $1 $2 -> $CODE (want $want) $BODY_OUT"
 	fi
 }
+
+# expect_balloon_caps_guest WHAT NAME PID : a 512 MiB guest with 256 MiB in
+# the balloon runs "ebb-hog touch:100 touch:100 touch:100 touch:100"; until
+# PID ends (or the guest prints EBB-GUEST-EXIT), checks that ebb's RSS peaks
+# above 64 MiB (the guest ran) and at most 512 - 256 + 32 MiB, and that the
+# hog could not touch all 400 MiB. One mmap above MemTotal would fail at once
+# under the guest's overcommit heuristic and touch nothing, hence the steps.
+expect_balloon_caps_guest() {
+	local what=$1 name=$2 pid=$3 max_rss=0
+	local limit=$(((512 - 256 + 32) * 1024))
+	while kill -0 "$pid" 2>/dev/null; do
+		read_rss "$pid" || break
+		[ "$RSS_KIB" -gt "$max_rss" ] && max_rss=$RSS_KIB
+		grep -q '^EBB-GUEST-EXIT' "$OUT/$name.out" && break
+		sleep 0.2
+	done
+	wait_exit "$pid" 120 || true
+	if [ "$(grep -c '^EBB-HOG touched' "$OUT/$name.out")" -ge 4 ]; then
+		fail "$what: the guest touched 400 MiB with 256 MiB in the balloon"
+	elif [ "$max_rss" -gt $((64 * 1024)) ] && [ "$max_rss" -le "$limit" ]; then
+		pass "$what: ebb's RSS peaked at $((max_rss >> 10)) MiB, below 512 - 256 + 32 MiB; the hog could not touch 400 MiB"
+	else
+		fail "$what: ebb's RSS peaked at $((max_rss >> 10)) MiB, want 64..$((limit >> 10)) MiB"
+	fi
+}
