@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 t0=$SECONDS
 failed=()
-for b in ${BENCH_ONLY:-boot overhead reclaim inflate reporting policy net density settled}; do
+for b in ${BENCH_ONLY:-boot overhead reclaim inflate reporting policy net density settled snapshot}; do
 	printf '\n=== bench %s (%d min %02d s elapsed)\n' "$b" $(((SECONDS - t0) / 60)) $(((SECONDS - t0) % 60))
 	if tools/bench/"$b".sh; then
 		touch "${BENCH:-build/bench}/.done-$b"

@@ -66,10 +66,18 @@ JSON
 		CMD=("$EBB" --config-file "$json")
 		;;
 	qemu-*)
-		# QEMU microvm has no i8042: the guest resets by triple fault (reboot=t).
-		CMD=("$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off
-			-accel kvm -cpu host -smp "$vcpus" -m "$mem"
-			-display none -monitor none -serial stdio -no-reboot)
+		if [ "$(uname -m)" = aarch64 ]; then
+			# virt, its PL011 the console; -nodefaults: no PCI NIC, so no option ROM to find.
+			CMD=("$QEMU" -M virt,gic-version=host -accel kvm -cpu host -nodefaults
+				-smp "$vcpus" -m "$mem" -display none -monitor none -serial stdio -no-reboot)
+			args="console=ttyAMA0 panic=1 $args"
+		else
+			# QEMU microvm has no i8042: the guest resets by triple fault (reboot=t).
+			CMD=("$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off
+				-accel kvm -cpu host -smp "$vcpus" -m "$mem"
+				-display none -monitor none -serial stdio -no-reboot)
+			args="console=ttyS0 reboot=t panic=1 $args"
+		fi
 		case $mode in
 		qemu-reporting | qemu-reporting-ksm) CMD+=(-device virtio-balloon-device,free-page-reporting=on) ;;
 		qemu-off) ;;
@@ -77,7 +85,7 @@ JSON
 		esac
 		[ -n "${DRIVE:-}" ] && CMD+=(-drive "if=none,id=data,file=$DRIVE,format=raw,readonly=on"
 			-device virtio-blk-device,drive=data)
-		CMD+=(-kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 reboot=t panic=1 $args")
+		CMD+=(-kernel "$KERNEL" -initrd "$INITRD" -append "$args")
 		;;
 	*) die "unknown mode $mode" ;;
 	esac
@@ -90,7 +98,7 @@ bench_trace() {
 	shift 2
 	vmm_cmd "$@"
 	set +e
-	timeout -k 5 "$timeout" build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" \
+	timeout -k 5 "$timeout" "$EBB_TRACE" --out "$OUT/$name.trace" --console "$OUT/$name.out" \
 		-- "${CMD[@]}" 2>"$OUT/$name.err"
 	EBB_STATUS=$?
 	set -e

@@ -27,7 +27,7 @@ one() {
 	local mode=$1 r=$2 name=$1-$2
 	SOCK=$sock_dir/$name.sock
 	vmm_cmd "$mode" 512 1 "$burst_guest"
-	build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" -- \
+	"$EBB_TRACE" --out "$OUT/$name.trace" --console "$OUT/$name.out" -- \
 		"${CMD[@]}" --api-sock "$SOCK" 2>"$OUT/$name.err" &
 	local tracer=$! t0=$EPOCHREALTIME
 	# The balloon's state twice a second, until the guest prints its OOM count.

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/reporting
 source tools/lib/vm.sh
 source tools/bench/lib.sh
-require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
+require_files "$EBB" "$KERNEL" "$INITRD" "$EBB_TRACE"
 RUNS=${BENCH_RUNS:-3}
 CSV=${BENCH:-build/bench}/reporting.csv
 echo "measurement,config,run,metric,value" >"$CSV"

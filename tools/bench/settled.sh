@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/settled
 source tools/lib/vm.sh
 source tools/bench/lib.sh
-require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
+require_files "$EBB" "$KERNEL" "$INITRD" "$EBB_TRACE"
 RUNS=${BENCH_SETTLED_RUNS:-3}
 COST_RUNS=${BENCH_COST_RUNS:-5}
 CSV=$BENCH/settled.csv

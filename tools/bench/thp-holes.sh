@@ -35,7 +35,7 @@ cd "$(dirname "$0")/../.."
 export OUT=${OUT:-build/thp-holes}
 source tools/lib/vm.sh
 EBB_NOGUARD=${EBB_NOGUARD:-build/ebb-noguard}
-require_files "$EBB" "$KERNEL" "$INITRD" build/ebb-trace
+require_files "$EBB" "$KERNEL" "$INITRD" "$EBB_TRACE"
 thp=/sys/kernel/mm/transparent_hugepage
 cg=/sys/fs/cgroup
 grep -q memory "$cg/cgroup.controllers" || die "no memory controller in $cg"
@@ -90,7 +90,7 @@ run() {
 	ev0=$(vmstat_of)
 	# The cgroup is joined before exec, so ebb and everything it maps are charged there.
 	sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$dir" \
-		timeout -k 5 400 build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" -- \
+		timeout -k 5 400 "$EBB_TRACE" --out "$OUT/$name.trace" --console "$OUT/$name.out" -- \
 		"$bin" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 --balloon-reporting "${args[@]}" ${EBB_ARGS:-} \
 		--cmdline "$BOOT_ARGS_BASE ebb.run=\"$workload; grep page_reporting /proc/vmstat\"" \
 		2>"$OUT/$name.err" &

@@ -11,6 +11,7 @@
 set -euo pipefail
 
 EBB=${EBB:-build/ebb}
+EBB_TRACE=${EBB_TRACE:-build/ebb-trace}
 KERNEL=${KERNEL:-build/guest/bzImage}
 VMLINUX=${VMLINUX:-build/guest/vmlinux}
 INITRD=${INITRD:-build/guest/initramfs.cpio.gz}
@@ -274,7 +275,7 @@ trace_run() {
 	local name=$1 timeout=$2
 	shift 2
 	set +e
-	timeout -k 5 "$timeout" build/ebb-trace --out "$OUT/$name.trace" --console "$OUT/$name.out" \
+	timeout -k 5 "$timeout" "$EBB_TRACE" --out "$OUT/$name.trace" --console "$OUT/$name.out" \
 		-- "$EBB" "$@" 2>"$OUT/$name.err"
 	EBB_STATUS=$?
 	set -e
