@@ -145,16 +145,18 @@ static void test_deflates_ahead_of_need(void **state)
 	guest_holds(fx, 32);
 	stats(fx, 13); /* 3 short: 12 */
 	assert_int_equal(target_mib(fx), 20);
-	/* Near the margin ends the streak: the next shortfall is taken as it is. */
+	/* Near the margin between shortfalls: still the same burst. */
 	guest_holds(fx, 20);
 	stats(fx, 16);
 	assert_int_equal(target_mib(fx), 20);
-	stats(fx, 10); /* 6 short */
-	assert_int_equal(target_mib(fx), 14);
-	/* At most deflate_mib_per_s, from what the guest holds. */
-	guest_holds(fx, 14);
-	stats(fx, 0); /* 16 short, doubled 32, capped at 30 */
+	stats(fx, 13); /* 3 short: 24, at most deflate_mib_per_s, from what the guest holds */
 	assert_int_equal(target_mib(fx), 0);
+	/* More than it needs ends the burst: the next shortfall is taken as it is. */
+	fx->b.requested_pages = fx->b.num_pages = 30 * MIB_PAGES;
+	guest_holds(fx, 30);
+	stats(fx, 40);
+	stats(fx, 10); /* 6 short */
+	assert_int_equal(target_mib(fx), 24);
 	down(fx);
 }
 

@@ -184,9 +184,9 @@ void balloon_policy_update(struct balloon *b)
 	if (excess < -(int64_t)pc->hysteresis_mib) {
 		/*
 		 * The guest needs memory: give it back now, from what it actually
-		 * holds. A guest short again at the next update is in a burst that
-		 * its reclaim keeps just above the watermarks, so each shortfall
-		 * understates the need: the step doubles per update in a row.
+		 * holds. A guest short again before it had more than it needs is
+		 * in a burst that its reclaim keeps just above the watermarks, so
+		 * each shortfall understates the need: the step doubles each time.
 		 */
 		uint32_t doubling = MIN(st->deflate_streak, 10u);
 		st->deflate_streak++;
@@ -198,11 +198,12 @@ void balloon_policy_update(struct balloon *b)
 			   margin, st->host_pressure ? " (host under pressure)" : "");
 		return;
 	}
-	st->deflate_streak = 0;
 	if (excess <= (int64_t)pc->hysteresis_mib) {
+		/* A burst leaves the guest near the margin between shortfalls: still one. */
 		hold(b, "the guest's available memory is near the margin");
 		return;
 	}
+	st->deflate_streak = 0;
 	if (st->last_oom_ns && now - st->last_oom_ns < (uint64_t)pc->oom_cooldown_s * 1000000000ull) {
 		hold(b, "the guest deflated on OOM lately");
 		return;
