@@ -145,18 +145,24 @@ static void test_deflates_ahead_of_need(void **state)
 	guest_holds(fx, 32);
 	stats(fx, 13); /* 3 short: 12 */
 	assert_int_equal(target_mib(fx), 20);
-	/* Near the margin between shortfalls: still the same burst. */
+	/* Plenty between shortfalls: no inflate while the burst may go on. */
 	guest_holds(fx, 20);
-	stats(fx, 16);
+	stats(fx, 40);
 	assert_int_equal(target_mib(fx), 20);
+	assert_non_null(strstr(fx->b.policy.reason, "short of memory lately"));
 	stats(fx, 13); /* 3 short: 24, at most deflate_mib_per_s, from what the guest holds */
 	assert_int_equal(target_mib(fx), 0);
-	/* More than it needs ends the burst: the next shortfall is taken as it is. */
+	/* A shortfall long after the last is a new burst, taken as it is. */
 	fx->b.requested_pages = fx->b.num_pages = 30 * MIB_PAGES;
 	guest_holds(fx, 30);
-	stats(fx, 40);
+	fx->b.policy.last_short_ns -= BALLOON_POLICY_BURST_NS;
 	stats(fx, 10); /* 6 short */
 	assert_int_equal(target_mib(fx), 24);
+	/* And once the burst is over, inflating resumes. */
+	guest_holds(fx, 24);
+	fx->b.policy.last_short_ns -= BALLOON_POLICY_BURST_NS;
+	stats(fx, 40);
+	assert_int_equal(target_mib(fx), 34);
 	down(fx);
 }
 

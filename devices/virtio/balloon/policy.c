@@ -184,12 +184,14 @@ void balloon_policy_update(struct balloon *b)
 	if (excess < -(int64_t)pc->hysteresis_mib) {
 		/*
 		 * The guest needs memory: give it back now, from what it actually
-		 * holds. A guest short again before it had more than it needs is
-		 * in a burst that its reclaim keeps just above the watermarks, so
-		 * each shortfall understates the need: the step doubles each time.
+		 * holds. Shortfalls close together are a burst that the guest's
+		 * reclaim keeps just above its watermarks, so each understates
+		 * the need: the step doubles with each shortfall of a burst.
 		 */
+		bool burst = st->last_short_ns && now - st->last_short_ns < BALLOON_POLICY_BURST_NS;
+		st->deflate_streak = burst ? st->deflate_streak + 1 : 0;
+		st->last_short_ns = now;
 		uint32_t doubling = MIN(st->deflate_streak, 10u);
-		st->deflate_streak++;
 		uint64_t step = MIN((uint64_t)(-excess) << doubling,
 				    (uint64_t)pc->deflate_mib_per_s * interval);
 		uint32_t from = MIN(target, actual);
@@ -199,11 +201,14 @@ void balloon_policy_update(struct balloon *b)
 		return;
 	}
 	if (excess <= (int64_t)pc->hysteresis_mib) {
-		/* A burst leaves the guest near the margin between shortfalls: still one. */
 		hold(b, "the guest's available memory is near the margin");
 		return;
 	}
-	st->deflate_streak = 0;
+	/* What a burst's deflate gave is not taken back while the burst may go on. */
+	if (st->last_short_ns && now - st->last_short_ns < BALLOON_POLICY_BURST_NS) {
+		hold(b, "the guest was short of memory lately");
+		return;
+	}
 	if (st->last_oom_ns && now - st->last_oom_ns < (uint64_t)pc->oom_cooldown_s * 1000000000ull) {
 		hold(b, "the guest deflated on OOM lately");
 		return;

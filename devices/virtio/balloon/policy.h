@@ -44,8 +44,12 @@ struct balloon_policy_state {
 	bool host_pressure;
 	uint64_t oom_deflates_seen;
 	uint64_t last_oom_ns;	   /* CLOCK_MONOTONIC of the last OOM deflate seen */
-	uint32_t deflate_streak;   /* updates in a row that deflated */
+	uint32_t deflate_streak;   /* shortfalls in the current burst, less one */
+	uint64_t last_short_ns;	   /* CLOCK_MONOTONIC of the last shortfall */
 };
+
+/* Shortfalls closer together than this are one burst. */
+#define BALLOON_POLICY_BURST_NS (10 * 1000000000ull)
 
 /* Where the host's memory pressure is read: opened before seccomp, read with pread. */
 struct balloon_pressure {
