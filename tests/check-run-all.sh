@@ -12,7 +12,7 @@ trap 'rm -rf "$dir"' EXIT
 fixture() {
 	cat >"$dir/$1.sh" <<SCRIPT
 #!/bin/bash
-if [ ! -e "$dir/$1.ran" ]; then touch "$dir/$1.ran"; exit $2; fi
+if [ ! -e "$dir/$1.ran" ]; then touch "$dir/$1.ran"; echo "FAIL: $1 said why"; exit $2; fi
 exit 0
 SCRIPT
 	chmod +x "$dir/$1.sh"
@@ -30,7 +30,7 @@ LAB
 chmod +x "$dir/fake-lab"
 
 rc=0
-E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" \
+E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" E2E_LOG_DIR="$dir/logs" \
 	"$top/tests/e2e/run-all" >"$dir/out" 2>&1 || rc=$?
 bad=0
 check() {
@@ -40,6 +40,7 @@ check() {
 check "a status-1 failure is not retried" "=== FAIL 10-ebb-fails-once (status 1"
 check "a hang (124) is not retried" "=== FAIL 30-ebb-hangs-once (status 124"
 check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
+check "the summary repeats why an item failed" "^    FAIL: 10-ebb-fails-once said why"
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
 if grep -q 20-lab-fails-once "$dir/warnings.txt" && ! grep -q 10-ebb "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried script only"

@@ -24,6 +24,14 @@ settled_of() { tr -d '\r' <"$OUT/$1.out" | awk '$1 == "page_reporting_settled" {
 drop() {
 	AT_FAST=$(trace_usage_at "$1" $FAST_AT) AT_END=$(trace_usage_at "$1" $SETTLED_AT)
 	log "$1: anon RSS ${FAST_AT} s after the free $((AT_FAST / MIB)) MiB, ${SETTLED_AT} s after $((AT_END / MIB)) MiB"
+	log "$1: anon MiB at 0..${SETTLED_AT} s after the free: $(usage_by_second "$1")"
+}
+
+# usage_by_second NAME : anon RSS (MiB) at each whole second after the free.
+usage_by_second() {
+	local s series=
+	for ((s = 0; s <= SETTLED_AT; s++)); do series+="$(($(trace_usage_at "$1" $s) / MIB)) "; done
+	echo "$series"
 }
 
 log "settled tier on (the fast profile's default), statistics over the API"

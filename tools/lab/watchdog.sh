@@ -6,7 +6,7 @@
 # dump where L1 was (QEMU's threads, L1's kernel base, every CPU's registers).
 # Afterwards: one "lab: " reason from what the run left behind.
 #
-# Uses from run: timeout, boot_timeout, lockup_limit_s, stall_limit_s,
+# Uses from run: cpus, timeout, boot_timeout, lockup_limit_s, stall_limit_s,
 # kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir, console_log,
 # qemu_pid, tick_fd, up, pump, report_up, elapsed_us.
 # Sets: why_stopped, qemu_rc.
@@ -50,14 +50,24 @@ dump_stuck_l1() {
 		[ "$round" = 2 ] || { echo; sleep 2; }
 	done
 	cat "$run_dir/kernel-text" 2>/dev/null || echo "no kernel-text: L1's base address unknown"
-	if command -v socat >/dev/null 2>&1; then
-		{ printf 'info cpus\ninfo registers -a\n' |
-			timeout 10 socat -t 5 - "UNIX-CONNECT:$run_dir/monitor" |
-			tr -d '\r' | grep -v '^(qemu)'; } ||
-			echo "QEMU's monitor did not answer"
-	else
+	if ! command -v socat >/dev/null 2>&1; then
 		echo "socat not installed: no register dump"
+		return 0
 	fi
+	# A busy TCG main loop can miss the first query: ask up to three times.
+	local attempt regs
+	for attempt in 1 2 3; do
+		regs=$(printf 'info cpus\ninfo registers -a\n' |
+			timeout 15 socat -t 8 - "UNIX-CONNECT:$run_dir/monitor" 2>&1 |
+			tr -d '\r' | grep -v '^(qemu)') || true
+		if grep -q "^CPU#$((cpus - 1))" <<<"$regs"; then
+			echo "$regs"
+			return 0
+		fi
+		sleep 1
+	done
+	echo "QEMU's monitor gave no register dump in 3 tries; the last answer:"
+	echo "$regs"
 }
 
 # Until QEMU exits or a limit is hit: report L1 up, stream CMD's output, run
@@ -92,7 +102,8 @@ lab_watch() {
 				break
 			fi
 			size=$(activity_size)
-			if [ "$size" != "$last_size" ]; then
+			# A slow, quiet boot is boot_timeout's to judge, not a stall.
+			if [ "$size" != "$last_size" ] || [ "$up" = 0 ]; then
 				last_size=$size
 				last_activity_us=$now_us
 			elif [ "$stall_limit_s" -gt 0 ] && ((now_us - last_activity_us >= stall_limit_s * 1000000)); then
