@@ -6,6 +6,16 @@
 
 #include "base/schema.h"
 
+/*
+ * An optional number below its minimum cannot have been parsed: it is the
+ * stage's "not given" (a net interface's mtu 0), and is left out so the
+ * document parses again.
+ */
+static bool unset(const struct schema_field *f, int64_t v)
+{
+	return !(f->flags & SCHEMA_REQUIRED) && f->min > 0 && v < f->min;
+}
+
 static json_t *field_value(const struct schema_field *f, const void *stage)
 {
 	const void *at = (const uint8_t *)stage + f->offset;
@@ -17,9 +27,9 @@ static json_t *field_value(const struct schema_field *f, const void *stage)
 	case SCHEMA_BOOL:
 		return json_boolean(*(const bool *)at);
 	case SCHEMA_U32:
-		return json_integer(*(const uint32_t *)at);
+		return unset(f, *(const uint32_t *)at) ? NULL : json_integer(*(const uint32_t *)at);
 	case SCHEMA_I64:
-		return json_integer(*(const int64_t *)at);
+		return unset(f, *(const int64_t *)at) ? NULL : json_integer(*(const int64_t *)at);
 	case SCHEMA_CHOICE: {
 		int i = *(const int *)at;
 		for (int k = 0; f->choices[k]; k++)

@@ -77,6 +77,9 @@ struct snapshot_load_args {
 	bool resume_vm;
 	bool track_dirty_pages;
 	bool clock_realtime;
+	/* Checked by the API; NULL: none. */
+	struct json_t *network_overrides; /* [{iface_id, host_dev_name}] */
+	struct json_t *vsock_override;	  /* {uds_path} */
 };
 
 /*

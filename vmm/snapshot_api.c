@@ -148,6 +148,8 @@ struct load_stage {
 	bool resume_vm;
 	bool clock_realtime;
 	int huge_pages;
+	json_t *network_overrides; /* checked; applied to the snapshot's configuration */
+	json_t *vsock_override;
 };
 
 /* The backend's path goes into the load stage, where the strings are taken. */
@@ -161,17 +163,71 @@ static int parse_backend(struct schema_ctx *c, json_t *v, void *stage)
 	return ret;
 }
 
-static int parse_overrides(struct schema_ctx *c, json_t *v, void *stage)
+/* A non-empty string member of an override object, or NULL after failing c. */
+static const char *override_string(struct schema_ctx *c, json_t *obj, const char *key)
 {
-	if (json_is_array(v) && json_array_size(v) == 0)
-		return 0;
-	return schema_fail(c, SCHEMA_AT_VALUE,
-			   "this snapshot's VM has no network interfaces to override");
+	json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+	if (!v)
+		schema_fail(c, SCHEMA_AT_VALUE, "missing \"%s\"", key);
+	else if (!s || !*s)
+		schema_fail(c, SCHEMA_AT_VALUE, "\"%s\" must be a non-empty string", key);
+	return s && *s ? s : NULL;
 }
 
+/* Whether obj has only the keys given (NULL-terminated); fails c at the first other. */
+static bool only_keys(struct schema_ctx *c, json_t *obj, const char *const *keys)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach (obj, key, v) {
+		bool known = false;
+		for (unsigned int i = 0; keys[i]; i++)
+			known |= !strcmp(key, keys[i]);
+		if (!known) {
+			schema_fail(c, SCHEMA_AT_VALUE, "unknown key \"%s\"", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* [{"iface_id", "host_dev_name"}, ...]: which tap each restored interface opens. */
+static int parse_overrides(struct schema_ctx *c, json_t *v, void *stage)
+{
+	static const char *const keys[] = { "iface_id", "host_dev_name", NULL };
+	struct load_stage *st = stage;
+	size_t i, j;
+	json_t *o;
+	if (!json_is_array(v))
+		return schema_fail_type(c, v, "an array of {iface_id, host_dev_name}");
+	json_array_foreach (v, i, o) {
+		if (!json_is_object(o))
+			return schema_fail_type(c, o, "an object {iface_id, host_dev_name}");
+		const char *id = override_string(c, o, "iface_id");
+		if (!id || !override_string(c, o, "host_dev_name") || !only_keys(c, o, keys))
+			return -EINVAL;
+		for (j = 0; j < i; j++)
+			if (!strcmp(id, json_string_value(
+						json_object_get(json_array_get(v, j), "iface_id"))))
+				return schema_fail(c, SCHEMA_AT_VALUE,
+						   "iface_id \"%s\" is overridden twice", id);
+	}
+	st->network_overrides = json_incref(v);
+	return 0;
+}
+
+/* {"uds_path"}: where the restored vsock device listens. */
 static int parse_vsock_override(struct schema_ctx *c, json_t *v, void *stage)
 {
-	return schema_fail(c, SCHEMA_AT_VALUE, "this snapshot's VM has no vsock to override");
+	static const char *const keys[] = { "uds_path", NULL };
+	struct load_stage *st = stage;
+	if (!json_is_object(v))
+		return schema_fail_type(c, v, "an object {uds_path}");
+	if (!override_string(c, v, "uds_path") || !only_keys(c, v, keys))
+		return -EINVAL;
+	st->vsock_override = json_incref(v);
+	return 0;
 }
 
 static const struct schema_field load_fields[] = {
@@ -255,6 +311,8 @@ void snapshot_route_load(struct vmm *vmm, struct api_request *req)
 			.resume_vm = st.resume_vm,
 			.track_dirty_pages = st.track_dirty_pages || st.enable_diff_snapshots,
 			.clock_realtime = st.clock_realtime,
+			.network_overrides = st.network_overrides,
+			.vsock_override = st.vsock_override,
 		};
 		log_clear_last_error();
 		int status = snapshot_load(vmm, &a, err, sizeof(err));
@@ -267,5 +325,7 @@ void snapshot_route_load(struct vmm *vmm, struct api_request *req)
 				vm_request_exit(&vmm->vm, status, "snapshot/load failed: %s", err);
 		}
 	}
+	json_decref(st.network_overrides);
+	json_decref(st.vsock_override);
 	schema_free_strings(&load_schema, &st);
 }

@@ -179,19 +179,57 @@ static int open_memory(struct loaded *l, const struct snapshot_load_args *a, uin
 	return 0;
 }
 
+/* network_overrides and vsock_override, onto the snapshot's configuration. */
+static int apply_overrides(json_t *conf, const struct snapshot_load_args *a, char *err,
+			   size_t errlen)
+{
+	json_t *ifaces = json_object_get(conf, "network-interfaces"), *o, *iface;
+	size_t i, j;
+	json_array_foreach (a->network_overrides, i, o) {
+		const char *id = json_string_value(json_object_get(o, "iface_id"));
+		json_t *found = NULL;
+		json_array_foreach (ifaces, j, iface) {
+			const char *have = json_string_value(json_object_get(iface, "iface_id"));
+			if (have && id && !strcmp(have, id))
+				found = iface;
+		}
+		if (!found)
+			return fail(
+				err, errlen, -EINVAL,
+				"network_overrides: the snapshot has no network interface \"%s\"",
+				id ? id : "");
+		if (json_object_set(found, "host_dev_name", json_object_get(o, "host_dev_name")))
+			return fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (a->vsock_override) {
+		json_t *vsock = json_object_get(conf, "vsock");
+		if (!json_is_object(vsock))
+			return fail(err, errlen, -EINVAL,
+				    "vsock_override: the snapshot's VM has no vsock device");
+		if (json_object_set(vsock, "uds_path",
+				    json_object_get(a->vsock_override, "uds_path")))
+			return fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 /* Up to guest RAM: every failure here is the input's, and is undone by the caller. */
 static int prepare(struct vmm *vmm, const struct snapshot_load_args *a, struct loaded *l, char *err,
 		   size_t errlen)
 {
 	struct vm *vm = &vmm->vm;
-	json_t *conf;
+	json_t *conf = NULL;
 	int ret = read_state_file(a->snapshot_path, l, vm->arch->name, err, errlen);
 	if (ret == 0)
 		ret = json_section(l, SNAP_META, &l->meta, err, errlen);
 	if (ret == 0)
 		ret = json_section(l, SNAP_CONFIG, &conf, err, errlen);
-	if (ret < 0)
+	if (ret == 0)
+		ret = apply_overrides(conf, a, err, errlen);
+	if (ret < 0) {
+		json_decref(conf);
 		return ret;
+	}
 	char *text = json_dumps(conf, JSON_COMPACT);
 	json_decref(conf);
 	if (!text)

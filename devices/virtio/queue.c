@@ -180,6 +180,16 @@ int vq_pop(struct virtq *vq, struct vq_chain *chain, enum vq_error *err)
 	return ret < 0 ? ret : 1;
 }
 
+int vq_chain_at(struct virtq *vq, uint16_t head, struct vq_chain *chain, enum vq_error *err)
+{
+	*err = VQ_ERR_NONE;
+	chain->nr = 0;
+	chain->head = head;
+	if (!vq->ready || vq->broken || head >= vq->size)
+		return -EINVAL;
+	return walk_chain(vq, chain, err);
+}
+
 void vq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->size];

@@ -90,6 +90,12 @@ int vq_enable(struct virtq *vq, struct guest_memory *mem, bool event_idx, bool i
  */
 int vq_pop(struct virtq *vq, struct vq_chain *chain, enum vq_error *err);
 
+/*
+ * The chain starting at head, taken from the ring before (a snapshot's held
+ * chain): 0, -EIO with err set for a bad chain, -EINVAL for no such head.
+ */
+int vq_chain_at(struct virtq *vq, uint16_t head, struct vq_chain *chain, enum vq_error *err);
+
 /* Returns a chain to the driver. Release store on used->idx. */
 void vq_push(struct virtq *vq, uint16_t head, uint32_t len);
 

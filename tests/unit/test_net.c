@@ -398,6 +398,27 @@ static void test_parse_mac(void **state)
 	assert_false(net_parse_mac("06:00:ac:10:00:022", m));
 }
 
+/* A chain a snapshot held is held again from its head, and the next frame goes into it. */
+static void test_rehold_after_restore(void **state)
+{
+	struct fixture *fx = up(BASIC);
+	uint64_t gpa = fake_alloc(&fx->fd, 2048, 8);
+	struct fake_buf b = { gpa, 2048, true };
+	uint16_t head = fake_add_chain(&fx->fd, NET_RXQ, &b, 1);
+	fx->n.transport.queues[NET_RXQ].last_avail++; /* taken from the ring before the snapshot */
+	assert_int_equal(net_rx_rehold(&fx->n, 999), -EPROTO);
+	assert_int_equal(net_rx_rehold(&fx->n, head), 0);
+	assert_int_equal(fx->n.held_nr, 1);
+	peer_frame(fx, 100, 1);
+	fake_run_loop(&fx->fd, 20);
+	uint32_t id, len;
+	assert_true(fake_get_used(&fx->fd, NET_RXQ, &id, &len));
+	assert_int_equal(id, head);
+	assert_int_equal(len, NET_HDR_LEN + 100);
+	assert_int_equal(*(uint8_t *)fake_ptr(&fx->fd, gpa + NET_HDR_LEN, 1), byte_at(1));
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_tx_rate_limited),
 		cmocka_unit_test(test_rx_rate_limited),
 		cmocka_unit_test(test_reset_drops_held),
+		cmocka_unit_test(test_rehold_after_restore),
 		cmocka_unit_test(test_parse_mac),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

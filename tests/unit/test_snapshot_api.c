@@ -112,12 +112,35 @@ static void test_load_bodies(void **state)
 	expect_refusal(f, "PUT", "/snapshot/load", LOAD(BACKEND ", \"huge_pages\": \"2M\""),
 		       "\"Snapshot\" or \"None\"");
 	expect_refusal(f, "PUT", "/snapshot/load",
-		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\","
-				    " \"host_dev_name\": \"tap0\"}]"),
-		       "no network interfaces to override");
+		       LOAD(BACKEND ", \"network_overrides\": {\"iface_id\": \"eth0\"}"),
+		       "an array of {iface_id, host_dev_name}");
 	expect_refusal(f, "PUT", "/snapshot/load",
-		       LOAD(BACKEND ", \"vsock_override\": {\"uds_path\": \"/x\"}"),
-		       "no vsock to override");
+		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\"}]"),
+		       "missing \"host_dev_name\"");
+	expect_refusal(f, "PUT", "/snapshot/load",
+		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\","
+				    " \"host_dev_name\": \"\"}]"),
+		       "\"host_dev_name\" must be a non-empty string");
+	expect_refusal(f, "PUT", "/snapshot/load",
+		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\","
+				    " \"host_dev_name\": \"tap0\", \"mac\": \"x\"}]"),
+		       "unknown key \"mac\"");
+	expect_refusal(f, "PUT", "/snapshot/load",
+		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\","
+				    " \"host_dev_name\": \"tap0\"}, {\"iface_id\": \"eth0\","
+				    " \"host_dev_name\": \"tap1\"}]"),
+		       "iface_id \"eth0\" is overridden twice");
+	expect_refusal(f, "PUT", "/snapshot/load", LOAD(BACKEND ", \"vsock_override\": \"/x\""),
+		       "an object {uds_path}");
+	expect_refusal(f, "PUT", "/snapshot/load",
+		       LOAD(BACKEND ", \"vsock_override\": {\"uds_path\": 7}"),
+		       "\"uds_path\" must be a non-empty string");
+	/* Well-formed overrides pass the parse: the missing state file is what is refused. */
+	expect_refusal(f, "PUT", "/snapshot/load",
+		       LOAD(BACKEND ", \"network_overrides\": [{\"iface_id\": \"eth0\","
+				    " \"host_dev_name\": \"tap0\"}], \"vsock_override\":"
+				    " {\"uds_path\": \"/x\"}"),
+		       "/nonexistent/ebb-test.state");
 }
 
 static void test_failed_load_leaves_it_fresh(void **state)

@@ -16,6 +16,8 @@
 
 #include "devices/virtio/balloon/conf.h"
 #include "devices/virtio/block/conf.h"
+#include "devices/virtio/net/conf.h"
+#include "devices/virtio/vsock/conf.h"
 #include "vmm/config/config.h"
 #include "vmm/snapshot.h"
 
@@ -31,6 +33,11 @@ static const char *source_config =
 	"    \"one_time_burst\": 4096, \"refill_time\": 100}}},\n"
 	"   {\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\", \"is_root_device\": true,\n"
 	"    \"cache_type\": \"Writeback\", \"partuuid\": \"abc-1\"}],\n"
+	" \"network-interfaces\": [\n"
+	"   {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\",\n"
+	"    \"guest_mac\": \"06:00:00:00:00:01\"},\n"
+	"   {\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", \"mtu\": 1400}],\n"
+	" \"vsock\": {\"vsock_id\": \"v\", \"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"},\n"
 	" \"ebb\": {\"acpi\": false, \"memory\": {\"merge\": true}, \"reporting_queue_size\": "
 	"128,\n"
 	"         \"page_reporting\": {\"profile\": \"stock\", \"delay_ms\": 500, \"order\": 5},\n"
@@ -107,6 +114,19 @@ static void test_round_trip(void **state)
 	assert_true(d1->is_root_device);
 	assert_int_equal(d1->cache_type, BLOCK_CACHE_WRITEBACK);
 	assert_string_equal(d1->partuuid, "abc-1");
+
+	/* Interfaces: an mtu not given stays not given (0 could not be loaded back). */
+	const struct net_conf *n0 = conf_of(&dst, "network-interfaces", 0);
+	const struct net_conf *n1 = conf_of(&dst, "network-interfaces", 1);
+	assert_string_equal(n0->host_dev_name, "tap0");
+	assert_string_equal(n0->guest_mac, "06:00:00:00:00:01");
+	assert_int_equal(n0->mtu, 0);
+	assert_string_equal(n1->iface_id, "eth1");
+	assert_null(n1->guest_mac);
+	assert_int_equal(n1->mtu, 1400);
+	const struct vsock_conf *v = conf_of(&dst, "vsock", 0);
+	assert_int_equal(v->guest_cid, 3);
+	assert_string_equal(v->uds_path, "/tmp/v.sock");
 
 	/* The ebb-only settings, byte for byte: queue size, tunables (unset ones too), policy. */
 	const struct device_type *bt = device_type_by_section(dst.devices.registry, "balloon");

@@ -510,6 +510,31 @@ static void test_listen_refusals(void **state)
 	rmdir(dir);
 }
 
+/* After a restore the guest gets one TRANSPORT_RESET on the event queue; a reset cancels it. */
+static void test_restore_sends_transport_reset(void **state)
+{
+	struct fixture *fx = up();
+	uint64_t ev[2];
+	for (unsigned int i = 0; i < 2; i++) {
+		ev[i] = fake_alloc(&fx->fd, 8, 8);
+		*(uint32_t *)fake_ptr(&fx->fd, ev[i], 4) = 0xffffffff;
+		struct fake_buf b = { ev[i], 8, true };
+		fake_add_chain(&fx->fd, VSOCK_EVQ, &b, 1);
+	}
+	fake_kick(&fx->fd, VSOCK_EVQ);
+	uint32_t id, len;
+	assert_false(fake_get_used(&fx->fd, VSOCK_EVQ, &id, &len)); /* nothing to tell yet */
+	vsock_restored(&fx->v);
+	fake_kick(&fx->fd, VSOCK_EVQ);
+	assert_true(fake_get_used(&fx->fd, VSOCK_EVQ, &id, &len));
+	assert_int_equal(len, sizeof(struct virtio_vsock_event));
+	assert_int_equal(*(uint32_t *)fake_ptr(&fx->fd, ev[id], 4),
+			 VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	fake_kick(&fx->fd, VSOCK_EVQ);
+	assert_false(fake_get_used(&fx->fd, VSOCK_EVQ, &id, &len)); /* once */
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_reset_closes),
 		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_listen_refusals),
+		cmocka_unit_test(test_restore_sends_transport_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

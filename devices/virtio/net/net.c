@@ -95,6 +95,12 @@ static void net_activate(void *dev)
 	n->offloads_pending = true; /* applied on the event loop (the first queue notify) */
 }
 
+void net_restored(struct net *n)
+{
+	if (virtio_mmio_driver_ok(&n->transport))
+		net_activate(n);
+}
+
 static void net_reset(void *dev)
 {
 	struct net *n = to_net(dev);

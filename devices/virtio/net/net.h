@@ -118,6 +118,13 @@ void net_set_limits(struct net *n, const struct rate_limiter_conf *rx,
 /* rx.c */
 void net_rx_run(struct net *n);
 void net_rx_drop_held(struct net *n);
+/*
+ * Restore: holds again a chain a snapshot held, walked from its head in the
+ * restored ring (a bad one is completed empty). -EPROTO: no such head.
+ */
+int net_rx_rehold(struct net *n, uint16_t head);
+/* Restore: what DRIVER_OK derived from the acked features, derived again. */
+void net_restored(struct net *n);
 void net_tap_event(void *opaque, uint32_t events);
 void net_rx_timer_fired(void *opaque, uint32_t events);
 

@@ -82,6 +82,23 @@ static void hold(struct net *n, struct virtq *vq, const struct vq_chain *c)
 	n->held_cap += cap;
 }
 
+int net_rx_rehold(struct net *n, uint16_t head)
+{
+	struct virtq *vq = rxq(n);
+	struct vq_chain chain;
+	enum vq_error err;
+	if (!vq || n->held_nr >= NET_QUEUE_SIZE)
+		return -EPROTO;
+	int ret = vq_chain_at(vq, head, &chain, &err);
+	if (ret == -EINVAL)
+		return -EPROTO;
+	if (ret < 0)
+		rx_bad(n, vq, head, vq_error_name(err));
+	else
+		hold(n, vq, &chain);
+	return 0;
+}
+
 static bool rx_room(const struct net *n)
 {
 	return n->mergeable ? n->held_cap >= n->rx_need : n->held_nr > 0;

@@ -100,6 +100,67 @@ static const struct seccomp_rule net_seccomp[] = {
 	SECCOMP_ALLOW(timerfd_settime, "rate limiters resume when tokens refill"),
 };
 
+#define NET_STATE_TAG	  STATE_TAG('N', 'E', 'T', 'S')
+#define NET_STATE_VERSION 1
+
+struct net_record {
+	uint32_t version;
+	uint16_t nr_held;
+	uint8_t has_mac;
+	uint8_t pad;
+	uint8_t mac[8];
+	uint16_t held[NET_QUEUE_SIZE]; /* heads of the receive chains held, oldest first */
+	struct net_counters counters;
+};
+
+/*
+ * The tap is the host's, reopened from the configuration (or the load's
+ * network_overrides); frames in flight are not state. Receive chains taken
+ * from the ring and not used yet are, by their heads.
+ */
+static int net_save(void *dev, struct state_stream *s)
+{
+	const struct net *n = dev;
+	struct net_record *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->version = NET_STATE_VERSION;
+	r->nr_held = (uint16_t)n->held_nr;
+	r->has_mac = n->has_mac;
+	memcpy(r->mac, n->mac, sizeof(n->mac));
+	for (unsigned int i = 0; i < n->held_nr; i++)
+		r->held[i] = n->held[(n->held_first + i) % NET_QUEUE_SIZE].head;
+	r->counters = n->counters;
+	int ret = virtio_mmio_save(&n->transport, s);
+	if (ret == 0)
+		ret = state_put(s, NET_STATE_TAG, r, sizeof(*r));
+	free(r);
+	return ret;
+}
+
+static int net_restore(void *dev, struct state_stream *s)
+{
+	struct net *n = dev;
+	struct net_record *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	int ret = virtio_mmio_restore(&n->transport, s);
+	if (ret == 0)
+		ret = state_get(s, NET_STATE_TAG, r, sizeof(*r));
+	/* The MAC comes from the configuration: a snapshot that disagrees is not this VM's. */
+	if (ret == 0 && (r->version != NET_STATE_VERSION || r->nr_held > NET_QUEUE_SIZE ||
+			 r->has_mac != n->has_mac || memcmp(r->mac, n->mac, sizeof(n->mac))))
+		ret = -EPROTO;
+	if (ret == 0) {
+		net_restored(n);
+		n->counters = r->counters;
+		for (unsigned int i = 0; ret == 0 && i < r->nr_held; i++)
+			ret = net_rx_rehold(n, r->held[i]);
+	}
+	free(r);
+	return ret;
+}
+
 const struct device_type net_device_type = {
 	.name = "net",
 	.noun = "network interface",
@@ -122,4 +183,6 @@ const struct device_type net_device_type = {
 	.counters = net_counters_of,
 	.seccomp_rules = net_seccomp,
 	.nr_seccomp_rules = ARRAY_SIZE(net_seccomp),
+	.save = net_save,
+	.restore = net_restore,
 };

@@ -67,6 +67,21 @@ static bool hold(struct vsock *v, struct virtq *vq, const struct vq_chain *c)
 	return true;
 }
 
+int vsock_rx_rehold(struct vsock *v, uint16_t head)
+{
+	struct virtq *vq = rxq(v);
+	struct vq_chain chain;
+	enum vq_error err;
+	int ret = vq ? vq_chain_at(vq, head, &chain, &err) : -EINVAL;
+	if (ret == -EINVAL)
+		return -EPROTO;
+	if (ret < 0)
+		rx_bad(v, vq, head, vq_error_name(err));
+	else
+		hold(v, vq, &chain);
+	return 0;
+}
+
 /* The held chain, or the next good one; NULL when the ring has none. */
 static struct vsock_rx_chain *rx_take(struct vsock *v, struct virtq *vq)
 {

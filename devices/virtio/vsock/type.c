@@ -142,6 +142,56 @@ static const struct metric_field vsock_metrics[] = {
 	METRIC(struct vsock_counters, host_errors),
 };
 
+#define VSOCK_STATE_TAG	    STATE_TAG('V', 'S', 'C', 'K')
+#define VSOCK_STATE_VERSION 1
+
+struct vsock_record {
+	uint32_t version;
+	uint16_t rx_head;
+	uint8_t rx_held;
+	uint8_t pad;
+	uint64_t guest_cid;
+	struct vsock_counters counters;
+};
+
+/*
+ * Connections are host sockets and do not survive a restore (as in
+ * Firecracker): the restored guest is told to drop them. What is state is
+ * the transport, a receive chain taken from the ring, and the counters.
+ */
+static int vsock_save(void *dev, struct state_stream *s)
+{
+	const struct vsock *v = dev;
+	struct vsock_record r;
+	memset(&r, 0, sizeof(r));
+	r.version = VSOCK_STATE_VERSION;
+	r.rx_held = v->rx_held;
+	r.rx_head = v->rx_held ? v->rx_chain.head : 0;
+	r.guest_cid = v->guest_cid;
+	r.counters = v->counters;
+	int ret = virtio_mmio_save(&v->transport, s);
+	return ret ? ret : state_put(s, VSOCK_STATE_TAG, &r, sizeof(r));
+}
+
+static int vsock_restore(void *dev, struct state_stream *s)
+{
+	struct vsock *v = dev;
+	struct vsock_record r;
+	int ret = virtio_mmio_restore(&v->transport, s);
+	if (ret == 0)
+		ret = state_get(s, VSOCK_STATE_TAG, &r, sizeof(r));
+	/* The CID comes from the configuration; the guest's driver cached it. */
+	if (ret == 0 && (r.version != VSOCK_STATE_VERSION || r.guest_cid != v->guest_cid))
+		ret = -EPROTO;
+	if (ret == 0) {
+		v->counters = r.counters;
+		if (r.rx_held)
+			ret = vsock_rx_rehold(v, r.rx_head);
+		vsock_restored(v);
+	}
+	return ret;
+}
+
 const struct device_type vsock_device_type = {
 	.name = "vsock",
 	.noun = "vsock device",
@@ -158,4 +208,6 @@ const struct device_type vsock_device_type = {
 	.counters = vsock_counters_of,
 	.seccomp_rules = vsock_seccomp,
 	.nr_seccomp_rules = ARRAY_SIZE(vsock_seccomp),
+	.save = vsock_save,
+	.restore = vsock_restore,
 };

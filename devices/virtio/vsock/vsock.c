@@ -214,9 +214,44 @@ static unsigned int vsock_tx_chain(void *dev, struct virtq *vq, unsigned int idx
 	return cost;
 }
 
+/* The event queue carries one event: TRANSPORT_RESET, owed after a restore. */
+static void send_reset_event(struct vsock *v)
+{
+	struct virtq *vq = virtio_mmio_queue(&v->transport, VSOCK_EVQ);
+	struct vq_chain chain;
+	enum vq_error err;
+	if (!v->reset_event_owed || !virtio_mmio_driver_ok(&v->transport) || !vq || !vq->ready)
+		return;
+	int ret = vq_pop(vq, &chain, &err);
+	if (ret == 0)
+		return; /* no buffer yet: the driver's next kick */
+	if (ret == -EPIPE) {
+		virtio_mmio_needs_reset(&v->transport, vq_error_name(err));
+		return;
+	}
+	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
+	void *hva = NULL;
+	if (ret > 0 && chain.nr && chain.bufs[0].device_writable && chain.bufs[0].len >= sizeof(ev))
+		hva = mem_gpa_to_hva(v->mem, chain.bufs[0].gpa, sizeof(ev));
+	if (hva) {
+		memcpy(hva, &ev, sizeof(ev));
+		v->reset_event_owed = false;
+	} else {
+		bad(v, "an event buffer with no room for an event");
+	}
+	vq_push(vq, chain.head, hva ? sizeof(ev) : 0);
+	virtio_mmio_used(&v->transport, VSOCK_EVQ);
+}
+
+void vsock_restored(struct vsock *v)
+{
+	v->reset_event_owed = true;
+}
+
 static void vsock_queue_notify(void *dev, unsigned int idx)
 {
 	struct vsock *v = to_vsock(dev);
+	send_reset_event(v);
 	if (idx == VSOCK_TXQ)
 		virtio_mmio_process_queue(&v->transport, VSOCK_TXQ, vsock_tx_chain);
 	/* Replies, payload the guest now has room or credit for, and the rest of a pass. */
@@ -229,6 +264,7 @@ static void vsock_reset(void *dev)
 {
 	struct vsock *v = to_vsock(dev);
 	vsock_rx_drop_held(v);
+	v->reset_event_owed = false;
 	v->nr_rsts = 0;
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		v->conns[i].stale = v->conns[i].state != CONN_FREE;

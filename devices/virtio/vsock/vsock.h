@@ -145,6 +145,7 @@ struct vsock {
 	struct event_source *work_src;
 	bool rx_held;
 	struct vsock_rx_chain rx_chain;
+	bool reset_event_owed; /* restored: the guest must drop its connections */
 	struct rate_timer timer; /* deadlines of connections */
 	uint64_t timer_deadline_ns;
 	struct vsock_counters counters;
@@ -196,5 +197,16 @@ uint32_t vsock_peer_credit(const struct vsock_conn *c);
 /* rx.c: packets to the guest */
 void vsock_rx_run(struct vsock *v);
 void vsock_rx_drop_held(struct vsock *v);
+/*
+ * Restore: holds again the receive chain a snapshot held (a bad one is
+ * completed empty); -EPROTO: no such head.
+ */
+int vsock_rx_rehold(struct vsock *v, uint16_t head);
+/*
+ * Restore: the host ends of the guest's connections did not survive, so
+ * the guest gets a TRANSPORT_RESET event (as Firecracker sends) and drops
+ * them all.
+ */
+void vsock_restored(struct vsock *v);
 
 #endif
