@@ -67,7 +67,13 @@ run() {
 	wait_for "$OUT/$name.out" "EBB-DONE-$tag" "${5:-120}" "$pid"
 }
 
-last_count() { grep -ao 'EBB-COUNT [0-9]*' "$OUT/$1.out" | tail -n 1 | cut -d' ' -f2; }
+# A pause can stop the guest in the middle of a line ("EBB-COUNT 1" of 17):
+# only lines the console finished count.
+last_count() {
+	local f=$OUT/$1.out
+	if [ -n "$(tail -c 1 "$f")" ]; then sed '$d' "$f"; else cat "$f"; fi |
+		grep -ao 'EBB-COUNT [0-9]*' | tail -n 1 | cut -d' ' -f2
+}
 first_count() { grep -ao 'EBB-COUNT [0-9]*' "$OUT/$1.out" | head -n 1 | cut -d' ' -f2; }
 blocks_mib() { echo $(($(stat -c %b "$1") * 512 >> 20)); }
 rss_mib() { read_rss "$1" && echo $((RSS_KIB / MIB)); }
