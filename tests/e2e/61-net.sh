@@ -24,15 +24,12 @@ source "$(dirname "$0")/lib.sh"
 ROOTFS=${ROOTFS:-build/guest/rootfs.ext4}
 VSOCK_TOOL=${VSOCK_TOOL:-build/ebb-vsock}
 require_files "$EBB" "$KERNEL" "$INITRD" "$ROOTFS" "$VSOCK_TOOL"
-for tool in ip unshare curl jq; do
+for tool in curl jq; do
 	command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps)"
 done
 
 # A network namespace of our own: nothing but lo and the taps made below.
-if [ -z "${EBB_NET_NS:-}" ]; then
-	EBB_NET_NS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+enter_private_netns "$@"
 
 HOST_IP=169.254.77.1
 GUEST_IP=169.254.77.2
@@ -62,25 +59,6 @@ netconf() {
   "metrics": {"metrics_path": "$file.metrics"}
 }
 JSON
-}
-
-# sum_of FILE DIR : "bytes sum" of the EBB-VSOCK line for DIR (sent|recv) in FILE.
-sum_of() {
-	sed -n "s/.*EBB-VSOCK $2=\([0-9]*\) sum=\([0-9a-f]*\).*/\1 \2/p" "$1" | tail -n 1 | tr -d '\r'
-}
-# rate_of FILE DIR : MiB/s of that line.
-rate_of() {
-	sed -n "s/.*EBB-VSOCK $2=.* mibps=\([0-9.]*\).*/\1/p" "$1" | tail -n 1 | tr -d '\r'
-}
-
-# expect_same WHAT A B : two "bytes sum" pairs, equal and of WANT bytes.
-expect_same() {
-	local what=$1 a=$2 b=$3 want=$4
-	if [ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = "$want" ]; then
-		pass "$what: $want bytes, checksum ${a#* } at both ends"
-	else
-		fail "$what: sender '$a', receiver '$b', want $want bytes"
-	fi
 }
 
 tap ebbtap0
@@ -121,8 +99,8 @@ else
 	fail "negative control: no '^EBB-PING-NOBODY-FAILED' from the guest"
 fi
 if wait_exit "$host_recv" 1500; then
-	expect_same "guest -> host TCP" "$(sum_of "$OUT/net.out" sent)" "$(sum_of "$OUT/host-recv.out" recv)" "$MIB256"
-	G2H_RATE=$(rate_of "$OUT/host-recv.out" recv)
+	expect_same_bytes "guest -> host TCP" "$(vsock_sum "$OUT/net.out" sent)" "$(vsock_sum "$OUT/host-recv.out" recv)" "$MIB256"
+	G2H_RATE=$(vsock_rate "$OUT/host-recv.out" recv)
 	log "guest -> host: ${G2H_RATE} MiB/s (unlimited)"
 else
 	fail "guest -> host TCP: the host's receiver did not finish"
@@ -130,8 +108,8 @@ fi
 if wait_for "$OUT/net.out" 'EBB-VSOCK listening' 120 "$net_pid" &&
 	"$VSOCK_TOOL" -t 1200 connect "tcp:$GUEST_IP:5202" send "$MIB256" >"$OUT/host-send.out" 2>&1; then
 	wait_for "$OUT/net.out" '^EBB-NET-DONE' 300 "$net_pid" || true
-	expect_same "host -> guest TCP" "$(sum_of "$OUT/host-send.out" sent)" "$(sum_of "$OUT/net.out" recv)" "$MIB256"
-	H2G_RATE=$(rate_of "$OUT/net.out" recv)
+	expect_same_bytes "host -> guest TCP" "$(vsock_sum "$OUT/host-send.out" sent)" "$(vsock_sum "$OUT/net.out" recv)" "$MIB256"
+	H2G_RATE=$(vsock_rate "$OUT/net.out" recv)
 	log "host -> guest: ${H2G_RATE} MiB/s (unlimited, as the guest received it)"
 else
 	fail "host -> guest TCP: the transfer did not run: $(tail -n 2 "$OUT/host-send.out" 2>/dev/null)"
@@ -161,8 +139,8 @@ rx_pid=$EBB_PID
 if wait_for "$OUT/rxlimit.out" 'EBB-VSOCK listening' 300 "$rx_pid" &&
 	"$VSOCK_TOOL" -t 800 connect "tcp:$GUEST_IP:5204" send "$LIMITED" >"$OUT/rxlimit-send.out" 2>&1; then
 	wait_exit "$rx_pid" 300 || true
-	expect_same "rx-limited transfer" "$(sum_of "$OUT/rxlimit-send.out" sent)" "$(sum_of "$OUT/rxlimit.out" recv)" "$LIMITED"
-	rate=$(rate_of "$OUT/rxlimit.out" recv)
+	expect_same_bytes "rx-limited transfer" "$(vsock_sum "$OUT/rxlimit-send.out" sent)" "$(vsock_sum "$OUT/rxlimit.out" recv)" "$LIMITED"
+	rate=$(vsock_rate "$OUT/rxlimit.out" recv)
 	in_band "$rate" && pass "rx_rate_limiter: $rate MiB/s, within 15% of 10" ||
 		fail "rx_rate_limiter: $rate MiB/s, want 8.5..11.5"
 	faster "$H2G_RATE" && pass "negative control: unlimited, host -> guest ran at $H2G_RATE MiB/s" ||
@@ -180,8 +158,8 @@ limit_recv=$!
 netconf "$OUT/limit.json" "$GUEST_NET; ebb-vsock -t 800 connect tcp:$HOST_IP:5203 send $LIMITED" "$LIMIT"
 ebb_run limit 900 --config-file "$OUT/limit.json"
 if wait_exit "$limit_recv" 60; then
-	expect_same "tx-limited transfer" "$(sum_of "$OUT/limit.out" sent)" "$(sum_of "$OUT/limit-recv.out" recv)" "$LIMITED"
-	rate=$(rate_of "$OUT/limit-recv.out" recv)
+	expect_same_bytes "tx-limited transfer" "$(vsock_sum "$OUT/limit.out" sent)" "$(vsock_sum "$OUT/limit-recv.out" recv)" "$LIMITED"
+	rate=$(vsock_rate "$OUT/limit-recv.out" recv)
 	# The guest's sender under nested emulation barely outruns 10 MiB/s (G2H_RATE):
 	# the lower bound is checked only when it could be met with room to spare.
 	if awk -v r="$rate" 'BEGIN { exit !(r <= 11.5) }'; then
@@ -256,7 +234,7 @@ if wait_for "$OUT/sdk.out" '^EBB-NET-UP' 300 "$sdk_pid"; then
 	wait_for "$OUT/sdk.out" 'EBB-VSOCK listening' 120 "$sdk_pid" || true
 	"$VSOCK_TOOL" -t 300 connect "tcp:$GUEST_IP:5205" send $((40 << 20)) >"$OUT/sdk-send.out" 2>&1 || true
 	if wait_for "$OUT/sdk.out" 'EBB-VSOCK recv=41943040' 120 "$sdk_pid"; then
-		rate=$(rate_of "$OUT/sdk.out" recv)
+		rate=$(vsock_rate "$OUT/sdk.out" recv)
 		awk -v r="$rate" 'BEGIN { exit !(r <= 11.5) }' &&
 			pass "PATCH: 40 MiB host -> guest at $rate MiB/s, the patched 10 MiB/s" ||
 			fail "PATCH: 40 MiB host -> guest at $rate MiB/s, above 11.5"

@@ -24,17 +24,6 @@ UDS=$SOCK_DIR/v.sock
 SOCK=$SOCK_DIR/api.sock
 MIB64=$((64 << 20))
 
-sum_of() {
-	sed -n "s/.*EBB-VSOCK $2=\([0-9]*\) sum=\([0-9a-f]*\).*/\1 \2/p" "$1" | tail -n 1 | tr -d '\r'
-}
-expect_same() {
-	local what=$1 a=$2 b=$3 want=$4
-	if [ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = "$want" ]; then
-		pass "$what: $want bytes, checksum ${a#* } at both ends"
-	else
-		fail "$what: '$a' and '$b', want $want bytes"
-	fi
-}
 metric() { # metric NAME : the vsock counter NAME from GET /metrics
 	api GET /metrics
 	jq -r ".vsock.$1" <<<"$BODY_OUT"
@@ -69,11 +58,11 @@ log "host -> guest: CONNECT 5000, 64 MiB echoed"
 "$VSOCK_TOOL" -t 900 connect "fc:$UDS:5000" sendrecv "$MIB64" >"$OUT/h2g.out" 2>&1 ||
 	fail "host -> guest: ebb-vsock failed: $(tail -n 2 "$OUT/h2g.out")"
 expect_grep "host -> guest: OK with a host-side port from 1073741824" "$OUT/h2g.out" '^EBB-VSOCK connected OK 10737418[0-9][0-9]'
-expect_same "host -> guest echo" "$(sum_of "$OUT/h2g.out" sent)" "$(sum_of "$OUT/h2g.out" recv)" "$MIB64"
+expect_same_bytes "host -> guest echo" "$(vsock_sum "$OUT/h2g.out" sent)" "$(vsock_sum "$OUT/h2g.out" recv)" "$MIB64"
 say "grep EBB-VSOCK /tmp/echo.log | sed 's/^/GUEST-ECHO /'"
 wait_for "$OUT/vsock.out" '^GUEST-ECHO EBB-VSOCK recv' 60 "$pid" || true
-expect_same "host -> guest, as the guest saw it" "$(sum_of "$OUT/h2g.out" sent)" \
-	"$(sed -n 's/^GUEST-ECHO //p' "$OUT/vsock.out" | sum_of /dev/stdin recv)" "$MIB64"
+expect_same_bytes "host -> guest, as the guest saw it" "$(vsock_sum "$OUT/h2g.out" sent)" \
+	"$(sed -n 's/^GUEST-ECHO //p' "$OUT/vsock.out" | vsock_sum /dev/stdin recv)" "$MIB64"
 
 log "negative control: CONNECT to a guest port nobody listens on"
 if "$VSOCK_TOOL" -t 60 connect "fc:$UDS:5999" recv >"$OUT/h2g-none.out" 2>&1; then
@@ -91,10 +80,10 @@ wait_for "$OUT/g2h-host.out" 'listening' 30 "$host_echo" || true
 say "ebb-vsock -t 900 connect vsock:2:6000 sendrecv $MIB64 | sed 's/^/GUEST-G2H /'"
 wait_for "$OUT/vsock.out" '^GUEST-G2H EBB-VSOCK recv' 900 "$pid" || fail "guest -> host: no result"
 g2h=$(sed -n 's/^GUEST-G2H //p' "$OUT/vsock.out")
-expect_same "guest -> host echo" "$(sum_of /dev/stdin sent <<<"$g2h")" "$(sum_of /dev/stdin recv <<<"$g2h")" "$MIB64"
+expect_same_bytes "guest -> host echo" "$(vsock_sum /dev/stdin sent <<<"$g2h")" "$(vsock_sum /dev/stdin recv <<<"$g2h")" "$MIB64"
 wait_exit "$host_echo" 60 || true
-expect_same "guest -> host, as the host saw it" "$(sum_of /dev/stdin sent <<<"$g2h")" \
-	"$(sum_of "$OUT/g2h-host.out" recv)" "$MIB64"
+expect_same_bytes "guest -> host, as the host saw it" "$(vsock_sum /dev/stdin sent <<<"$g2h")" \
+	"$(vsock_sum "$OUT/g2h-host.out" recv)" "$MIB64"
 
 log "negative control: a guest connect to a port with no host socket"
 say "ebb-vsock -t 60 connect vsock:2:6999 recv 2>&1 | sed 's/^/GUEST-NONE /'"

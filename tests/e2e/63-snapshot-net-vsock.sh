@@ -21,14 +21,11 @@
 source "$(dirname "$0")/lib.sh"
 VSOCK_TOOL=${VSOCK_TOOL:-build/ebb-vsock}
 require_files "$EBB" "$KERNEL" "$INITRD" "$VSOCK_TOOL"
-for tool in ip unshare curl jq; do
+for tool in curl jq; do
 	command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps)"
 done
 
-if [ -z "${EBB_NET_NS:-}" ]; then
-	EBB_NET_NS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+enter_private_netns "$@"
 
 HOST_IP=169.254.77.1
 GUEST_IP=169.254.77.2
@@ -43,13 +40,10 @@ ip tuntap add dev ebbtap1 mode tap
 ip addr add "$HOST_IP/24" dev ebbtap0
 ip link set ebbtap0 up
 
-sum_of() {
-	sed -n "s/.*EBB-VSOCK $2=\([0-9]*\) sum=\([0-9a-f]*\).*/\1 \2/p" "$1" | tail -n 1 | tr -d '\r'
-}
 # echo_ok WHAT FILE : FILE is a sendrecv of 1 MiB whose echo came back whole.
 echo_ok() {
 	local sent recv
-	sent=$(sum_of "$2" sent) recv=$(sum_of "$2" recv)
+	sent=$(vsock_sum "$2" sent) recv=$(vsock_sum "$2" recv)
 	if [ -n "$sent" ] && [ "$sent" = "$recv" ] && [ "${sent%% *}" = "$MIB1" ]; then
 		pass "$1: 1 MiB echoed, checksum ${sent#* } both ways"
 	else

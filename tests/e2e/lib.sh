@@ -70,6 +70,17 @@ expect_api() {
 # above 64 MiB (the guest ran) and at most 512 - 256 + 32 MiB, and that the
 # hog could not touch all 400 MiB. One mmap above MemTotal would fail at once
 # under the guest's overcommit heuristic and touch nothing, hence the steps.
+# expect_same_bytes WHAT A B WANT : two "bytes sum" pairs (vsock_sum), equal
+# and of WANT bytes: what one end sent is what the other received.
+expect_same_bytes() {
+	local what=$1 a=$2 b=$3 want=$4
+	if [ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = "$want" ]; then
+		pass "$what: $want bytes, checksum ${a#* } at both ends"
+	else
+		fail "$what: sender '$a', receiver '$b', want $want bytes"
+	fi
+}
+
 expect_balloon_caps_guest() {
 	local what=$1 name=$2 pid=$3 max_rss=0
 	local limit=$(((512 - 256 + 32) * 1024))

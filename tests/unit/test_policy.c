@@ -3,8 +3,9 @@
  * The automatic balloon policy (devices/virtio/balloon/policy.c), driven
  * with statistics written straight into the device and host pressure read
  * from files the test fills: inflate over the margin at its rate, wait for
- * the guest, deflate ahead of need, squeeze harder under host pressure, hold
- * after an OOM deflate, stand aside for the operator. Its config rules and
+ * the guest, deflate ahead of need, squeeze harder under host pressure, give
+ * all the rate allows after an OOM deflate and then hold, no inflate while
+ * the guest starts, stand aside for the operator. Its config rules and
  * its API route.
  */
 #include <setjmp.h>
@@ -28,7 +29,7 @@
 #include "tests/unit/support/fake_driver.h"
 #include "vmm/config/config.h"
 
-#define F(bit) (1ull << (bit))
+#define F(bit)	  (1ull << (bit))
 #define MIB_PAGES BALLOON_PAGES_PER_MIB
 
 struct fixture {
@@ -101,7 +102,19 @@ static struct balloon_policy_conf conf(void)
 	pc.hysteresis_mib = 2;
 	pc.inflate_mib_per_s = 10;
 	pc.deflate_mib_per_s = 30;
+	pc.startup_grace_s = 0;
 	return pc;
+}
+
+/* Moves the policy's clocks back by SECONDS, as if that much time had passed. */
+static void time_passes(struct fixture *fx, uint64_t seconds)
+{
+	struct balloon_policy_state *st = &fx->b.policy;
+	uint64_t *clocks[] = { &st->last_short_ns, &st->started_ns, &st->last_oom_ns };
+	for (size_t i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		if (*clocks[i])
+			*clocks[i] -= seconds * 1000000000ull;
+	}
 }
 
 static void test_inflates_at_its_rate_and_waits_for_the_guest(void **state)
@@ -155,12 +168,15 @@ static void test_deflates_ahead_of_need(void **state)
 	/* A shortfall long after the last is a new burst, taken as it is. */
 	fx->b.requested_pages = fx->b.num_pages = 30 * MIB_PAGES;
 	guest_holds(fx, 30);
-	fx->b.policy.last_short_ns -= BALLOON_POLICY_BURST_NS;
+	time_passes(fx, 30);
 	stats(fx, 10); /* 6 short */
 	assert_int_equal(target_mib(fx), 24);
 	/* And once the burst is over, inflating resumes. */
 	guest_holds(fx, 24);
-	fx->b.policy.last_short_ns -= BALLOON_POLICY_BURST_NS;
+	time_passes(fx, 29);
+	stats(fx, 40); /* the burst may still go on */
+	assert_int_equal(target_mib(fx), 24);
+	time_passes(fx, 1);
 	stats(fx, 40);
 	assert_int_equal(target_mib(fx), 34);
 	down(fx);
@@ -182,16 +198,55 @@ static void test_host_pressure_squeezes_harder(void **state)
 	down(fx);
 }
 
-static void test_holds_after_an_oom_deflate(void **state)
+static void test_oom_deflate_gives_all_at_once_then_holds(void **state)
 {
 	struct fixture *fx = up(conf());
-	fx->b.requested_pages = fx->b.num_pages = 20 * MIB_PAGES;
-	guest_holds(fx, 20);
-	guest_holds(fx, 19); /* deflate-on-oom */
+	fx->b.requested_pages = fx->b.num_pages = 40 * MIB_PAGES;
+	guest_holds(fx, 40);
+	guest_holds(fx, 39); /* deflate-on-oom */
 	assert_int_equal(fx->b.counters.oom_deflates, 1);
+	stats(fx, 50); /* plenty available now, but the guest was out of memory */
+	assert_int_equal(target_mib(fx), 39 - 30);
+	assert_non_null(strstr(fx->b.policy.reason, "deflated on OOM"));
+	guest_holds(fx, 9);
 	stats(fx, 50);
-	assert_non_null(strstr(fx->b.policy.reason, "OOM"));
-	assert_int_equal(fx->b.requested_pages, 20 * MIB_PAGES);
+	assert_int_equal(target_mib(fx), 9);
+	assert_non_null(strstr(fx->b.policy.reason, "short of memory lately"));
+	time_passes(fx, 30);
+	stats(fx, 50); /* the burst is over, the OOM cooldown is not */
+	assert_int_equal(target_mib(fx), 9);
+	assert_non_null(strstr(fx->b.policy.reason, "OOM lately"));
+	time_passes(fx, 30);
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 19);
+	down(fx);
+}
+
+static void test_no_inflate_while_the_guest_starts(void **state)
+{
+	struct balloon_policy_conf pc = conf();
+	pc.startup_grace_s = 10;
+	struct fixture *fx = up(pc);
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 0);
+	assert_non_null(strstr(fx->b.policy.reason, "started lately"));
+	time_passes(fx, 9);
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 0);
+	time_passes(fx, 1);
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 10);
+	/* A deflate is never held back. */
+	guest_holds(fx, 10);
+	balloon_policy_reset(&fx->b);
+	stats(fx, 4);
+	assert_int_equal(target_mib(fx), 0);
+	/* After a reset of the driver, a new grace. */
+	balloon_policy_reset(&fx->b);
+	guest_holds(fx, 0);
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 0);
+	assert_non_null(strstr(fx->b.policy.reason, "started lately"));
 	down(fx);
 }
 
@@ -221,33 +276,46 @@ static void test_config_rules(void **state)
 	struct vm_config cfg;
 	struct schema_error err;
 	config_init(&cfg);
-	assert_int_equal(load(&cfg, "{'ebb': {'balloon': {'policy': {'enabled': true}}}}", &err), -EINVAL);
+	assert_int_equal(load(&cfg, "{'ebb': {'balloon': {'policy': {'enabled': true}}}}", &err),
+			 -EINVAL);
 	assert_string_equal(err.path, "ebb.balloon.policy.enabled");
 	assert_non_null(strstr(err.message, "needs a balloon"));
-	assert_int_equal(load(&cfg, "{'balloon': {'amount_mib': 0, 'deflate_on_oom': true},\n"
-				    " 'ebb': {'balloon': {'policy': {'enabled': true}}}}",
+	assert_int_equal(load(&cfg,
+			      "{'balloon': {'amount_mib': 0, 'deflate_on_oom': true},\n"
+			      " 'ebb': {'balloon': {'policy': {'enabled': true}}}}",
 			      &err),
 			 -EINVAL);
 	assert_non_null(strstr(err.message, "needs balloon statistics"));
 	assert_int_equal(err.line, 2);
-	assert_int_equal(load(&cfg, "{'machine-config': {'vcpu_count': 1, 'mem_size_mib': 100},"
-				    " 'balloon': {'amount_mib': 0, 'deflate_on_oom': true,"
-				    " 'stats_polling_interval_s': 1},"
-				    " 'ebb': {'balloon': {'policy': {'enabled': true, 'margin_mib': 100}}}}",
-			      &err),
-			 -EINVAL);
+	assert_int_equal(
+		load(&cfg,
+		     "{'machine-config': {'vcpu_count': 1, 'mem_size_mib': 100},"
+		     " 'balloon': {'amount_mib': 0, 'deflate_on_oom': true,"
+		     " 'stats_polling_interval_s': 1},"
+		     " 'ebb': {'balloon': {'policy': {'enabled': true, 'margin_mib': 100}}}}",
+		     &err),
+		-EINVAL);
 	assert_string_equal(err.path, "ebb.balloon.policy.margin_mib");
-	assert_int_equal(load(&cfg, "{'ebb': {'balloon': {'policy': {'inflate_mib_per_s': 0}}}}", &err),
-			 -EINVAL);
+	assert_int_equal(
+		load(&cfg, "{'ebb': {'balloon': {'policy': {'inflate_mib_per_s': 0}}}}", &err),
+		-EINVAL);
 	assert_string_equal(err.path, "ebb.balloon.policy.inflate_mib_per_s");
-	assert_int_equal(load(&cfg, "{'balloon': {'amount_mib': 0, 'deflate_on_oom': true,"
-				    " 'stats_polling_interval_s': 1},"
-				    " 'ebb': {'balloon': {'policy': {'enabled': true, 'margin_mib': 64}},"
-				    " 'memory': {'merge': true}}}",
+	assert_int_equal(load(&cfg, "{'ebb': {'balloon': {'policy': {'burst_hold_s': 0}}}}", &err),
+			 -EINVAL);
+	assert_string_equal(err.path, "ebb.balloon.policy.burst_hold_s");
+	assert_int_equal(
+		load(&cfg, "{'ebb': {'balloon': {'policy': {'startup_grace_s': 3601}}}}", &err),
+		-EINVAL);
+	assert_string_equal(err.path, "ebb.balloon.policy.startup_grace_s");
+	assert_int_equal(load(&cfg,
+			      "{'balloon': {'amount_mib': 0, 'deflate_on_oom': true,"
+			      " 'stats_polling_interval_s': 1},"
+			      " 'ebb': {'balloon': {'policy': {'enabled': true, 'margin_mib': 64}},"
+			      " 'memory': {'merge': true}}}",
 			      &err),
 			 0);
-	const struct balloon_settings *s =
-		device_settings(&cfg.devices, device_type_by_section(cfg.devices.registry, "balloon"));
+	const struct balloon_settings *s = device_settings(
+		&cfg.devices, device_type_by_section(cfg.devices.registry, "balloon"));
 	assert_true(s->policy.enabled);
 	assert_int_equal(s->policy.margin_mib, 64);
 	assert_int_equal(s->policy.deflate_mib_per_s, 512); /* the default stays */
@@ -263,7 +331,8 @@ int main(void)
 		cmocka_unit_test(test_inflates_at_its_rate_and_waits_for_the_guest),
 		cmocka_unit_test(test_deflates_ahead_of_need),
 		cmocka_unit_test(test_host_pressure_squeezes_harder),
-		cmocka_unit_test(test_holds_after_an_oom_deflate),
+		cmocka_unit_test(test_oom_deflate_gives_all_at_once_then_holds),
+		cmocka_unit_test(test_no_inflate_while_the_guest_starts),
 		cmocka_unit_test(test_operator_target_turns_it_off),
 		cmocka_unit_test(test_config_rules),
 	};

@@ -12,10 +12,7 @@ source tools/bench/lib.sh
 runs=${BENCH_NET_RUNS:-3}
 VSOCK_TOOL=build/ebb-vsock
 require_files "$EBB" "$KERNEL" "$INITRD" "$VSOCK_TOOL"
-if [ -z "${EBB_NET_NS:-}" ]; then
-	EBB_NET_NS=1 exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
+enter_private_netns "$@"
 HOST_IP=169.254.78.1
 GUEST_IP=169.254.78.2
 MAC=06:00:a9:fe:4e:02
@@ -26,7 +23,6 @@ ip link set benchtap0 up
 csv=$BENCH/net.csv
 echo "vmm,run,direction,mibps" >"$csv"
 
-rate_of() { sed -n "s/.*EBB-VSOCK $2=.* mibps=\([0-9.]*\).*/\1/p" "$1" | tail -n 1 | tr -d '\r'; }
 
 # one VMM RUN : both directions in one boot.
 one() {
@@ -56,12 +52,12 @@ JSON
 	local pid=$!
 	local g2h=n/a h2g=n/a
 	if wait_exit "$recv" 700; then
-		g2h=$(rate_of "$OUT/$name-g2h.out" recv)
+		g2h=$(vsock_rate "$OUT/$name-g2h.out" recv)
 	fi
 	if wait_for "$OUT/$name.out" 'EBB-VSOCK listening' 120 "$pid" &&
 		"$VSOCK_TOOL" -t 600 connect "tcp:$GUEST_IP:5302" send "$BYTES" >"$OUT/$name-h2g.out" 2>&1; then
 		wait_for "$OUT/$name.out" 'EBB-VSOCK recv=' 120 "$pid" || true
-		h2g=$(rate_of "$OUT/$name.out" recv)
+		h2g=$(vsock_rate "$OUT/$name.out" recv)
 	fi
 	kill -TERM "$pid" 2>/dev/null || true
 	wait_exit "$pid" 30 || true

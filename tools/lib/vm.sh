@@ -267,6 +267,31 @@ make_cache_drive() {
 # It stays mounted: an unmount would drop the page cache too.
 cache_read_cmd() { echo "mkdir -p /mnt/d && mount -t ext4 -o ro ${1:-/dev/vda} /mnt/d && cat /mnt/d/data.bin >/dev/null"; }
 
+# ---- networking (tools/guest/ebb-vsock) ----
+
+# enter_private_netns ARGS... : the calling script runs again in a network
+# namespace of its own, holding only lo, so its taps and addresses never
+# meet the lab's. Call it with the script's own arguments.
+enter_private_netns() {
+	local tool
+	for tool in ip unshare; do
+		command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps)"
+	done
+	if [ -z "${EBB_NET_NS:-}" ]; then
+		EBB_NET_NS=1 exec unshare --net -- "$0" "$@"
+	fi
+	ip link set lo up
+}
+
+# vsock_sum FILE DIR : "bytes sum" of ebb-vsock's last line for DIR (sent|recv) in FILE.
+vsock_sum() {
+	sed -n "s/.*EBB-VSOCK $2=\([0-9]*\) sum=\([0-9a-f]*\).*/\1 \2/p" "$1" | tail -n 1 | tr -d '\r'
+}
+# vsock_rate FILE DIR : the MiB/s of that line.
+vsock_rate() {
+	sed -n "s/.*EBB-VSOCK $2=.* mibps=\([0-9.]*\).*/\1/p" "$1" | tail -n 1 | tr -d '\r'
+}
+
 # ---- precise timelines (build/ebb-trace) ----
 
 # trace_run NAME TIMEOUT ARGS... : runs ebb under ebb-trace; the timeline goes

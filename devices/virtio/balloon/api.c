@@ -26,12 +26,12 @@ static void get_balloon(const struct device_route_ctx *ctx, struct api_request *
 	int index;
 	const struct balloon_conf *b = configured(ctx, req, &index);
 	if (b)
-		api_ok(req,
-		       json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib",
-				 (json_int_t)b->amount_mib, "deflate_on_oom", b->deflate_on_oom,
-				 "stats_polling_interval_s",
-				 (json_int_t)b->stats_polling_interval_s, "free_page_reporting",
-				 b->free_page_reporting, "free_page_hinting", b->free_page_hinting));
+		api_ok(req, json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib",
+				      (json_int_t)b->amount_mib, "deflate_on_oom",
+				      b->deflate_on_oom, "stats_polling_interval_s",
+				      (json_int_t)b->stats_polling_interval_s,
+				      "free_page_reporting", b->free_page_reporting,
+				      "free_page_hinting", b->free_page_hinting));
 }
 
 /*
@@ -192,16 +192,10 @@ static void get_statistics(const struct device_route_ctx *ctx, struct api_reques
 	api_ok(req, out);
 }
 
-static json_t *policy_json(const struct balloon_policy_conf *pc, const struct balloon_policy_state *st)
+static json_t *policy_json(const struct balloon_policy_conf *pc,
+			   const struct balloon_policy_state *st)
 {
-	json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", pc->enabled,
-			      "margin_mib", (json_int_t)pc->margin_mib, "pressure_margin_mib",
-			      (json_int_t)pc->pressure_margin_mib, "hysteresis_mib",
-			      (json_int_t)pc->hysteresis_mib, "inflate_mib_per_s",
-			      (json_int_t)pc->inflate_mib_per_s, "deflate_mib_per_s",
-			      (json_int_t)pc->deflate_mib_per_s, "psi_some_percent",
-			      (json_int_t)pc->psi_some_percent, "oom_cooldown_s",
-			      (json_int_t)pc->oom_cooldown_s);
+	json_t *o = schema_dump(&balloon_policy_schema, pc);
 	if (o && st)
 		json_object_set_new(
 			o, "state",
@@ -209,11 +203,12 @@ static json_t *policy_json(const struct balloon_policy_conf *pc, const struct ba
 				  "target_mib", (json_int_t)st->target_mib, "reason", st->reason,
 				  "updates", (json_int_t)st->updates, "changes",
 				  (json_int_t)st->changes, "inputs", "available_mib",
-				  (json_int_t)st->available_mib, "free_mib", (json_int_t)st->free_mib,
-				  "disk_caches_mib", (json_int_t)st->disk_caches_mib,
-				  "psi_some_avg10", st->psi_some_avg10_x100 / 100.0,
-				  "headroom_mib", (json_int_t)st->headroom_mib, "host_pressure",
-				  st->host_pressure, "oom_deflates", (json_int_t)st->oom_deflates_seen));
+				  (json_int_t)st->available_mib, "free_mib",
+				  (json_int_t)st->free_mib, "disk_caches_mib",
+				  (json_int_t)st->disk_caches_mib, "psi_some_avg10",
+				  st->psi_some_avg10_x100 / 100.0, "headroom_mib",
+				  (json_int_t)st->headroom_mib, "host_pressure", st->host_pressure,
+				  "oom_deflates", (json_int_t)st->oom_deflates_seen));
 	return o;
 }
 
@@ -261,7 +256,8 @@ static void patch_policy(const struct device_route_ctx *ctx, struct api_request 
 		ret = balloon_policy_check(&c, &next, conf, (uint32_t)(b->mem->ram_size >> 20));
 	if (ret == 0) {
 		if (next.enabled && !b->policy_conf.enabled)
-			snprintf(b->policy.reason, sizeof(b->policy.reason), "on: waiting for statistics");
+			snprintf(b->policy.reason, sizeof(b->policy.reason),
+				 "on: waiting for statistics");
 		b->policy_conf = next;
 	}
 	pthread_mutex_unlock(&b->transport.lock);

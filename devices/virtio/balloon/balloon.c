@@ -147,6 +147,7 @@ static void balloon_reset(void *dev)
 	b->num_pages = b->requested_pages;
 	b->hinting.host_cmd = VIRTIO_BALLOON_CMD_ID_STOP;
 	b->hinting.guest_cmd_seen = false;
+	balloon_policy_reset(b);
 }
 
 /* ---- inflate and deflate ---- */

@@ -214,6 +214,8 @@ static const struct schema_field policy_fields[] = {
 	POLICY_U32(deflate_mib_per_s, 1, 65536),
 	POLICY_U32(psi_some_percent, 1, 100),
 	POLICY_U32(oom_cooldown_s, 0, 3600),
+	POLICY_U32(startup_grace_s, 0, 3600),
+	POLICY_U32(burst_hold_s, 1, 3600),
 };
 
 const struct schema balloon_policy_schema = SCHEMA_OF(policy_fields);

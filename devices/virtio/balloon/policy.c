@@ -153,8 +153,8 @@ void balloon_policy_update(struct balloon *b)
 	if (!pc->enabled || !virtio_mmio_driver_ok(&b->transport))
 		return;
 	st->updates++;
-	uint32_t pressure_margin = pc->pressure_margin_mib ? pc->pressure_margin_mib
-							   : MAX(pc->margin_mib / 2, 1u);
+	uint32_t pressure_margin =
+		pc->pressure_margin_mib ? pc->pressure_margin_mib : MAX(pc->margin_mib / 2, 1u);
 	int64_t avail = stat_mib(b, VIRTIO_BALLOON_S_AVAIL);
 	st->free_mib = (uint64_t)MAX(stat_mib(b, VIRTIO_BALLOON_S_MEMFREE), 0);
 	st->disk_caches_mib = (uint64_t)MAX(stat_mib(b, VIRTIO_BALLOON_S_CACHES), 0);
@@ -164,12 +164,14 @@ void balloon_policy_update(struct balloon *b)
 	}
 	st->available_mib = (uint64_t)avail;
 	balloon_pressure_read(&b->pressure, &st->psi_some_avg10_x100, &st->headroom_mib);
-	st->host_pressure =
-		(st->psi_some_avg10_x100 >= 0 &&
-		 st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
-		(st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
+	st->host_pressure = (st->psi_some_avg10_x100 >= 0 &&
+			     st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
+			    (st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
 	uint64_t now = now_ns();
-	if (b->counters.oom_deflates > st->oom_deflates_seen) {
+	if (!st->started_ns)
+		st->started_ns = now;
+	bool oom_now = b->counters.oom_deflates > st->oom_deflates_seen;
+	if (oom_now) {
 		st->oom_deflates_seen = b->counters.oom_deflates;
 		st->last_oom_ns = now;
 	}
@@ -180,36 +182,47 @@ void balloon_policy_update(struct balloon *b)
 	uint32_t target = b->requested_pages / BALLOON_PAGES_PER_MIB;
 	uint32_t actual = b->actual / BALLOON_PAGES_PER_MIB;
 	int64_t excess = avail - (int64_t)margin;
+	uint64_t burst_ns = (uint64_t)pc->burst_hold_s * 1000000000ull;
+	bool in_burst = st->last_short_ns && now - st->last_short_ns < burst_ns;
 
-	if (excess < -(int64_t)pc->hysteresis_mib) {
+	if (oom_now || excess < -(int64_t)pc->hysteresis_mib) {
 		/*
 		 * The guest needs memory: give it back now, from what it actually
 		 * holds. Shortfalls close together are a burst that the guest's
 		 * reclaim keeps just above its watermarks, so each understates
-		 * the need: the step doubles with each shortfall of a burst.
+		 * the need: the step doubles with each shortfall of a burst. A
+		 * guest that had to deflate on OOM is past that: it gets all the
+		 * rate allows at once.
 		 */
-		bool burst = st->last_short_ns && now - st->last_short_ns < BALLOON_POLICY_BURST_NS;
-		st->deflate_streak = burst ? st->deflate_streak + 1 : 0;
+		st->deflate_streak = in_burst ? st->deflate_streak + 1 : 0;
 		st->last_short_ns = now;
 		uint32_t doubling = MIN(st->deflate_streak, 10u);
-		uint64_t step = MIN((uint64_t)(-excess) << doubling,
-				    (uint64_t)pc->deflate_mib_per_s * interval);
+		uint64_t most = (uint64_t)pc->deflate_mib_per_s * interval;
+		uint64_t step = oom_now ? most : MIN((uint64_t)MAX(-excess, 1) << doubling, most);
 		uint32_t from = MIN(target, actual);
 		set_target(b, from > step ? from - (uint32_t)step : 0,
-			   "deflating: available %lld MiB, margin %u MiB%s", (long long)avail,
-			   margin, st->host_pressure ? " (host under pressure)" : "");
+			   "deflating: %s %lld MiB, margin %u MiB%s",
+			   oom_now ? "the guest deflated on OOM; available" : "available",
+			   (long long)avail, margin,
+			   st->host_pressure ? " (host under pressure)" : "");
 		return;
 	}
 	if (excess <= (int64_t)pc->hysteresis_mib) {
 		hold(b, "the guest's available memory is near the margin");
 		return;
 	}
+	/* A guest's demand is unknown while it boots and starts its work. */
+	if (now - st->started_ns < (uint64_t)pc->startup_grace_s * 1000000000ull) {
+		hold(b, "the guest started lately");
+		return;
+	}
 	/* What a burst's deflate gave is not taken back while the burst may go on. */
-	if (st->last_short_ns && now - st->last_short_ns < BALLOON_POLICY_BURST_NS) {
+	if (in_burst) {
 		hold(b, "the guest was short of memory lately");
 		return;
 	}
-	if (st->last_oom_ns && now - st->last_oom_ns < (uint64_t)pc->oom_cooldown_s * 1000000000ull) {
+	if (st->last_oom_ns &&
+	    now - st->last_oom_ns < (uint64_t)pc->oom_cooldown_s * 1000000000ull) {
 		hold(b, "the guest deflated on OOM lately");
 		return;
 	}
@@ -222,9 +235,18 @@ void balloon_policy_update(struct balloon *b)
 		return;
 	}
 	uint64_t step = MIN((uint64_t)excess, (uint64_t)pc->inflate_mib_per_s * interval);
-	uint64_t want = MIN((uint64_t)target + step, (uint64_t)(ram_mib > margin ? ram_mib - margin : 0));
+	uint64_t want =
+		MIN((uint64_t)target + step, (uint64_t)(ram_mib > margin ? ram_mib - margin : 0));
 	set_target(b, (uint32_t)want, "inflating: available %lld MiB, margin %u MiB%s",
 		   (long long)avail, margin, st->host_pressure ? " (host under pressure)" : "");
+}
+
+void balloon_policy_reset(struct balloon *b)
+{
+	struct balloon_policy_state *st = &b->policy;
+	st->started_ns = 0;
+	st->last_short_ns = 0;
+	st->deflate_streak = 0;
 }
 
 void balloon_policy_operator_target(struct balloon *b)

@@ -23,33 +23,35 @@ struct balloon_policy_conf {
 	uint32_t deflate_mib_per_s;   /* at most this much less per second */
 	uint32_t psi_some_percent;    /* host pressure: PSI some avg10 at or above this */
 	uint32_t oom_cooldown_s;      /* no inflate this long after the guest deflated on OOM */
+	uint32_t startup_grace_s;     /* no inflate this long after the first statistics */
+	uint32_t burst_hold_s; /* shortfalls this close are one burst; no inflate meanwhile */
 };
 
-#define BALLOON_POLICY_DEFAULTS                                                              \
-	{ .margin_mib = 64, .pressure_margin_mib = 0, .hysteresis_mib = 16,                  \
-	  .inflate_mib_per_s = 64, .deflate_mib_per_s = 512, .psi_some_percent = 10,         \
-	  .oom_cooldown_s = 60 }
+#define BALLOON_POLICY_DEFAULTS                                                            \
+	{                                                                                  \
+		.margin_mib = 64, .pressure_margin_mib = 0, .hysteresis_mib = 16,          \
+		.inflate_mib_per_s = 64, .deflate_mib_per_s = 512, .psi_some_percent = 10, \
+		.oom_cooldown_s = 60, .startup_grace_s = 10, .burst_hold_s = 30            \
+	}
 
 /* What the policy saw and did last. */
 struct balloon_policy_state {
-	uint64_t updates;	   /* statistics updates it looked at */
-	uint64_t changes;	   /* targets it set */
-	uint32_t target_mib;	   /* the target it chose last */
-	char reason[128];	   /* why */
-	uint64_t available_mib;	   /* the guest's */
+	uint64_t updates;	/* statistics updates it looked at */
+	uint64_t changes;	/* targets it set */
+	uint32_t target_mib;	/* the target it chose last */
+	char reason[128];	/* why */
+	uint64_t available_mib; /* the guest's */
 	uint64_t free_mib;
 	uint64_t disk_caches_mib;
 	int32_t psi_some_avg10_x100; /* the host's, -1 unknown */
-	int64_t headroom_mib;	   /* below the cgroup's memory.high/max; -1 unknown */
+	int64_t headroom_mib;	     /* below the cgroup's memory.high/max; -1 unknown */
 	bool host_pressure;
 	uint64_t oom_deflates_seen;
-	uint64_t last_oom_ns;	   /* CLOCK_MONOTONIC of the last OOM deflate seen */
-	uint32_t deflate_streak;   /* shortfalls in the current burst, less one */
-	uint64_t last_short_ns;	   /* CLOCK_MONOTONIC of the last shortfall */
+	uint64_t last_oom_ns;	 /* CLOCK_MONOTONIC of the last OOM deflate seen */
+	uint32_t deflate_streak; /* shortfalls in the current burst, less one */
+	uint64_t last_short_ns;	 /* CLOCK_MONOTONIC of the last shortfall */
+	uint64_t started_ns;	 /* of the first statistics since the driver came up */
 };
-
-/* Shortfalls closer together than this are one burst. */
-#define BALLOON_POLICY_BURST_NS (10 * 1000000000ull)
 
 /* Where the host's memory pressure is read: opened before seccomp, read with pread. */
 struct balloon_pressure {
@@ -68,6 +70,8 @@ void balloon_pressure_read(const struct balloon_pressure *p, int32_t *psi_x100, 
 
 /* Fresh statistics arrived: the policy may move the target. With the device lock. */
 void balloon_policy_update(struct balloon *b);
+/* The guest's driver reset: the next statistics start the policy afresh. */
+void balloon_policy_reset(struct balloon *b);
 /* The operator set a target: the policy stands aside until enabled again. */
 void balloon_policy_operator_target(struct balloon *b);
 
