@@ -247,6 +247,13 @@ static void test_no_inflate_while_the_guest_starts(void **state)
 	stats(fx, 50);
 	assert_int_equal(target_mib(fx), 0);
 	assert_non_null(strstr(fx->b.policy.reason, "started lately"));
+	/* The grace counts from the guest's start, not from the policy's. */
+	fx->b.policy_conf.enabled = false;
+	time_passes(fx, 10);
+	stats(fx, 50);
+	fx->b.policy_conf.enabled = true;
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 10);
 	down(fx);
 }
 

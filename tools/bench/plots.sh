@@ -2,7 +2,7 @@
 # PNG plots of the benchmark results (gnuplot), from build/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-B=build/bench
+B=${BENCH:-build/bench}
 export XDG_CACHE_HOME=${TMPDIR:-/tmp}/ebb-gnuplot-cache # fontconfig wants a writable cache
 mkdir -p "$XDG_CACHE_HOME"
 

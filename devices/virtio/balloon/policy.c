@@ -150,7 +150,12 @@ void balloon_policy_update(struct balloon *b)
 {
 	const struct balloon_policy_conf *pc = &b->policy_conf;
 	struct balloon_policy_state *st = &b->policy;
-	if (!pc->enabled || !virtio_mmio_driver_ok(&b->transport))
+	if (!virtio_mmio_driver_ok(&b->transport))
+		return;
+	/* The guest's start, whether the policy is on yet or turned on later. */
+	if (!st->started_ns)
+		st->started_ns = now_ns();
+	if (!pc->enabled)
 		return;
 	st->updates++;
 	uint32_t pressure_margin =
@@ -168,8 +173,6 @@ void balloon_policy_update(struct balloon *b)
 			     st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
 			    (st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
 	uint64_t now = now_ns();
-	if (!st->started_ns)
-		st->started_ns = now;
 	bool oom_now = b->counters.oom_deflates > st->oom_deflates_seen;
 	if (oom_now) {
 		st->oom_deflates_seen = b->counters.oom_deflates;
