@@ -64,12 +64,6 @@ expect_api() {
 	fi
 }
 
-# expect_balloon_caps_guest WHAT NAME PID : a 512 MiB guest with 256 MiB in
-# the balloon runs "ebb-hog touch:100 touch:100 touch:100 touch:100"; until
-# PID ends (or the guest prints EBB-GUEST-EXIT), checks that ebb's RSS peaks
-# above 64 MiB (the guest ran) and at most 512 - 256 + 32 MiB, and that the
-# hog could not touch all 400 MiB. One mmap above MemTotal would fail at once
-# under the guest's overcommit heuristic and touch nothing, hence the steps.
 # expect_same_bytes WHAT A B WANT : two "bytes sum" pairs (vsock_sum), equal
 # and of WANT bytes: what one end sent is what the other received.
 expect_same_bytes() {
@@ -81,6 +75,12 @@ expect_same_bytes() {
 	fi
 }
 
+# expect_balloon_caps_guest WHAT NAME PID : a 512 MiB guest with 256 MiB in
+# the balloon runs "ebb-hog touch:100 touch:100 touch:100 touch:100"; until
+# PID ends (or the guest prints EBB-GUEST-EXIT), checks that ebb's RSS peaks
+# above 64 MiB (the guest ran) and at most 512 - 256 + 32 MiB, and that the
+# hog could not touch all 400 MiB. One mmap above MemTotal would fail at once
+# under the guest's overcommit heuristic and touch nothing, hence the steps.
 expect_balloon_caps_guest() {
 	local what=$1 name=$2 pid=$3 max_rss=0
 	local limit=$(((512 - 256 + 32) * 1024))

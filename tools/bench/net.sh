@@ -23,7 +23,6 @@ ip link set benchtap0 up
 csv=$BENCH/net.csv
 echo "vmm,run,direction,mibps" >"$csv"
 
-
 # one VMM RUN : both directions in one boot.
 one() {
 	local vmm=$1 r=$2 name=$1-$2
