@@ -222,6 +222,25 @@ static void test_oom_deflate_gives_all_at_once_then_holds(void **state)
 	down(fx);
 }
 
+/* An OOM deflate from before the policy was on is not news to it, but it holds. */
+static void test_oom_deflate_while_off_is_not_new(void **state)
+{
+	struct fixture *fx = up(conf());
+	fx->b.policy_conf.enabled = false;
+	fx->b.requested_pages = fx->b.num_pages = 40 * MIB_PAGES;
+	guest_holds(fx, 40);
+	guest_holds(fx, 39); /* deflate-on-oom */
+	stats(fx, 50);
+	fx->b.policy_conf.enabled = true;
+	stats(fx, 50);
+	assert_int_equal(target_mib(fx), 39);
+	assert_non_null(strstr(fx->b.policy.reason, "OOM lately"));
+	time_passes(fx, 60);
+	stats(fx, 50);
+	assert_null(strstr(fx->b.policy.reason, "OOM lately"));
+	down(fx);
+}
+
 static void test_no_inflate_while_the_guest_starts(void **state)
 {
 	struct balloon_policy_conf pc = conf();
@@ -339,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_deflates_ahead_of_need),
 		cmocka_unit_test(test_host_pressure_squeezes_harder),
 		cmocka_unit_test(test_oom_deflate_gives_all_at_once_then_holds),
+		cmocka_unit_test(test_oom_deflate_while_off_is_not_new),
 		cmocka_unit_test(test_no_inflate_while_the_guest_starts),
 		cmocka_unit_test(test_operator_target_turns_it_off),
 		cmocka_unit_test(test_config_rules),

@@ -152,9 +152,19 @@ void balloon_policy_update(struct balloon *b)
 	struct balloon_policy_state *st = &b->policy;
 	if (!virtio_mmio_driver_ok(&b->transport))
 		return;
-	/* The guest's start, whether the policy is on yet or turned on later. */
+	/*
+	 * The guest's start and its OOM deflates are tracked while the policy
+	 * is off too: one turned on later knows both, and only a deflate after
+	 * it is news.
+	 */
+	uint64_t now = now_ns();
 	if (!st->started_ns)
-		st->started_ns = now_ns();
+		st->started_ns = now;
+	bool oom_now = b->counters.oom_deflates > st->oom_deflates_seen;
+	if (oom_now) {
+		st->oom_deflates_seen = b->counters.oom_deflates;
+		st->last_oom_ns = now;
+	}
 	if (!pc->enabled)
 		return;
 	st->updates++;
@@ -172,13 +182,6 @@ void balloon_policy_update(struct balloon *b)
 	st->host_pressure = (st->psi_some_avg10_x100 >= 0 &&
 			     st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
 			    (st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
-	uint64_t now = now_ns();
-	bool oom_now = b->counters.oom_deflates > st->oom_deflates_seen;
-	if (oom_now) {
-		st->oom_deflates_seen = b->counters.oom_deflates;
-		st->last_oom_ns = now;
-	}
-
 	uint32_t margin = st->host_pressure ? pressure_margin : pc->margin_mib;
 	uint32_t interval = MAX(b->stats_interval_s, 1u);
 	uint32_t ram_mib = (uint32_t)(b->mem->ram_size >> 20);
