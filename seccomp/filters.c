@@ -33,6 +33,7 @@ static const struct seccomp_rule vcpu_rules[] = {
 	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 		 "glibc trims a thread's stack when it exits"),
 	ALLOW(rt_sigprocmask, "glibc blocks signals while a thread exits"),
+	ALLOW(brk, "malloc trims the heap when an exiting thread returns its cache"),
 	ALLOW(exit, "the thread ends when ebb stops"),
 	ALLOW(exit_group, "exit after a trapped violation (--level debug)"),
 };

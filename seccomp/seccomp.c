@@ -2,6 +2,7 @@
 #include "seccomp/seccomp.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,18 @@ static void sigsys_handler(int sig, siginfo_t *info, void *ucontext)
 	ssize_t w = write(log_fd(), line, strlen(line));
 	(void)w;
 	syscall(SYS_exit_group, 2);
+}
+
+void seccomp_prepare_malloc(void)
+{
+	/*
+	 * One arena: a thread arena that shrinks makes glibc open
+	 * /proc/sys/vm/overcommit_memory. The main arena only needs brk, which
+	 * every role allows, since any thread's free() may trim it.
+	 */
+	if (mallopt(M_ARENA_MAX, 1) != 1)
+		log_warn("seccomp: mallopt(M_ARENA_MAX, 1) failed: a thread may be killed "
+			 "when malloc shrinks its heap");
 }
 
 int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct seccomp_params *params)

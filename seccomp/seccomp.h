@@ -81,6 +81,11 @@ unsigned int seccomp_distinct_syscalls(enum seccomp_role role, const struct secc
  * kernel killing it silently. Returns negative errno.
  */
 int seccomp_install(enum seccomp_role role, bool trap_and_log, const struct seccomp_params *params);
+/*
+ * Once, before any thread starts: keeps glibc's malloc to calls every
+ * role allows, whatever the heap's history (docs/security.md).
+ */
+void seccomp_prepare_malloc(void);
 /* Builds a role's filter without loading it (for tests). params may be NULL. */
 scmp_filter_ctx seccomp_build(enum seccomp_role role, bool trap_and_log,
 			      const struct seccomp_params *params);

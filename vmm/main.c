@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,12 +63,7 @@ int main(int argc, char **argv)
 	block_signals();
 	/* Load the timezone now: later, seccomp would not let log timestamps open files. */
 	tzset();
-	/*
-	 * One malloc arena: a thread arena that shrinks makes glibc open
-	 * /proc/sys/vm/overcommit_memory, which seccomp kills; the main arena
-	 * only needs brk.
-	 */
-	mallopt(M_ARENA_MAX, 1);
+	seccomp_prepare_malloc();
 
 	struct vm_config cfg;
 	json_t *flags = NULL;

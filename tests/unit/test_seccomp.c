@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +214,86 @@ static void test_trap_mode_logs_and_exits(void **state)
 	assert_non_null(strstr(buf, expect));
 }
 
+/*
+ * Any thread's free() may make malloc trim the heap with brk there and then,
+ * and an exiting thread frees its malloc cache. Here a filtered thread frees
+ * the chunk at the heap's top while the memory below it is free. Role -1: a
+ * filter that forbids brk alone, to show the layout makes the call.
+ */
+struct heap_trim {
+	pthread_barrier_t step;
+	int role;
+};
+
+static void *thread_that_frees_the_top(void *arg)
+{
+	struct heap_trim *h = arg;
+	if (h->role >= 0) {
+		struct seccomp_params p = role_params(h->role);
+		if (seccomp_install(h->role, false, &p) < 0)
+			_exit(100);
+	} else {
+		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(brk), 0) < 0 ||
+		    seccomp_load(ctx) < 0)
+			_exit(100);
+		seccomp_release(ctx);
+	}
+	pthread_barrier_wait(&h->step); /* filtered; the main thread fills the heap */
+	pthread_barrier_wait(&h->step);
+	void *top = malloc(64 << 10); /* above all that, below the mmap threshold */
+	pthread_barrier_wait(&h->step); /* the main thread frees what it filled */
+	pthread_barrier_wait(&h->step);
+	free(top);
+	return NULL;
+}
+
+static int run_heap_trim_child(int role)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		seccomp_prepare_malloc();
+		struct heap_trim h = { .role = role };
+		pthread_barrier_init(&h.step, NULL, 2);
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_that_frees_the_top, &h))
+			_exit(101);
+		void *blocks[40];
+		pthread_barrier_wait(&h.step);
+		for (int i = 0; i < 40; i++)
+			blocks[i] = malloc(16 << 10);
+		pthread_barrier_wait(&h.step);
+		pthread_barrier_wait(&h.step);
+		for (int i = 0; i < 40; i++)
+			free(blocks[i]);
+		pthread_barrier_wait(&h.step);
+		pthread_join(t, NULL);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void test_free_may_trim_the_heap(void **state)
+{
+#ifdef __SANITIZE_ADDRESS__
+	skip(); /* ASan's allocator never calls brk */
+#endif
+	int status = run_heap_trim_child(-1);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		fail_msg("the thread's free() did not trim the heap (status 0x%x): nothing is tested",
+			 status);
+	for (int role = 0; role < SECCOMP_NR_ROLES; role++) {
+		status = run_heap_trim_child(role);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("%s: a free() that trims the heap was killed (status 0x%x)",
+				 seccomp_table(role)->role, status);
+	}
+}
+
 static void test_smaller_than_firecracker(void **state)
 {
 	/* Firecracker's published counts: vmm 50, api 31, vcpu 27 distinct syscalls. */
@@ -246,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_api_role),
 		cmocka_unit_test(test_trap_mode_logs_and_exits),
 		cmocka_unit_test(test_smaller_than_firecracker),
+		cmocka_unit_test(test_free_may_trim_the_heap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
