@@ -128,7 +128,7 @@ static void print_help(void)
 	       "  --reporting-order N        page_reporting.page_reporting_order (smallest\n"
 	       "                             block reported: 4 KiB << N)\n"
 	       "  --reporting-settled-order N page_reporting.settled_order: smaller blocks from\n"
-	       "                             4 KiB << N go back once settled (fast: 5; 11: off)\n"
+	       "                             4 KiB << N go back once settled (11: off)\n"
 	       "  --reporting-settle-ms N    page_reporting.settle_ms: how long they must stay\n"
 	       "                             free first (fast: 10000)\n"
 	       "\n"

@@ -10,8 +10,8 @@ mkdir -p "$BENCH"
 
 # vmm_cmd MODE MEM_MIB VCPUS GUEST_RUN : fills CMD with a VMM command line.
 # MODE: ebb-off (no balloon), ebb-noacpi (no balloon, no ACPI tables), ebb-stock, ebb-fast (free page reporting with
-# Linux's or ebb's values), ebb-fast-nosettled (ebb's without the settled
-# tier, its fast profile before issue 16), ebb-policy (ebb-fast with the automatic balloon
+# Linux's or ebb's values), ebb-fast-nosettled (the settled tier off, as
+# in ebb-fast), ebb-fast-settled (the tier on: settled_order 5), ebb-policy (ebb-fast with the automatic balloon
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 32), ebb-policy-merge (and
 # guest RAM mergeable by KSM), qemu-off, qemu-reporting, qemu-reporting-ksm
 # (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
@@ -29,6 +29,7 @@ vmm_cmd() {
 		ebb-stock) balloon=reporting ebb='"page_reporting": {"profile": "stock"}' ;;
 		ebb-fast) balloon=reporting ebb='"page_reporting": {"profile": "fast"}' ;;
 		ebb-fast-nosettled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 11}' ;;
+		ebb-fast-settled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 5}' ;;
 		ebb-policy | ebb-policy-merge)
 			balloon=policy
 			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-32}}}"
@@ -43,6 +44,7 @@ vmm_cmd() {
 			ebb-stock) CMD+=(--balloon-reporting --guest-reporting stock) ;;
 			ebb-fast) CMD+=(--balloon-reporting --guest-reporting fast) ;;
 			ebb-fast-nosettled) CMD+=(--balloon-reporting --guest-reporting fast --reporting-settled-order 11) ;;
+			ebb-fast-settled) CMD+=(--balloon-reporting --guest-reporting fast --reporting-settled-order 5) ;;
 			ebb-noacpi) CMD+=(--no-acpi) ;;
 			esac
 			CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
