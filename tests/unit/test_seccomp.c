@@ -220,6 +220,12 @@ static void test_trap_mode_logs_and_exits(void **state)
  * the chunk at the heap's top while the memory below it is free. Role -1: a
  * filter that forbids brk alone, to show the layout makes the call.
  */
+/* The compiler may drop a malloc whose memory is never used, and its free with it. */
+static void keep(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
 struct heap_trim {
 	pthread_barrier_t step;
 	int role;
@@ -242,6 +248,7 @@ static void *thread_that_frees_the_top(void *arg)
 	pthread_barrier_wait(&h->step); /* filtered; the main thread fills the heap */
 	pthread_barrier_wait(&h->step);
 	void *top = malloc(64 << 10); /* above all that, below the mmap threshold */
+	keep(top);
 	pthread_barrier_wait(&h->step); /* the main thread frees what it filled */
 	pthread_barrier_wait(&h->step);
 	free(top);
@@ -263,7 +270,7 @@ static int run_heap_trim_child(int role)
 		void *blocks[40];
 		pthread_barrier_wait(&h.step);
 		for (int i = 0; i < 40; i++)
-			blocks[i] = malloc(16 << 10);
+			keep(blocks[i] = malloc(16 << 10));
 		pthread_barrier_wait(&h.step);
 		pthread_barrier_wait(&h.step);
 		for (int i = 0; i < 40; i++)
