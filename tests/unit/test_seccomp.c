@@ -214,18 +214,18 @@ static void test_trap_mode_logs_and_exits(void **state)
 	assert_non_null(strstr(buf, expect));
 }
 
-/*
- * Any thread's free() may make malloc trim the heap with brk there and then,
- * and an exiting thread frees its malloc cache. Here a filtered thread frees
- * the chunk at the heap's top while the memory below it is free. Role -1: a
- * filter that forbids brk alone, to show the layout makes the call.
- */
 /* The compiler may drop a malloc whose memory is never used, and its free with it. */
 static void keep(void *p)
 {
 	__asm__ volatile("" : : "r"(p) : "memory");
 }
 
+/*
+ * Any thread's free() may make malloc trim the heap with brk there and then,
+ * and an exiting thread frees its malloc cache. Here a filtered thread frees
+ * the chunk at the heap's top while the memory below it is free. Role -1: a
+ * filter that forbids brk alone, to show the layout makes the call.
+ */
 struct heap_trim {
 	pthread_barrier_t step;
 	int role;
