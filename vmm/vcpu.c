@@ -188,6 +188,13 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
+	/* Where a guest stopped by a signal was: idle, or stuck in a loop of its own. */
+	if (log_get_level() >= LOG_DEBUG) {
+		char regs[512];
+		vm->arch->vcpu_format_regs(v->fd, regs, sizeof(regs));
+		log_debug("vCPU %u stopped after %llu exits; %s", v->id,
+			  (unsigned long long)__atomic_load_n(&v->exits, __ATOMIC_RELAXED), regs);
+	}
 	return NULL;
 }
 

@@ -85,9 +85,27 @@ int virtio_mmio_attach_kvm(struct virtio_mmio *t, int vm_fd)
 	return 0;
 }
 
+/*
+ * A guest that hung waiting on a device is told apart from one that hung on
+ * its own by what the rings hold when ebb exits (at --level debug): chains
+ * never taken, or used entries the driver was never signalled for.
+ */
+static void log_rings(struct virtio_mmio *t)
+{
+	for (unsigned int i = 0; i < t->nr_queues; i++) {
+		char state[160];
+		vq_describe(&t->queues[i], state, sizeof(state));
+		log_debug("%s: queue %u at exit: %s", t->ops->name, i, state);
+	}
+	log_debug("%s: interrupt status 0x%x, %llu interrupts raised", t->ops->name,
+		  __atomic_load_n(&t->interrupt_status, __ATOMIC_ACQUIRE),
+		  (unsigned long long)t->interrupts_raised);
+}
+
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
 	log_limit_flush(&t->log_driver_errors, t->ops->name);
+	log_rings(t);
 	/* KVM may hold the eventfds longer than we do: stop listening to them first. */
 	for (unsigned int i = 0; t->loop && i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		event_loop_remove(t->loop, t->notifiers[i].src);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -227,6 +228,21 @@ bool vq_enable_notify(struct virtq *vq)
 			      memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	return load_acquire16(&vq->avail->idx) != vq->last_avail;
+}
+
+void vq_describe(struct virtq *vq, char *buf, size_t len)
+{
+	if (!vq->ready || !vq->avail) {
+		snprintf(buf, len, "not ready");
+		return;
+	}
+	uint16_t avail_idx = load_acquire16(&vq->avail->idx);
+	snprintf(buf, len,
+		 "avail %u, taken %u, used %u, signalled %u%s, used_event %u, avail flags 0x%x%s",
+		 avail_idx, vq->last_avail, vq->used_idx, vq->signalled_used,
+		 vq->signalled_used_valid ? "" : " (none)",
+		 vq->event_idx ? load_once16(&vq->avail->ring[vq->size]) : 0,
+		 load_once16(&vq->avail->flags), vq->broken ? ", broken" : "");
 }
 
 uint64_t vq_chain_readable_len(const struct vq_chain *chain)

@@ -108,6 +108,9 @@ bool vq_should_signal(struct virtq *vq);
  */
 bool vq_enable_notify(struct virtq *vq);
 
+/* The ring's state as both sides last left it, for a log line. */
+void vq_describe(struct virtq *vq, char *buf, size_t len);
+
 /* Copies from a chain's device-readable buffers, through vmm/memory. */
 int vq_chain_read(struct guest_memory *mem, const struct vq_chain *chain, uint64_t offset,
 		  void *dst, uint64_t len);

@@ -131,7 +131,7 @@ fi
 
 log "deflate-on-oom: balloon at 75% of 512 MiB, a workload that needs 60%"
 ebb_start oom --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 --balloon-target-mib 384 \
-	--balloon-deflate-on-oom \
+	--balloon-deflate-on-oom --level debug \
 	--cmdline "$BOOT_ARGS_BASE ebb.run=\"sleep 20; ebb-hog touch:307 hold:1 free && echo EBB-WORKLOAD-OK; dmesg | grep -c 'Out of memor[y]' | sed 's/^/EBB-OOM-KILLS /'; sleep 5\""
 pid=$EBB_PID
 wait_for "$OUT/oom.err" 'guest holds 384 MiB, the target' 120 "$pid" ||
@@ -140,11 +140,21 @@ if wait_for "$OUT/oom.out" '^EBB-HOG start' 60 "$pid"; then
 	t0=$EPOCHREALTIME
 	loop0=$(thread_ticks "$pid" ebb-events) || fail "oom: ebb has no ebb-events thread"
 	# Sample again once the workload is over; the guest then idles 5 s more.
-	wait_for "$OUT/oom.out" '^EBB-OOM-KILLS' 300 "$pid" || true
+	if ! wait_for "$OUT/oom.out" '^EBB-OOM-KILLS' 300 "$pid"; then
+		# Spinning or halted: a guest stuck in the kernel against one waiting for ebb.
+		v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
+			log "oom: the workload never ended; the vCPU used $((v1 - v0)) ticks in 2 s" || true
+		for t in /proc/"$pid"/task/*; do
+			log "oom: thread $(cat "$t/comm" 2>/dev/null): state $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
+		done
+	fi
 	loop1=$(thread_ticks "$pid" ebb-events) || fail "oom: the ebb-events thread is gone"
 	t1=$EPOCHREALTIME
 fi
-wait_exit "$pid" 60 || true
+if ! wait_exit "$pid" 60; then
+	log "oom: ebb's last lines (its rings at exit among them):"
+	tail -n 25 "$OUT/oom.err" | sed 's/^/    | /'
+fi
 expect_grep "oom: the workload completed" "$OUT/oom.out" '^EBB-WORKLOAD-OK'
 expect_grep "oom: no OOM kill in the guest" "$OUT/oom.out" '^EBB-OOM-KILLS 0([^0-9]|$)'
 oom_deflates=$(sed -n 's/.* \([0-9]*\) OOM deflates.*/\1/p' "$OUT/oom.err")

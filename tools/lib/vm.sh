@@ -97,14 +97,20 @@ wait_for() {
 	done
 }
 
-# wait_exit PID TIMEOUT : waits for PID (a child) and sets EXIT_STATUS; kills
-# it and returns 1 on timeout.
+# wait_exit PID TIMEOUT : waits for PID (a child) and sets EXIT_STATUS; on
+# timeout stops it and returns 1. SIGTERM first, so that ebb logs its
+# devices' summaries (a hung guest's rings among them); SIGKILL 10 s later.
 wait_exit() {
 	local pid=$1 timeout=$2
-	local deadline
+	local deadline term_sent=
 	deadline=$(awk -v t="$timeout" '{print $1 + t}' /proc/uptime)
 	while kill -0 "$pid" 2>/dev/null; do
-		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+		if [ -z "$term_sent" ] && awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+			log "process $pid still runs after ${timeout}s: SIGTERM"
+			kill -TERM "$pid" 2>/dev/null || true
+			term_sent=1
+			deadline=$(awk '{print $1 + 10}' /proc/uptime)
+		elif [ -n "$term_sent" ] && awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
 			kill -KILL "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
 			EXIT_STATUS=timeout
@@ -116,6 +122,10 @@ wait_exit() {
 	wait "$pid"
 	EXIT_STATUS=$?
 	set -e
+	if [ -n "$term_sent" ]; then
+		EXIT_STATUS=timeout
+		return 1
+	fi
 	return 0
 }
 
