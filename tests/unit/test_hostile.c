@@ -6,7 +6,8 @@
  *  2. a guest writes log lines without limit;
  *  3. a stats buffer held across QueueReady 0/1 is completed on the new ring;
  *  4. a guest that lowers actual cancels the operator's target;
- *  5. block requests are unbounded work on the event loop.
+ *  5. block requests are unbounded work on the event loop;
+ *  6. a guest hangs: what its rings hold tells whether ebb left it waiting.
  * The fake driver aborts when a chain is completed twice or on a queue it
  * did not come from.
  */
@@ -241,6 +242,29 @@ static void test_deflate_on_oom_keeps_the_target(void **state)
 	balloon_down(fx);
 }
 
+/* Finding 6: the ring state ebb logs at exit names chains it never took. */
+static void test_ring_state_names_untaken_chains(void **state)
+{
+	struct balloon_fixture *fx = balloon_up((struct balloon_params){ 0 }, V1);
+	uint32_t pfn = 1;
+	uint64_t gpa = fake_alloc(&fx->fd, sizeof(pfn), 4);
+	memcpy(fake_ptr(&fx->fd, gpa, sizeof(pfn)), &pfn, sizeof(pfn));
+	struct fake_buf buf = { .gpa = gpa, .len = sizeof(pfn) };
+	char s[160];
+	/* The deflate queue: posted, not kicked. */
+	fake_add_chain(&fx->fd, 1, &buf, 1);
+	vq_describe(&fx->b.transport.queues[1], s, sizeof(s));
+	print_message("before the kick: %s\n", s);
+	assert_non_null(strstr(s, "avail 1, taken 0, used 0,"));
+	fake_kick(&fx->fd, 1);
+	vq_describe(&fx->b.transport.queues[1], s, sizeof(s));
+	assert_non_null(strstr(s, "avail 1, taken 1, used 1,"));
+	/* Without STATS_VQ the balloon has two queues: a third is never set up. */
+	vq_describe(&fx->b.transport.queues[2], s, sizeof(s));
+	assert_string_equal(s, "not ready");
+	balloon_down(fx);
+}
+
 /* Finding 5: a request over seg_max x size_max is refused; many requests wait their turn. */
 static void test_block_work_is_bounded(void **state)
 {
@@ -307,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_stats_buffer_dropped_on_queue_reenable),
 		cmocka_unit_test(test_deflate_on_oom_keeps_the_target),
 		cmocka_unit_test(test_block_work_is_bounded),
+		cmocka_unit_test(test_ring_state_names_untaken_chains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
