@@ -7,7 +7,9 @@
 #  - every guest-triggered message, forever, for 10 s: fewer than 100 lines.
 # Negative controls: ebb's own counters must show the flood happening
 # (oversized chains, driver errors by the thousand), so a guest that did
-# nothing cannot pass.
+# nothing cannot pass. The guest kicks once per refill, not in a spin on a
+# full ring: a storm of notifies makes the lab's nested SVM load the vCPU
+# with its host's registers (docs/SPEC.md section 15, finding 4).
 # timeout: 600
 source "$(dirname "$0")/lib.sh"
 GUEST=build/tests/hostile-guest
