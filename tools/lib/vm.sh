@@ -105,16 +105,17 @@ wait_exit() {
 	local deadline term_sent=
 	deadline=$(awk -v t="$timeout" '{print $1 + t}' /proc/uptime)
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ -z "$term_sent" ] && awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
+			if [ -n "$term_sent" ]; then
+				kill -KILL "$pid" 2>/dev/null || true
+				wait "$pid" 2>/dev/null || true
+				EXIT_STATUS=timeout
+				return 1
+			fi
 			log "process $pid still runs after ${timeout}s: SIGTERM"
 			kill -TERM "$pid" 2>/dev/null || true
 			term_sent=1
 			deadline=$(awk '{print $1 + 10}' /proc/uptime)
-		elif [ -n "$term_sent" ] && awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			EXIT_STATUS=timeout
-			return 1
 		fi
 		sleep 0.05
 	done
