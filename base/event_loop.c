@@ -227,10 +227,14 @@ int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 		if (!src->dead)
 			src->fn(src->opaque, events[i].events);
 	}
-	/* Devices raise the interrupts they collected during this wakeup once, here. */
+	/*
+	 * Calls (API routes) may complete buffers too, so they run before the
+	 * hooks: devices raise what this wakeup collected once, here, and not
+	 * only at some later wakeup that may never come.
+	 */
+	run_calls(loop, false);
 	for (struct event_hook *h = loop->hooks; h; h = h->next)
 		h->fn(h->opaque);
-	run_calls(loop, false);
 	free_list(loop->dead);
 	loop->dead = NULL;
 	return n;

@@ -53,7 +53,7 @@ void event_loop_remove_batch_hook(struct event_loop *loop, event_hook_fn fn, voi
  */
 int event_loop_call(struct event_loop *loop, event_call_fn fn, void *arg);
 
-/* One wakeup: callbacks, batch hooks, queued calls. Returns events handled or -errno. */
+/* One wakeup: callbacks, queued calls, batch hooks. Returns events handled or -errno. */
 int event_loop_run_once(struct event_loop *loop, int timeout_ms);
 /* Runs until event_loop_stop(); returns 0 or negative errno. */
 int event_loop_run(struct event_loop *loop);

@@ -10,19 +10,6 @@ require_files "$EBB" "$KERNEL" "$INITRD"
 
 MIB=1024
 
-# thread_ticks PID COMM : CPU ticks (user + system) of PID's thread named
-# COMM; returns 1 (and prints nothing) when there is no such thread.
-thread_ticks() {
-	local t
-	for t in /proc/"$1"/task/*; do
-		if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
-			awk '{print $14 + $15}' "$t/stat"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # Unix sockets cannot live on the lab's 9p share.
 sock_dir=$(mktemp -d)
 trap 'rm -rf "$sock_dir"; cleanup_started' EXIT
@@ -141,20 +128,12 @@ if wait_for "$OUT/oom.out" '^EBB-HOG start' 60 "$pid"; then
 	loop0=$(thread_ticks "$pid" ebb-events) || fail "oom: ebb has no ebb-events thread"
 	# Sample again once the workload is over; the guest then idles 5 s more.
 	if ! wait_for "$OUT/oom.out" '^EBB-OOM-KILLS' 300 "$pid"; then
-		# Spinning or halted: a guest stuck in the kernel against one waiting for ebb.
-		v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
-			log "oom: the workload never ended; the vCPU used $((v1 - v0)) ticks in 2 s" || true
-		for t in /proc/"$pid"/task/*; do
-			log "oom: thread $(cat "$t/comm" 2>/dev/null): state $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
-		done
+		log_stuck oom "$pid"
 	fi
 	loop1=$(thread_ticks "$pid" ebb-events) || fail "oom: the ebb-events thread is gone"
 	t1=$EPOCHREALTIME
 fi
-if ! wait_exit "$pid" 60; then
-	log "oom: ebb's last lines (its rings at exit among them):"
-	tail -n 25 "$OUT/oom.err" | sed 's/^/    | /'
-fi
+wait_exit "$pid" 60 || log_tail oom "$OUT/oom.err"
 expect_grep "oom: the workload completed" "$OUT/oom.out" '^EBB-WORKLOAD-OK'
 expect_grep "oom: no OOM kill in the guest" "$OUT/oom.out" '^EBB-OOM-KILLS 0([^0-9]|$)'
 oom_deflates=$(sed -n 's/.* \([0-9]*\) OOM deflates.*/\1/p' "$OUT/oom.err")

@@ -60,7 +60,11 @@ page_cache() {
 	ebb_start "$name" --config-file "$OUT/$name.json" --api-sock "$SOCK"
 	local pid=$EBB_PID
 	PEAK_MIB=0 LOW_MIB=0
-	wait_for "$OUT/$name.out" '^EBB-CACHED' 600 "$pid" || return 1
+	if ! wait_for "$OUT/$name.out" '^EBB-CACHED' 600 "$pid"; then
+		log_stuck "$name" "$pid"
+		stop_ebb "$pid"
+		return 1
+	fi
 	sleep 2
 	read_rss "$pid" || return 1
 	PEAK_MIB=$((RSS_KIB / MIB)) LOW_MIB=$PEAK_MIB
@@ -115,11 +119,18 @@ burst() {
 	local name=$1 policy=$2 balloon=$3
 	SOCK=$SCRATCH/$name.sock
 	config "$OUT/$name.json" "$policy" "$burst_guest" "$balloon"
-	ebb_start "$name" --config-file "$OUT/$name.json" --api-sock "$SOCK"
+	ebb_start "$name" --config-file "$OUT/$name.json" --api-sock "$SOCK" --level debug
 	local pid=$EBB_PID
 	BURST_OK=0 OOM_KILLS=
-	wait_for "$OUT/$name.out" '^EBB-SQUEEZED' 600 "$pid" || return 1
-	wait_for "$OUT/$name.out" '^EBB-OOM-KILLS' 600 "$pid" || return 1
+	if ! wait_for "$OUT/$name.out" '^EBB-SQUEEZED' 600 "$pid" ||
+		! wait_for "$OUT/$name.out" '^EBB-OOM-KILLS' 600 "$pid"; then
+		log_stuck "$name" "$pid"
+		api GET /balloon/policy
+		log "$name: policy: ${BODY_OUT:0:600}"
+		stop_ebb "$pid"
+		log_tail "$name" "$OUT/$name.err"
+		return 1
+	fi
 	grep -q '^EBB-BURST-OK' "$OUT/$name.out" && BURST_OK=1
 	OOM_KILLS=$(sed -n 's/^EBB-OOM-KILLS \([0-9]*\).*/\1/p' "$OUT/$name.out" | head -n 1)
 	api GET /balloon/policy

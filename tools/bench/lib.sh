@@ -18,6 +18,8 @@ mkdir -p "$BENCH"
 # ksmd runs is the caller's business). GUEST_RUN may be empty (the guest
 # prints EBB-GUEST-READY and resets at once). With DRIVE set, that image is
 # the guest's read-only /dev/vda; ebb then gets a config file ($OUT/MODE.json).
+# BENCH_EBB_ARGS: more ebb arguments, e.g. "--level debug" (a system call
+# outside the seccomp allowlist is then named in ebb's log before it exits).
 vmm_cmd() {
 	local mode=$1 mem=$2 vcpus=$3 run=$4
 	local args="quiet"
@@ -48,6 +50,8 @@ vmm_cmd() {
 			ebb-noacpi) CMD+=(--no-acpi) ;;
 			esac
 			CMD+=(--cmdline "console=ttyS0 reboot=k panic=1 $args")
+			# shellcheck disable=SC2206 # split on purpose
+			CMD+=(${BENCH_EBB_ARGS:-})
 			return
 		fi
 		local json=$OUT/$mode.json sections=""
@@ -65,7 +69,8 @@ vmm_cmd() {
   "machine-config": {"vcpu_count": $vcpus, "mem_size_mib": $mem}$sections
 }
 JSON
-		CMD=("$EBB" --config-file "$json")
+		# shellcheck disable=SC2206 # split on purpose
+		CMD=("$EBB" --config-file "$json" ${BENCH_EBB_ARGS:-})
 		;;
 	qemu-*)
 		if [ "$(uname -m)" = aarch64 ]; then
