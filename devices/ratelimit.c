@@ -257,3 +257,25 @@ void rate_timer_ack(struct rate_timer *t)
 		return;
 	t->armed = false;
 }
+
+uint64_t rate_limit_batched_ns(uint64_t wait_ns)
+{
+	return wait_ns && wait_ns < RATE_LIMIT_BATCH_NS ? RATE_LIMIT_BATCH_NS : wait_ns;
+}
+
+bool rate_limiter_hold(struct rate_limiter *rl, struct rate_timer *t)
+{
+	if (!rate_limiter_active(rl))
+		return false;
+	uint64_t wait = rate_limiter_wait_ns(rl, rate_limit_now_ns());
+	if (!wait)
+		return false;
+	/*
+	 * Armed already: nothing was spent since, so it still fires in time. Arming
+	 * again would push a batch's wait back on every new frame, and a device
+	 * that frames keep arriving at would never resume.
+	 */
+	if (!t->armed)
+		rate_timer_arm(t, rate_limit_batched_ns(wait));
+	return true;
+}

@@ -80,6 +80,17 @@ struct rate_timer {
 	bool armed;
 };
 
+/*
+ * A dry limiter resumes its device no sooner than this: waking for every
+ * frame would cost the guest an interrupt per frame, which a slow host cannot
+ * keep up with, and the rate falls below the limit. The refill is continuous,
+ * so waiting longer loses no tokens.
+ */
+#define RATE_LIMIT_BATCH_NS 5000000ull
+
+/* How long a dry limiter waits before resuming: wait_ns, at least one batch. */
+uint64_t rate_limit_batched_ns(uint64_t wait_ns);
+
 /* A timerfd on loop, calling fn(opaque) when it fires; -errno. */
 int rate_timer_init(struct rate_timer *t, struct event_loop *loop, event_fn fn, void *opaque);
 void rate_timer_destroy(struct rate_timer *t);
@@ -88,5 +99,7 @@ void rate_timer_arm(struct rate_timer *t, uint64_t ns);
 void rate_timer_disarm(struct rate_timer *t);
 /* In fn: consume the expiry. */
 void rate_timer_ack(struct rate_timer *t);
+/* True when rl is dry; then t is armed for when the device may go on. */
+bool rate_limiter_hold(struct rate_limiter *rl, struct rate_timer *t);
 
 #endif

@@ -96,6 +96,34 @@ static void test_long_run_rate(void **state)
 	assert_true(rate > 9.99 && rate < 10.0 + 1.1 / 60.0);
 }
 
+/* Small frames under a dry limiter: batched wakeups, the same long-run rate. */
+static void test_batched_wakeups(void **state)
+{
+	struct rate_limiter rl;
+	struct rate_limiter_conf c = bw(5 << 20, 500, 0);
+	uint64_t t = 0, bytes = 0, wakeups = 0;
+	assert_int_equal(rate_limit_batched_ns(0), 0);
+	assert_int_equal(rate_limit_batched_ns(1), RATE_LIMIT_BATCH_NS);
+	assert_int_equal(rate_limit_batched_ns(RATE_LIMIT_BATCH_NS + 1), RATE_LIMIT_BATCH_NS + 1);
+	rate_limiter_init(&rl, &c, t);
+	while (t < 60 * S) {
+		uint64_t wait = rate_limiter_wait_ns(&rl, t);
+		if (wait) {
+			t += rate_limit_batched_ns(wait);
+			wakeups++;
+			continue;
+		}
+		rate_limiter_consume(&rl, 1514, 1, t);
+		bytes += 1514;
+	}
+	double rate = (double)bytes / 60.0 / (1 << 20);
+	assert_true(rate > 9.99 && rate < 10.0 + 5.1 / 60.0);
+	/* Unbatched, each wait would be one frame's worth: about 7000 a second. */
+	assert_true(wakeups <= 60 * S / RATE_LIMIT_BATCH_NS);
+	assert_true(wakeups > 60 * S / RATE_LIMIT_BATCH_NS - 1000);
+	(void)state;
+}
+
 static void test_ops_and_bandwidth(void **state)
 {
 	struct rate_limiter rl;
@@ -201,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_debt),
 		cmocka_unit_test(test_one_time_burst),
 		cmocka_unit_test(test_long_run_rate),
+		cmocka_unit_test(test_batched_wakeups),
 		cmocka_unit_test(test_ops_and_bandwidth),
 		cmocka_unit_test(test_no_limit),
 		cmocka_unit_test(test_extremes),

@@ -324,13 +324,9 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 /* The rate limiter is dry: the queue waits for its timer. */
 static bool block_limited(struct block *b)
 {
-	if (!rate_limiter_active(&b->limit))
-		return false;
-	uint64_t wait = rate_limiter_wait_ns(&b->limit, rate_limit_now_ns());
-	if (!wait)
+	if (!rate_limiter_hold(&b->limit, &b->limit_timer))
 		return false;
 	b->counters.rate_limited++;
-	rate_timer_arm(&b->limit_timer, wait);
 	return true;
 }
 

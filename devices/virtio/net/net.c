@@ -174,13 +174,9 @@ static const char *check_header(const struct net *n, const struct virtio_net_hdr
 
 static bool tx_limited(struct net *n)
 {
-	if (!rate_limiter_active(&n->tx_limit))
-		return false;
-	uint64_t wait = rate_limiter_wait_ns(&n->tx_limit, rate_limit_now_ns());
-	if (!wait)
+	if (!rate_limiter_hold(&n->tx_limit, &n->tx_timer))
 		return false;
 	n->counters.tx_rate_limited++;
-	rate_timer_arm(&n->tx_timer, wait);
 	return true;
 }
 

@@ -203,13 +203,9 @@ static bool rx_frame(struct net *n, struct virtq *vq)
 
 static bool rx_limited(struct net *n)
 {
-	if (!rate_limiter_active(&n->rx_limit))
-		return false;
-	uint64_t wait = rate_limiter_wait_ns(&n->rx_limit, rate_limit_now_ns());
-	if (!wait)
+	if (!rate_limiter_hold(&n->rx_limit, &n->rx_timer))
 		return false;
 	n->counters.rx_rate_limited++;
-	rate_timer_arm(&n->rx_timer, wait);
 	return true;
 }
 
