@@ -30,4 +30,29 @@ expect 125 1 "[  20.1] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [ebb-vc
 expect 125 2 "[  20.1] general protection fault, probably for non-canonical address"
 expect 125 143 "[  20.1] rcu: INFO: rcu_preempt self-detected stall on CPU"
 expect 125 1 "[  20.1] INFO: task khugepaged:51 blocked for more than 120 seconds."
+# L1's tracer saw an L2 exit inside L1's VMRUN function (l1-init).
+leak="[ 300.2] lab: L2 state leak: an L2 vCPU exited inside L1's __svm_vcpu_run (at 0xffffffffc0415170): QEMU TCG's nested SVM gave it L1's registers:  ebb-vcpu0-1526 [000] ..... 258.1: kvm_exit: vcpu 0 reason npf rip 0xffffffffc041520c info1 0x0000000000000010 info2 0x0000000102a3c000 intr_info 0x00000000 error_code 0x00000000"
+expect 125 2 "$leak"
+expect 0 0 "$leak"
+expect 1 1 "[ 300.2] ebb: L2 state is fine"
+# The watchdog ends a run once L1 has been stuck for lockup_limit_s, by the
+# age its kernel printed: a soft lockup, a blocked task, an RCU stall.
+stuck() {  # WANT LIMIT LINE
+	local got
+	got=$(
+		console_log=$dir/console.log
+		lockup_limit_s=$2
+		# shellcheck source=/dev/null
+		source "$top/tools/lab/watchdog.sh"
+		printf '[    1.0] booting\n%s\n' "$3" >"$console_log"
+		l1_locked_up && echo stuck || echo running
+	)
+	if [ "$got" = "$1" ]; then echo "ok: limit $2 s with '$3' -> $got"; else echo "FAILED: limit $2 s with '$3' -> $got, want $1"; bad=1; fi
+}
+stuck running 120 "[  20.1] watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [ebb-vcpu0:412]"
+stuck stuck 120 "[ 200.1] watchdog: BUG: soft lockup - CPU#1 stuck for 124s! [ebb-vcpu0:412]"
+stuck stuck 120 "[ 200.9] 	(detected by 1, t=36765 jiffies, g=3805, q=428 ncpus=2)"
+stuck running 120 "[  74.8] 	(detected by 1, t=5254 jiffies, g=3805, q=428 ncpus=2)"
+stuck stuck 120 "[ 200.9] 	(t=31000 jiffies g=3805 q=428 ncpus=2)"
+stuck running 120 "[  20.1] virtio_net: all good"
 exit "$bad"

@@ -28,9 +28,16 @@ shift
 exec "$@"
 LAB
 chmod +x "$dir/fake-lab"
+# What ebb logged in a failing script's output folder reaches the summary.
+mkdir -p "$dir/e2e-out/10-ebb-fails-once"
+printf '%s\n' '2026-12-04T05:36:24Z [ebb] info  balloon: guest holds 320 MiB' \
+	'2026-12-04T05:36:25Z [ebb] error vCPU 0: triple fault (KVM_EXIT_SHUTDOWN); rip=0xfff0' \
+	>"$dir/e2e-out/10-ebb-fails-once/boot.err"
+printf '%s\n' '2026-12-04T13:40:49Z [ebb] error vCPU 0: triple fault (KVM_EXIT_SHUTDOWN); from --log-path' \
+	>"$dir/e2e-out/10-ebb-fails-once/api.log"
 
 rc=0
-E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" E2E_LOG_DIR="$dir/logs" \
+E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" E2E_LOG_DIR="$dir/logs" E2E_OUT_ROOT="$dir/e2e-out" \
 	"$top/tests/e2e/run-all" >"$dir/out" 2>&1 || rc=$?
 bad=0
 check() {
@@ -41,6 +48,9 @@ check "a status-1 failure is not retried" "=== FAIL 10-ebb-fails-once (status 1"
 check "a hang (124) is not retried" "=== FAIL 30-ebb-hangs-once (status 124"
 check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
 check "the summary repeats why an item failed" "^    FAIL: 10-ebb-fails-once said why"
+check "the summary carries ebb's error lines" "^    .*boot.err:.*\\[ebb\\] error vCPU 0: triple fault"
+check "and those of an ebb started with --log-path" "^    .*api.log:.*from --log-path"
+if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error lines"; fi
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
 if grep -q 20-lab-fails-once "$dir/warnings.txt" && ! grep -q 10-ebb "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried script only"

@@ -21,6 +21,10 @@
 #   arch_describe            a few words for the "lab: nested KVM (...)" line
 #   arch_userland            a directory whose usr/bin and usr/sbin L1 mounts over
 #                            the host root's for CMD, or nothing (the host's own)
+#   arch_leak_watch          "EVENT SYMBOL": an L2 exit traced by EVENT (a
+#                            tracefs kvm event with a guest_rip field) at an
+#                            address within 4 KiB of L1's SYMBOL means L2 was
+#                            given L1's registers; or nothing
 
 KVM_MODULES=(kvm_amd)
 
@@ -92,3 +96,9 @@ arch_qemu_args() {
 arch_describe() { printf 'QEMU TCG, EPYC+svm'; }
 
 arch_userland() { :; } # the host's binaries run in L1 as they are
+
+# QEMU TCG's nested SVM has been seen to save L1's own registers, taken at
+# the VMRUN in KVM's __svm_vcpu_run, as an L2 vCPU's (docs/SPEC.md section
+# 15, findings 4 and 7). The L2 then "runs" at that address with L1's page
+# tables: it hangs in a loop of page faults or triple-faults.
+arch_leak_watch() { printf 'kvm/kvm_exit __svm_vcpu_run'; }

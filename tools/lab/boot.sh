@@ -38,6 +38,9 @@ lab_prepare_run() {
 		local userland
 		userland=$(arch_userland) || lab_fail "could not prepare the L1 userland (log: $cache_log)"
 		if [ -n "$userland" ]; then printf 'userland %s\n' "$userland"; fi
+		local watch
+		watch=$(arch_leak_watch)
+		if [ -n "$watch" ]; then printf 'leakwatch %s\n' "$watch"; fi
 		for i in "${!rw_paths[@]}"; do printf 'rw rw%d %s\n' "$i" "${rw_paths[$i]}"; done
 	} >"$run_dir/config"
 }
@@ -145,7 +148,7 @@ report_up() {
 # What L1's kernel prints when it, not CMD, went wrong: an oops or BUG, a
 # general protection fault, a soft lockup, an RCU stall, a task blocked for
 # minutes. Under TCG all of these have been seen in L1's KVM.
-L1_FAULT_RE='BUG: |Oops|general protection fault|soft lockup - CPU|rcu: INFO: .*stall|rcu_(sched|preempt) (self-)?detected stall|blocked for more than [0-9]+ seconds'
+L1_FAULT_RE='lab: L2 state leak|BUG: |Oops|general protection fault|soft lockup - CPU|rcu: INFO: .*stall|rcu_(sched|preempt) (self-)?detected stall|blocked for more than [0-9]+ seconds'
 
 # The first line of L1's console that matches L1_FAULT_RE, if any.
 l1_fault() {

@@ -15,7 +15,11 @@
 # CPUs for many minutes, with CMD's own timeouts frozen too, and to leave
 # tasks blocked for good with both CPUs idle (khugepaged among them, while
 # the runner's stall check saw the hung-task warnings as activity). Neither
-# ever recovered; end the run now rather than at --timeout.
+# ever recovered; end the run now rather than at --timeout. An RCU stall
+# counts too: an L1 CPU was seen with its timer vector pending in the APIC's
+# IRR and interrupts on, never taking it, while its RCU stall reports kept the
+# console busy (so the silent-stall check never fired). Its age is in
+# jiffies; Debian's amd64 and arm64 kernels tick at 250 Hz.
 l1_locked_up() {
 	local worst
 	worst=$({
@@ -23,6 +27,8 @@ l1_locked_up() {
 			sed 's/.* for \([0-9]*\)s$/\1/'
 		grep -o 'INFO: task .* blocked for more than [0-9]* seconds' "$console_log" |
 			sed 's/.* more than \([0-9]*\) seconds$/\1/'
+		grep -oE '[( ]t=[0-9]+ jiffies' "$console_log" |
+			sed -E 's/.*t=([0-9]+) jiffies/\1/' | awk '{ print int($1 / 250) }'
 	} 2>/dev/null | sort -n | tail -n 1) || true
 	[ -n "$worst" ] && ((worst >= lockup_limit_s))
 }

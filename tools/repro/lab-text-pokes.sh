@@ -6,7 +6,7 @@
 # this shows whether any flip is left. Run in the lab:
 #   tools/lab/run --mem 2048 --timeout 600 -- env OUT=build/repro/pokes tools/repro/lab-text-pokes.sh
 # HOLD: a kvm-hold binary to run instead of the lab's (to compare an older
-# one); GUESTS (3). Ends with a positive control (kernel.sched_schedstats on
+# one); GUESTS (3); VCPUS (1) per guest. Ends with a positive control (kernel.sched_schedstats on
 # and off: 2 patches) and prints each patch with its stack.
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
 T=/sys/kernel/tracing
@@ -25,7 +25,7 @@ echo 1 >$T/options/func_stack_trace
 echo >$T/trace
 echo 1 >$T/tracing_on
 for i in $(seq "${GUESTS:-3}"); do
-	ebb_start "g$i" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 \
+	ebb_start "g$i" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 --vcpus "${VCPUS:-1}" \
 		--cmdline "$BOOT_ARGS_BASE ebb.run=\"ebb-hog touch:100 hold:1 free; sleep 3\""
 	wait_exit "$EBB_PID" 120 || true
 	log "guest $i: exit $EXIT_STATUS; text patches so far: $(grep -c ': text_poke_bp_batch' $T/trace || true)"
