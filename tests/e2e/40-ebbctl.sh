@@ -63,6 +63,7 @@ cat >"$CONFIG" <<EOF
     "boot_args": "$BOOT_ARGS_BASE ebb.run=\"echo EBB-IDLE; sleep 600\""
   },
   "machine-config": { "vcpu_count": 1, "mem_size_mib": 256 },
+  "logger": { "level": "Debug" },
   "balloon": {
     "amount_mib": 0,
     "deflate_on_oom": false,
@@ -230,7 +231,19 @@ fi
 save_logs
 
 log "stop --all"
+# stop removes each VM's folder once ebb has ended; followers keep the ends
+# of its log and console, where a guest that ignored the keys shows itself.
+followers=()
+for n in "${NAMES[@]}"; do
+	for f in console.log ebb.log; do
+		tail -n +1 -F "$RUN/$n/$f" >"$OUT/$n.stop.$f" 2>/dev/null &
+		followers+=($!)
+	done
+done
 ctl stop stop --all --timeout 20 --json
+sleep 1
+kill "${followers[@]}" 2>/dev/null || true
+wait "${followers[@]}" 2>/dev/null || true
 show "$OUT/stop.err"
 if [ "$RC" = 0 ] && json_ok "$OUT/stop.out"; then
 	pass "stop --all: exit status 0, valid JSON"
@@ -250,7 +263,16 @@ log "stop: ended by '$ended_by', exit statuses '$statuses'"
 if [ "$ended_by" = "ctrl-alt-del ctrl-alt-del ctrl-alt-del" ]; then
 	pass "stop: every guest rebooted on Ctrl-Alt-Del"
 else
-	fail "stop: not every guest rebooted on Ctrl-Alt-Del (ended by: $ended_by)"
+	# Where each guest that ignored the keys was, from ebb's debug lines.
+	why=
+	for n in "${NAMES[@]}"; do
+		by=$(json_get "$OUT/stop.out" ".[] | select(.name == \"$n\") | .ended_by" 2>/dev/null || true)
+		[ "$by" = ctrl-alt-del ] && continue
+		why+="; $n: $(grep -h 'vCPU [0-9]* stopped after\|i8042:' "$OUT/$n.stop.ebb.log" |
+			sed 's/^.*\] *//' | tr '\n' ' ' | cut -c1-600)"
+		why+="console: $(tail -n 1 "$OUT/$n.stop.console.log" | tr -d '\r' | cut -c1-120)"
+	done
+	fail "stop: not every guest rebooted on Ctrl-Alt-Del (ended by: $ended_by)$why"
 fi
 
 for n in "${NAMES[@]}"; do

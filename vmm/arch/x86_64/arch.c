@@ -53,6 +53,10 @@ static void x86_destroy(struct arch_vm *a)
 	if (!a)
 		return;
 	if (a->platform_ready) {
+		/* A stop that fell back to SIGTERM: did the guest take the keys? */
+		if (a->i8042.out_len)
+			log_debug("i8042: %u byte(s) the guest never read, the next 0x%02x",
+				  a->i8042.out_len, a->i8042.out[a->i8042.out_head]);
 		serial_destroy(&a->serial);
 		i8042_destroy(&a->i8042);
 	}
