@@ -13,7 +13,8 @@ mkdir -p "$BENCH"
 # Linux's or ebb's values), ebb-fast-nosettled (the settled tier off, as
 # in ebb-fast), ebb-fast-settled (the tier on: settled_order 5), ebb-policy (ebb-fast with the automatic balloon
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 32), ebb-policy-merge (and
-# guest RAM mergeable by KSM), qemu-off, qemu-reporting, qemu-reporting-ksm
+# guest RAM mergeable by KSM), ebb-policy-thp (and guest RAM advised
+# MADV_HUGEPAGE, as QEMU's is), qemu-off, qemu-reporting, qemu-reporting-ksm
 # (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
 # ksmd runs is the caller's business). GUEST_RUN may be empty (the guest
 # prints EBB-GUEST-READY and resets at once). With DRIVE set, that image is
@@ -32,10 +33,11 @@ vmm_cmd() {
 		ebb-fast) balloon=reporting ebb='"page_reporting": {"profile": "fast"}' ;;
 		ebb-fast-nosettled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 11}' ;;
 		ebb-fast-settled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 5}' ;;
-		ebb-policy | ebb-policy-merge)
+		ebb-policy | ebb-policy-merge | ebb-policy-thp)
 			balloon=policy
 			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-32}}}"
 			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
+			[ "$mode" = ebb-policy-thp ] && ebb+=', "thp": true'
 			;;
 		ebb-off | ebb-noacpi) ;;
 		*) die "unknown mode $mode" ;;
@@ -125,7 +127,7 @@ stats() {
 		print v[1], m, v[NR] }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "none" || b == "none") print "n/a"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "none" || b == "none" || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
 
 # goal NAME VALUE OP LIMIT TEXT : prints "met"/"not met" and records it.
 goal() {
