@@ -92,7 +92,11 @@ expect_grep "port 6999: the guest's connect is reset" "$OUT/vsock.out" '^GUEST-N
 
 # ---- a host client that never reads ----
 log "a host client that never reads while the guest sends 256 MiB"
-read_rss "$pid" && before=$RSS_KIB
+if ! read_rss "$pid"; then
+	fail "ebb exited before the never-reading client's test (status in $OUT/vsock.err)"
+	finish
+fi
+before=$RSS_KIB
 took_before=$(metric tx_bytes)
 "$VSOCK_TOOL" -t 120 connect "fc:$UDS:5001" hold 30 >"$OUT/hold.out" 2>&1 &
 holder=$!
