@@ -47,12 +47,12 @@ reclaimed() {
 }
 
 log "examples/balloon-reporting.json, memfd.json, hugetlbfs.json: reporting"
-reclaim_measure reporting anon 10 --config-file examples/balloon-reporting.json || fail "reporting: run failed"
+reclaim_measure reporting anon 10 --config-file examples/balloon-reporting.json --level debug || fail "reporting: run failed"
 reclaimed reporting
-reclaim_measure memfd memfd 10 --config-file examples/memfd.json || fail "memfd: run failed"
+reclaim_measure memfd memfd 10 --config-file examples/memfd.json --level debug || fail "memfd: run failed"
 reclaimed memfd
 echo 300 >/proc/sys/vm/nr_hugepages
-reclaim_measure hugetlbfs hugetlbfs 10 --config-file examples/hugetlbfs.json || fail "hugetlbfs: run failed"
+reclaim_measure hugetlbfs hugetlbfs 10 --config-file examples/hugetlbfs.json --level debug || fail "hugetlbfs: run failed"
 reclaimed hugetlbfs
 echo 0 >/proc/sys/vm/nr_hugepages
 

@@ -100,34 +100,3 @@ expect_balloon_caps_guest() {
 	fi
 }
 
-# thread_ticks PID COMM : CPU ticks (user + system) of PID's thread named
-# COMM; returns 1 (and prints nothing) when there is no such thread.
-thread_ticks() {
-	local t
-	for t in /proc/"$1"/task/*; do
-		if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
-			awk '{print $14 + $15}' "$t/stat"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# log_stuck WHAT PID : for a guest whose workload never ended, logs whether
-# vCPU 0 spins or halts (a guest stuck in its kernel against one waiting for
-# ebb) and where each ebb thread waits. Run at --level debug, ebb then logs
-# each vCPU's registers and each ring's state when stopped.
-log_stuck() {
-	local what=$1 pid=$2 v0 v1 t
-	v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
-		log "$what: stuck; vCPU 0 used $((v1 - v0)) ticks in 2 s" || true
-	for t in /proc/"$pid"/task/*; do
-		log "$what: thread $(cat "$t/comm" 2>/dev/null): state $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
-	done
-}
-
-# log_tail WHAT FILE : ebb's last lines (at --level debug, its rings at exit).
-log_tail() {
-	log "$1: last lines of $2:"
-	tail -n 25 "$2" | sed 's/^/    | /'
-}

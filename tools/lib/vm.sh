@@ -204,6 +204,38 @@ reclaim_run() {
 		--cmdline "$BOOT_ARGS_BASE ebb.run=\"$(reclaim_hog "$touch" $((window + 5)))\""
 }
 
+# thread_ticks PID COMM : CPU ticks (user + system) of PID's thread named
+# COMM; returns 1 (and prints nothing) when there is no such thread.
+thread_ticks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
+			awk '{print $14 + $15}' "$t/stat"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# log_stuck WHAT PID : for a guest whose workload never ended, logs whether
+# vCPU 0 spins or halts (a guest stuck in its kernel against one waiting for
+# ebb) and where each ebb thread waits. Run at --level debug, ebb then logs
+# each vCPU's registers and each ring's state when stopped.
+log_stuck() {
+	local what=$1 pid=$2 v0 v1 t
+	v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
+		log "$what: stuck; vCPU 0 used $((v1 - v0)) ticks in 2 s" || true
+	for t in /proc/"$pid"/task/*; do
+		log "$what: thread $(cat "$t/comm" 2>/dev/null): state $(awk '{print $3}' "$t/stat" 2>/dev/null), in $(cat "$t/wchan" 2>/dev/null)"
+	done
+}
+
+# log_tail WHAT FILE : ebb's last lines (at --level debug, its rings at exit).
+log_tail() {
+	log "$1: last lines of $2:"
+	tail -n 25 "$2" | sed 's/^/    | /'
+}
+
 # reclaim_measure NAME BACKING WINDOW_S EBB_ARGS... : starts ebb with EBB_ARGS,
 # whose guest must run reclaim_hog, and samples host usage. It writes
 # $OUT/NAME.csv (seconds since the guest's "freed" marker, KiB) and sets
@@ -212,6 +244,20 @@ reclaim_run() {
 # (at the end of the window) and RECLAIM_S (the first sample within 32 MiB
 # of BEFORE_KIB, or "none").
 reclaim_measure() {
+	reclaim_sample "$@" && return 0
+	# A stuck guest is stopped here, so it neither loads the next
+	# measurement nor goes unexplained (at --level debug ebb logs its vCPUs).
+	if kill -0 "$EBB_PID" 2>/dev/null; then
+		log "$1: stopped partway (peak $((PEAK_KIB / 1024)) MiB); last guest line: $(tail -n 1 "$OUT/$1.out" | cut -c1-120)"
+		log_stuck "$1" "$EBB_PID"
+		kill -TERM "$EBB_PID" 2>/dev/null || true
+		wait_exit "$EBB_PID" 20 || true
+	fi
+	log_tail "$1" "$OUT/$1.err"
+	return 1
+}
+
+reclaim_sample() {
 	local name=$1 backing=$2 window=$3
 	shift 3
 	ebb_start "$name" "$@"
