@@ -25,6 +25,8 @@
 #                            tracefs kvm event with a guest_rip field) at an
 #                            address within 4 KiB of L1's SYMBOL means L2 was
 #                            given L1's registers; or nothing
+#   arch_shutdown_watch      "EVENT FILTER": the tracefs event and filter that
+#                            match an L2 triple fault; or nothing
 
 KVM_MODULES=(kvm_amd)
 
@@ -102,3 +104,7 @@ arch_userland() { :; } # the host's binaries run in L1 as they are
 # 15, findings 4 and 7). The L2 then "runs" at that address with L1's page
 # tables: it hangs in a loop of page faults or triple-faults.
 arch_leak_watch() { printf 'kvm/kvm_exit __svm_vcpu_run'; }
+
+# SVM_EXIT_SHUTDOWN (0x7f), an L2 triple fault: KVM resets the VMCB on it, so
+# the VMM only sees reset-state registers; the trace keeps where it happened.
+arch_shutdown_watch() { printf 'kvm/kvm_exit exit_reason == 127'; }

@@ -41,6 +41,8 @@ lab_prepare_run() {
 		local watch
 		watch=$(arch_leak_watch)
 		if [ -n "$watch" ]; then printf 'leakwatch %s\n' "$watch"; fi
+		watch=$(arch_shutdown_watch)
+		if [ -n "$watch" ]; then printf 'shutdownwatch %s\n' "$watch"; fi
 		for i in "${!rw_paths[@]}"; do printf 'rw rw%d %s\n' "$i" "${rw_paths[$i]}"; done
 	} >"$run_dir/config"
 }
@@ -166,6 +168,10 @@ lab_exit_with_cmd_status() {
 	if [ "$rc" != 0 ]; then
 		fault=$(l1_fault)
 		[ -z "$fault" ] || lab_fail "CMD failed (status $rc) while L1's kernel reported: ${fault:0:200} (console log: $console_log)"
+		# Where L2 triple faults happened (l1-init): no verdict, only
+		# evidence for whoever reads the failure.
+		local line
+		while IFS= read -r line; do lab_note "${line#*lab: }"; done < <(grep -o 'lab: L2 shutdown exit: .*' "$console_log" 2>/dev/null | head -n 4)
 	fi
 	exit "$rc"
 }
