@@ -20,6 +20,7 @@ SCRIPT
 fixture 10-ebb-fails-once 1
 fixture 20-lab-fails-once 125
 fixture 30-ebb-hangs-once 124
+sed -i '2i # lab: --mem 6144' "$dir/10-ebb-fails-once.sh"
 # The lab's contract without a VM: options, "--", then CMD.
 cat >"$dir/fake-lab" <<'LAB'
 #!/bin/bash
@@ -44,6 +45,7 @@ check() {
 	if grep -q -- "$2" "$dir/out"; then echo "ok: $1"; else echo "FAILED: $1 (no '$2')"; bad=1; fi
 }
 [ "$rc" != 0 ] && echo "ok: the run fails" || { echo "FAILED: run-all passed"; bad=1; }
+check "the nested lab, then the script's own lab options" "fake-lab --nested --mem 6144 -- "
 check "a status-1 failure is not retried" "=== FAIL 10-ebb-fails-once (status 1"
 check "a hang (124) is not retried" "=== FAIL 30-ebb-hangs-once (status 124"
 check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
