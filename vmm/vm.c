@@ -47,6 +47,10 @@ int vm_open_kvm(struct vm *vm)
 		log_err("/dev/kvm speaks API version %d, ebb needs %d", version, KVM_API_VERSION);
 		return -ENOTSUP;
 	}
+	/* PVM answers like KVM, but a stock guest kernel hangs early in its boot. */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		log_warn("/dev/kvm is PVM's (kvm_pvm): it boots only guest kernels "
+			 "built as PVM guests; others hang early in their boot");
 	static const struct kvm_cap_need required[] = {
 		KVM_CAP_NEED(KVM_CAP_IRQCHIP),
 		KVM_CAP_NEED(KVM_CAP_IOEVENTFD),
