@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # tools/lab/watchdog.sh: watching L1 and explaining its failures, sourced by
 # tools/lab/run.  While QEMU runs: stream CMD's output, and stop a run that
-# hit --timeout, a soft lockup or hung task in L1, a silent stall, a boot
-# that never came up, or a poweroff that never came.  Before QEMU is killed,
-# dump where L1 was (QEMU's threads, L1's kernel base, every CPU's registers).
+# hit --timeout, a soft lockup or hung task in L1, a silent stall, an L2
+# state leak CMD outlived, a boot that never came up, or a poweroff that
+# never came.  Before QEMU is killed, dump where L1 was (QEMU's threads, L1's
+# kernel base, every CPU's registers).
 # Afterwards: one "lab: " reason from what the run left behind.
 #
 # Uses from run: cpus, timeout, boot_timeout, lockup_limit_s, stall_limit_s,
-# kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir, console_log,
-# qemu_pid, tick_fd, up, pump, report_up, elapsed_us.
+# leak_grace_s, kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir,
+# console_log, qemu_pid, tick_fd, up, pump, report_up, elapsed_us.
 # Sets: why_stopped, qemu_rc.
 
 # L1 stuck for good: under TCG its kernel has been seen to soft-lock both
@@ -38,6 +39,15 @@ l1_locked_up() {
 activity_size() {
 	{ stat -c %s "$run_dir/stdout" "$run_dir/stderr" "$console_log" 2>/dev/null || true; } |
 		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# An L2 given L1's registers (l1-init's leak watch) hangs or faults, and L1
+# itself has died of it minutes later; a test step with a long timeout then
+# waited out the stall limit. CMD gets leak_grace_s to end on its own (its
+# failure is then the lab's, lab_exit_with_cmd_status); after that the run
+# is the lab's failure.
+l2_state_leak() {
+	grep -m1 -o 'lab: L2 state leak.*' "$console_log" 2>/dev/null || true
 }
 
 # Before a stuck L1 is killed: whether QEMU's vCPU threads were spinning or
@@ -81,7 +91,7 @@ dump_stuck_l1() {
 # L1 was stuck) and reaped, and the last output streamed.
 lab_watch() {
 	local now_us size done_us='' tick=0.1 next_health_check_us=0
-	local last_size=-1 last_activity_us=0
+	local last_size=-1 last_activity_us=0 leak_us=''
 	why_stopped=
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ "$up" = 0 ] && [ -e "$run_dir/up" ]; then
@@ -105,6 +115,11 @@ lab_watch() {
 			next_health_check_us=$((now_us + 10000000))
 			if l1_locked_up; then
 				why_stopped=lockup
+				break
+			fi
+			if [ -z "$leak_us" ] && [ -n "$(l2_state_leak)" ]; then leak_us=$now_us; fi
+			if [ -n "$leak_us" ] && [ -z "$done_us" ] && ((now_us - leak_us >= leak_grace_s * 1000000)); then
+				why_stopped=leak
 				break
 			fi
 			size=$(activity_size)
@@ -142,6 +157,7 @@ lab_explain_failure() {
 	stall) lab_fail "L1 silent for $stall_limit_s s: no output from CMD, nothing on L1's console; QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
 	lockup) lab_fail "L1 kernel locked up (a CPU stuck, or a task blocked, for $lockup_limit_s s or more); QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
 	timeout) lab_fail "timed out after $timeout s (--timeout); QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
+	leak) lab_fail "CMD still running $leak_grace_s s after L1's watch reported: $(l2_state_leak | tr -s " " | cut -c 6-200); QEMU killed (console log: $console_log)" ;;
 	boot)
 		if [ -e "$run_dir/booted" ]; then
 			lab_fail "L1 booted but did not come up within $boot_timeout s (console log: $console_log; where L1 was: $run_dir/stall)"
