@@ -23,7 +23,7 @@
 # (make bench retries it in a fresh lab when the lab died), it keeps the
 # pairs already in density.csv and runs only the others.
 #   BENCH_DENSITY_CAP (64), BENCH_DENSITY_SETTLE_S (8), BENCH_DENSITY_MODES,
-#   BENCH_DENSITY_WORKLOADS, BENCH_POLICY_MARGIN_MIB (32)
+#   BENCH_DENSITY_WORKLOADS, BENCH_POLICY_MARGIN_MIB (16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/density

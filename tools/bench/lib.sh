@@ -12,7 +12,7 @@ mkdir -p "$BENCH"
 # MODE: ebb-off (no balloon), ebb-noacpi (no balloon, no ACPI tables), ebb-stock, ebb-fast (free page reporting with
 # Linux's or ebb's values), ebb-fast-nosettled (the settled tier off, as
 # in ebb-fast), ebb-fast-settled (the tier on: settled_order 5), ebb-policy (ebb-fast with the automatic balloon
-# policy, margin BENCH_POLICY_MARGIN_MIB, default 32), ebb-policy-merge (and
+# policy, margin BENCH_POLICY_MARGIN_MIB, default 16), ebb-policy-merge (and
 # guest RAM mergeable by KSM), ebb-policy-thp (and guest RAM advised
 # MADV_HUGEPAGE, as QEMU's is), qemu-off, qemu-reporting, qemu-reporting-ksm
 # (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
@@ -35,7 +35,7 @@ vmm_cmd() {
 		ebb-fast-settled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 5}' ;;
 		ebb-policy | ebb-policy-merge | ebb-policy-thp)
 			balloon=policy
-			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-32}}}"
+			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-16}}}"
 			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
 			[ "$mode" = ebb-policy-thp ] && ebb+=', "thp": true'
 			;;

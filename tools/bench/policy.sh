@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark 7: the automatic balloon policy under load. A 512 MiB guest idles
-# while the policy squeezes it (margin BENCH_POLICY_MARGIN_MIB, 32), then needs
+# while the policy squeezes it (margin BENCH_POLICY_MARGIN_MIB, 16), then needs
 # 70% of its RAM at once (ebb-hog touch:358), then frees it and idles again.
 # Recorded: OOM kills (the goal is none), the time from the burst's start
 # until the balloon reached its lowest during the burst (full deflate), and
@@ -83,7 +83,7 @@ done
 
 col() { awk -F, -v m="$1" -v c="$2" 'NR > 1 && $1 == m && $c != "n/a" { print $c }' "$csv"; }
 {
-	echo "7. balloon policy under load: 512 MiB guest squeezed (margin ${BENCH_POLICY_MARGIN_MIB:-32} MiB), then touches 358 MiB ($runs runs each)"
+	echo "7. balloon policy under load: 512 MiB guest squeezed (margin ${BENCH_POLICY_MARGIN_MIB:-16} MiB), then touches 358 MiB ($runs runs each)"
 	read -r klo kmed khi <<<"$(stats $(col ebb-policy 3))"
 	read -r flo fmed fhi <<<"$(stats $(col ebb-policy 6))"
 	read -r plo pmed phi <<<"$(stats $(col ebb-policy 5))"
