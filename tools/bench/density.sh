@@ -11,7 +11,8 @@
 #          the same either way.
 # Modes: ebb-off (no balloon), qemu-reporting, ebb-fast, ebb-policy (the
 # automatic balloon policy), ebb-policy-thp (and guest RAM advised
-# MADV_HUGEPAGE, as QEMU's is; not in the default list), ebb-policy-merge and
+# MADV_HUGEPAGE, as QEMU's is; not in the default list), ebb-policy-settled (and
+# the settled tier on; not in the default list), ebb-policy-merge and
 # qemu-reporting-ksm (ksmd running; QEMU merges by default, ebb with
 # ebb.memory.merge).
 # Reported per workload and mode: guests that fit, how the run ended (cap;

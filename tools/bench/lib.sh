@@ -14,7 +14,8 @@ mkdir -p "$BENCH"
 # in ebb-fast), ebb-fast-settled (the tier on: settled_order 5), ebb-policy (ebb-fast with the automatic balloon
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 16), ebb-policy-merge (and
 # guest RAM mergeable by KSM), ebb-policy-thp (and guest RAM advised
-# MADV_HUGEPAGE, as QEMU's is), qemu-off, qemu-reporting, qemu-reporting-ksm
+# MADV_HUGEPAGE, as QEMU's is), ebb-policy-settled (and the settled tier on),
+# qemu-off, qemu-reporting, qemu-reporting-ksm
 # (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
 # ksmd runs is the caller's business). GUEST_RUN may be empty (the guest
 # prints EBB-GUEST-READY and resets at once). With DRIVE set, that image is
@@ -33,9 +34,11 @@ vmm_cmd() {
 		ebb-fast) balloon=reporting ebb='"page_reporting": {"profile": "fast"}' ;;
 		ebb-fast-nosettled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 11}' ;;
 		ebb-fast-settled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 5}' ;;
-		ebb-policy | ebb-policy-merge | ebb-policy-thp)
+		ebb-policy | ebb-policy-merge | ebb-policy-thp | ebb-policy-settled)
 			balloon=policy
-			ebb="\"page_reporting\": {\"profile\": \"fast\"}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-16}}}"
+			local reporting='"profile": "fast"'
+			[ "$mode" = ebb-policy-settled ] && reporting+=', "settled_order": 5'
+			ebb="\"page_reporting\": {$reporting}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-16}}}"
 			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
 			[ "$mode" = ebb-policy-thp ] && ebb+=', "thp": true'
 			;;
