@@ -23,9 +23,9 @@
 static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "run the guest"),
 	IOCTL(KVM_IRQ_LINE, "the UART raises its interrupt from a register write"),
-	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_REGS, "registers: a fatal exit's message, a stop at --level debug"),
-	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_SREGS, "registers: a fatal exit's message, a stop at --level debug"),
-	SECCOMP_ARCH_IOCTL(AARCH64, KVM_GET_ONE_REG, "registers: a fatal exit's message, a stop at --level debug"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_REGS, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_SREGS, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(AARCH64, KVM_GET_ONE_REG, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
 	ALLOW(write, "guest console to stdout, log lines, eventfd kicks"),
 	ALLOW(futex, "device locks"),
 	ALLOW(clock_gettime, "boot timer: process CPU time has no vDSO path"),

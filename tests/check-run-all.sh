@@ -34,6 +34,9 @@ mkdir -p "$dir/e2e-out/10-ebb-fails-once"
 printf '%s\n' '2026-12-04T05:36:24Z [ebb] info  balloon: guest holds 320 MiB' \
 	'2026-12-04T05:36:25Z [ebb] error vCPU 0: triple fault (KVM_EXIT_SHUTDOWN); rip=0xfff0' \
 	>"$dir/e2e-out/10-ebb-fails-once/boot.err"
+printf '%s\n' '2026-12-05T03:08:30Z [ebb] error received Terminated; exiting with status 143' \
+	'2026-12-05T03:08:30Z [ebb] info  vCPU 0 stopped after 257 exits; rip=0xffffffff813161cb' \
+	>"$dir/e2e-out/10-ebb-fails-once/hung.err"
 printf '%s\n' '2026-12-04T13:40:49Z [ebb] error vCPU 0: triple fault (KVM_EXIT_SHUTDOWN); from --log-path' \
 	>"$dir/e2e-out/10-ebb-fails-once/api.log"
 
@@ -52,7 +55,8 @@ check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
 check "the summary repeats why an item failed" "^    FAIL: 10-ebb-fails-once said why"
 check "the summary carries ebb's error lines" "^    .*boot.err:.*\\[ebb\\] error vCPU 0: triple fault"
 check "and those of an ebb started with --log-path" "^    .*api.log:.*from --log-path"
-if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error lines"; fi
+check "and where a hung guest's vCPUs were when ebb was stopped" "^    .*hung.err:.*\\[ebb\\] info  vCPU 0 stopped after 257 exits"
+if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error and stopped-vCPU lines"; fi
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
 if grep -q 20-lab-fails-once "$dir/warnings.txt" && ! grep -q 10-ebb "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried script only"

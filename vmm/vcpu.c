@@ -188,12 +188,18 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
-	/* Where a guest stopped by a signal was: idle, or stuck in a loop of its own. */
-	if (log_get_level() >= LOG_DEBUG) {
+	/*
+	 * Where a guest was when ebb stopped: idle, or stuck in a loop of its
+	 * own. A stop by a signal is how a hung guest ends (a test's timeout),
+	 * so it is logged at any level.
+	 */
+	bool by_signal = __atomic_load_n(&vm->exit_code, __ATOMIC_ACQUIRE) >= EBB_EXIT_SIGNAL_BASE;
+	if (by_signal || log_get_level() >= LOG_DEBUG) {
 		char regs[512];
 		vm->arch->vcpu_format_regs(v->fd, regs, sizeof(regs));
-		log_debug("vCPU %u stopped after %llu exits; %s", v->id,
-			  (unsigned long long)__atomic_load_n(&v->exits, __ATOMIC_RELAXED), regs);
+		log_msg(by_signal ? LOG_INFO : LOG_DEBUG, __FILE__, __LINE__,
+			"vCPU %u stopped after %llu exits; %s", v->id,
+			(unsigned long long)__atomic_load_n(&v->exits, __ATOMIC_RELAXED), regs);
 	}
 	return NULL;
 }

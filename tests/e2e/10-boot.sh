@@ -63,6 +63,13 @@ expect_status "basic boot" 0
 expect_grep "basic: guest reached init" "$OUT/basic.out" '^EBB-GUEST-READY'
 expect_grep "basic: guest command finished" "$OUT/basic.out" '^EBB-GUEST-EXIT rc=0'
 expect_grep "basic: ebb saw the reset" "$OUT/basic.err" 'guest reset'
+# The negative of the signal runs' register line: a guest that ended on its
+# own was not stopped anywhere worth logging at the default level.
+if grep -q 'vCPU [0-9]* stopped after' "$OUT/basic.err"; then
+	fail "basic: ebb logged a stopped vCPU's registers for a guest that reset on its own"
+else
+	pass "basic: no stopped-vCPU registers after a reset of the guest's own"
+fi
 check_cpus basic 1
 if grep -qE 'EBB-GUEST-READY|Linux version' "$OUT/basic.err"; then
 	fail "basic: guest console leaked into the log (stderr)"
@@ -134,6 +141,9 @@ expect_teardown() {
 	expect_grep "$name: ebb read SIG$sig and chose to exit" "$OUT/$name.err" \
 		"received [A-Za-z]+; exiting with status $want"
 	expect_grep "$name: teardown ran (the balloon's summary)" "$OUT/$name.err" 'balloon: [0-9]+ reports'
+	# What a hung guest's timeout leaves behind: where it was.
+	expect_grep "$name: ebb logged where vCPU 0 was" "$OUT/$name.err" \
+		'info +vCPU 0 stopped after [0-9]+ exits; rip=0x[0-9a-f]+ '
 }
 
 # signal_run NAME SIGNAL STATUS : a sleeping guest gets SIGNAL, and must end

@@ -219,8 +219,8 @@ thread_ticks() {
 
 # log_stuck WHAT PID : for a guest whose workload never ended, logs whether
 # vCPU 0 spins or halts (a guest stuck in its kernel against one waiting for
-# ebb) and where each ebb thread waits. Run at --level debug, ebb then logs
-# each vCPU's registers and each ring's state when stopped.
+# ebb) and where each ebb thread waits. Stopped by a signal, ebb then logs
+# each vCPU's registers, and at --level debug each ring's state.
 log_stuck() {
 	local what=$1 pid=$2 v0 v1 t
 	v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
@@ -246,7 +246,7 @@ log_tail() {
 reclaim_measure() {
 	reclaim_sample "$@" && return 0
 	# A stuck guest is stopped here, so it neither loads the next
-	# measurement nor goes unexplained (at --level debug ebb logs its vCPUs).
+	# measurement nor goes unexplained (stopped by SIGTERM, ebb logs its vCPUs).
 	if kill -0 "$EBB_PID" 2>/dev/null; then
 		log "$1: stopped partway (peak $((PEAK_KIB / 1024)) MiB); last guest line: $(tail -n 1 "$OUT/$1.out" | cut -c1-120)"
 		log_stuck "$1" "$EBB_PID"
