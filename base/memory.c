@@ -367,6 +367,30 @@ bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint
 	       len % mem->page_size == 0;
 }
 
+/*
+ * MADV_DONTNEED of part of a transparent huge page splits only its mapping:
+ * the whole huge page stays allocated (and charged) until the host's
+ * deferred split runs under memory pressure, so the hole is not given back.
+ * MADV_COLD on the part splits the page itself first (Linux 5.4 and later;
+ * where it fails, the discard goes on as before). Only the first and last
+ * blocks of a range can be partly covered.
+ */
+static void split_partial_huge(struct guest_memory *mem, uint64_t offset, uint64_t bytes)
+{
+	uint64_t end = offset + bytes;
+	uint64_t head_end = MIN(ALIGN_UP(offset, MEM_HUGE_BLOCK), end);
+	uint64_t tail = MAX(ALIGN_DOWN(end, MEM_HUGE_BLOCK), head_end);
+	int ret = 0;
+	if (head_end > offset)
+		ret |= madvise(mem->base + offset, head_end - offset, MADV_COLD);
+	if (end > tail)
+		ret |= madvise(mem->base + tail, end - tail, MADV_COLD);
+	if (ret < 0)
+		__atomic_add_fetch(&mem->discard_stats.thp_split_errors, 1, __ATOMIC_RELAXED);
+	else if (head_end > offset || end > tail)
+		__atomic_add_fetch(&mem->discard_stats.thp_split_requests, 1, __ATOMIC_RELAXED);
+}
+
 int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
 	const struct mem_region *r = find_region(mem, gpa, len);
@@ -386,10 +410,13 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 
 	uint64_t offset = r->offset + (start - r->gpa);
 	int ret;
-	if (mem->backing == MEM_BACKING_ANON || mem->backing == MEM_BACKING_FILE)
+	if (mem->backing == MEM_BACKING_ANON || mem->backing == MEM_BACKING_FILE) {
+		if (mem->thp_may_back)
+			split_partial_huge(mem, offset, bytes);
 		ret = madvise(mem->base + offset, bytes, MADV_DONTNEED);
-	else
+	} else {
 		ret = fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, bytes);
+	}
 	if (ret < 0) {
 		int err = errno;
 		__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);

@@ -38,13 +38,16 @@ struct mem_discard_stats {
 	uint64_t bytes_discarded;
 	uint64_t bytes_clipped; /* parts of ranges not on whole backing pages */
 	uint64_t errors;
+	/* Discards that asked the host to split a partly covered huge page first. */
+	uint64_t thp_split_requests;
+	uint64_t thp_split_errors;
 };
 
 /* Transparent huge pages for anon guest RAM. */
 enum mem_thp {
 	MEM_THP_SYSTEM, /* whatever /sys/kernel/mm/transparent_hugepage says */
 	MEM_THP_ADVISE, /* MADV_HUGEPAGE (--thp) */
-	MEM_THP_NEVER,	/* MADV_NOHUGEPAGE: discards finer than 2 MiB really free */
+	MEM_THP_NEVER,	/* MADV_NOHUGEPAGE: no huge page for khugepaged to fill holes into */
 };
 
 /* A transparent huge page on x86-64, and on arm64 with 4 KiB pages. */

@@ -112,9 +112,10 @@ static uint64_t smallest_discard(const struct vm_config *cfg)
 }
 
 /*
- * A guest that reports blocks smaller than 2 MiB would free nothing while a
- * huge page backs them, and khugepaged would fill reported holes back in, so
- * such RAM gets no THP unless it was asked for.
+ * A guest that gives back blocks smaller than 2 MiB splits the huge pages
+ * around them (base/memory.c), and khugepaged would fill the holes back in
+ * wherever the balloon cannot guard them, so such RAM gets no THP unless it
+ * was asked for.
  */
 static enum mem_thp guest_ram_thp(const struct vm_config *cfg)
 {

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,6 +142,62 @@ static void test_discard_anon_drops_rss(void **state)
 	mem_destroy(&mem);
 }
 
+/*
+ * Whether the 4 KiB page at p is part of a transparent huge page, from its
+ * frame's flags (needs root); -1 when that cannot be read.
+ */
+static int page_is_thp(const void *p)
+{
+	uint64_t entry, flags;
+	int pagemap = open("/proc/self/pagemap", O_RDONLY);
+	int kpageflags = open("/proc/kpageflags", O_RDONLY);
+	int ret = -1;
+	if (pagemap >= 0 && kpageflags >= 0 &&
+	    pread(pagemap, &entry, sizeof(entry), (uintptr_t)p / 4096 * sizeof(entry)) ==
+		    sizeof(entry) &&
+	    (entry & (1ull << 63)) && (entry & ((1ull << 55) - 1)) &&
+	    pread(kpageflags, &flags, sizeof(flags),
+		  (entry & ((1ull << 55) - 1)) * sizeof(flags)) == sizeof(flags))
+		ret = !!(flags & (1ull << 22)); /* KPF_THP */
+	if (pagemap >= 0)
+		close(pagemap);
+	if (kpageflags >= 0)
+		close(kpageflags);
+	return ret;
+}
+
+/*
+ * A discard of part of a huge page frees its hole: the huge page is split
+ * (its untouched neighbour is no longer part of one). A bare MADV_DONTNEED
+ * of the same part, the negative control, leaves the huge page whole and
+ * allocated until the host's deferred split.
+ */
+static void test_discard_splits_partial_huge_page(void **state)
+{
+	struct guest_memory mem;
+	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(8) } };
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_ADVISE, layout, 1), 0);
+	memset(mem.base, 0x5a, MiB(8));
+	uint8_t *ours = mem.base + MiB(2), *control = mem.base + MiB(4);
+	if (!mem.thp_may_back || page_is_thp(ours) != 1 || page_is_thp(control) != 1) {
+		mem_destroy(&mem);
+		skip(); /* THP off on this host, none free, or not root */
+	}
+	assert_int_equal(mem_discard(&mem, MiB(2) + 512 * 1024, 64 * 1024), 64 * 1024);
+	assert_int_equal(mem.discard_stats.thp_split_requests, 1);
+	assert_int_equal(page_is_thp(ours), 0);
+	assert_int_equal(ours[512 * 1024], 0);
+	assert_int_equal(ours[0], 0x5a);
+
+	assert_int_equal(madvise(control + 512 * 1024, 64 * 1024, MADV_DONTNEED), 0);
+	assert_int_equal(page_is_thp(control), 1);
+
+	/* Whole blocks need no split. */
+	assert_int_equal(mem_discard(&mem, MiB(6), MiB(2)), (int64_t)MiB(2));
+	assert_int_equal(mem.discard_stats.thp_split_requests, 1);
+	mem_destroy(&mem);
+}
+
 static void test_discard_memfd_frees_blocks(void **state)
 {
 	struct guest_memory mem;
@@ -200,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_rejects_bad_layout),
 		cmocka_unit_test(test_thp_advice),
 		cmocka_unit_test(test_discard_anon_drops_rss),
+		cmocka_unit_test(test_discard_splits_partial_huge_page),
 		cmocka_unit_test(test_discard_memfd_frees_blocks),
 		cmocka_unit_test(test_discard_clips_inward),
 		cmocka_unit_test(test_discardable_checks),

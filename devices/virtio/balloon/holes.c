@@ -2,7 +2,7 @@
 /*
  * Settled holes and the host's huge pages (docs/balloon.md, "Huge pages").
  * A report smaller than 2 MiB inside a block that a transparent huge page
- * backs splits that page's mapping, and the discard frees only the hole.
+ * backs splits that page (mem_discard), and the discard frees only the hole.
  * khugepaged would later collapse the block into a whole huge page again,
  * filling the hole with zeroes the guest never asked for, and the guest
  * never reports it again (it is still marked reported). So the first small

@@ -81,6 +81,8 @@ static const struct metric_field balloon_metrics[] = {
 static const struct seccomp_rule balloon_seccomp[] = {
 	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 			 "give reported and inflated anonymous guest memory back"),
+	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_COLD), "advice == MADV_COLD",
+			 "split a huge page only partly given back, so its hole is freed"),
 	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_NOHUGEPAGE), "advice == MADV_NOHUGEPAGE",
 			 "keep khugepaged from filling a reported hole under 2 MiB back in"),
 	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_HUGEPAGE), "advice == MADV_HUGEPAGE",
