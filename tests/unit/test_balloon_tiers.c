@@ -81,6 +81,23 @@ static void report1(struct fixture *fx, uint64_t gpa, uint64_t len)
 	report(fx, one, 1);
 }
 
+/* An inflate of the pages [gpa, gpa + len), one chain on the inflate queue. */
+static void inflate(struct fixture *fx, uint64_t gpa, uint64_t len)
+{
+	unsigned int n = len / 4096;
+	assert_true(n > 0 && n <= 256);
+	uint64_t list = fake_alloc(&fx->fd, n * sizeof(uint32_t), 4);
+	uint32_t *pfns = fake_ptr(&fx->fd, list, n * sizeof(uint32_t));
+	for (unsigned int i = 0; i < n; i++)
+		pfns[i] = gpa / 4096 + i;
+	struct fake_buf buf = { .gpa = list, .len = n * sizeof(uint32_t) };
+	uint16_t head = fake_add_chain(&fx->fd, 0, &buf, 1);
+	fake_kick(&fx->fd, 0);
+	uint32_t id, used_len;
+	assert_true(fake_get_used(&fx->fd, 0, &id, &used_len));
+	assert_int_equal(id, head);
+}
+
 static uint64_t resident(struct fixture *fx, uint64_t gpa, uint64_t len)
 {
 	static unsigned char vec[MiB(16) / 4096];
@@ -180,6 +197,30 @@ static void test_small_report_guards_its_block(void **state)
 	assert_true(has_flag(fx, MiB(24), "nh"));
 	assert_int_equal(fx->b.counters.thp_guards, 3);
 	assert_int_equal(fx->b.counters.thp_unguarded, 0);
+	destroy(fx);
+}
+
+/* An inflated range under 2 MiB is a hole like a settled report's. */
+static void test_small_inflate_guards_its_block(void **state)
+{
+	struct fixture *fx = make(0);
+	touch(fx, MiB(14), MiB(8));
+	inflate(fx, MiB(16) + KiB(512), KiB(64));
+	assert_int_equal(resident(fx, MiB(16) + KiB(512), KiB(64)), 0);
+	assert_int_equal(resident(fx, MiB(16), MiB(2)), MiB(2) - KiB(64));
+	assert_true(has_flag(fx, MiB(16), "nh"));
+	assert_false(has_flag(fx, MiB(18), "nh"));
+	assert_int_equal(fx->b.counters.thp_guards, 1);
+	/*
+	 * A driver's chain holds 256 pages (1 MiB), never a whole block: another
+	 * hole in the block needs no new advice, one in the next block does.
+	 */
+	inflate(fx, MiB(17), MiB(1));
+	assert_int_equal(fx->b.counters.thp_guards, 1);
+	inflate(fx, MiB(18), MiB(1));
+	assert_true(has_flag(fx, MiB(18), "nh"));
+	assert_int_equal(fx->b.counters.thp_guards, 2);
+	assert_int_equal(resident(fx, MiB(18), MiB(1)), 0);
 	destroy(fx);
 }
 
@@ -287,6 +328,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tiers_counted_by_block_size),
 		cmocka_unit_test(test_small_report_guards_its_block),
+		cmocka_unit_test(test_small_inflate_guards_its_block),
 		cmocka_unit_test(test_no_guard_without_huge_pages_or_khugepaged),
 		cmocka_unit_test(test_guard_limit),
 		cmocka_unit_test(test_guard_lifted_only_under_thp_advice),

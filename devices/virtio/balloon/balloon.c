@@ -172,6 +172,7 @@ static void discard_pfn_ranges(struct balloon *b, uint32_t *pfns, unsigned int n
 			i++;
 		}
 		i++;
+		balloon_holes_given_back(b, start * BALLOON_PAGE, count * BALLOON_PAGE);
 		uint64_t t0 = now_ns();
 		int64_t ret = b->discard(b->mem, start * BALLOON_PAGE, count * BALLOON_PAGE);
 		b->counters.discard_ns += now_ns() - t0;
@@ -267,7 +268,7 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 			b->counters.bytes_skipped += buf->len;
 			continue;
 		}
-		balloon_holes_reported(b, buf->gpa, buf->len);
+		balloon_holes_given_back(b, buf->gpa, buf->len);
 		uint64_t t0 = now_ns();
 		int64_t ret = b->discard(b->mem, buf->gpa, buf->len);
 		b->counters.discard_ns += now_ns() - t0;

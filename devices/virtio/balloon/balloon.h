@@ -185,12 +185,12 @@ void balloon_drop_stats(struct balloon *b);
 void balloon_stats_timer_fired(void *opaque, uint32_t events);
 int balloon_arm_stats_timer(struct balloon *b, uint32_t seconds);
 
-/* holes.c: huge page advice around reported blocks smaller than 2 MiB. */
+/* holes.c: huge page advice around given-back blocks smaller than 2 MiB. */
 int balloon_holes_init(struct balloon *b);
 void balloon_holes_destroy(struct balloon *b);
 uint32_t balloon_holes_default_limit(uint64_t nr_blocks);
-/* A valid reported range, before its discard. */
-void balloon_holes_reported(struct balloon *b, uint64_t gpa, uint64_t len);
+/* A valid reported or inflated range, before its discard. */
+void balloon_holes_given_back(struct balloon *b, uint64_t gpa, uint64_t len);
 
 /* hinting.c */
 bool balloon_hinting_acked(const struct balloon *b);

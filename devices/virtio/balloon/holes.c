@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Settled holes and the host's huge pages (docs/balloon.md, "Huge pages").
- * A report smaller than 2 MiB inside a block that a transparent huge page
- * backs splits that page (mem_discard), and the discard frees only the hole.
- * khugepaged would later collapse the block into a whole huge page again,
- * filling the hole with zeroes the guest never asked for, and the guest
- * never reports it again (it is still marked reported). So the first small
- * report in a block advises that block MADV_NOHUGEPAGE: the rest of guest
- * RAM keeps its huge pages. Up to a limit of blocks, since each advised
- * block may split the RAM's VMA in three. With --thp (RAM advised
- * MADV_HUGEPAGE), a guarded block reported whole again gets its advice
+ * Settled and inflated holes and the host's huge pages (docs/balloon.md,
+ * "Huge pages"). A report or an inflated range smaller than 2 MiB inside a
+ * block that a transparent huge page backs splits that page (mem_discard),
+ * and the discard frees only the hole. khugepaged would later collapse the
+ * block into a whole huge page again, filling the hole with zeroes the
+ * guest never asked for and never reports again (a reported page stays
+ * marked reported; an inflated one is the balloon's until deflated). So the
+ * first small hole in a block advises that block MADV_NOHUGEPAGE: the rest
+ * of guest RAM keeps its huge pages. Up to a limit of blocks, since each
+ * advised block may split the RAM's VMA in three. With --thp (RAM advised
+ * MADV_HUGEPAGE), a guarded block given back whole again gets its advice
  * back and its VMA merges with its neighbours; under THP "always" no advice
  * means "as the system says", so a guarded block stays guarded.
  */
@@ -71,7 +72,7 @@ static void guard(struct balloon *b, uint64_t block)
 	if (h->nr_guarded >= h->limit) {
 		b->counters.thp_unguarded++;
 		if (!h->limit_logged)
-			log_warn("balloon: %u 2 MiB blocks of guest RAM hold reported holes and no "
+			log_warn("balloon: %u 2 MiB blocks of guest RAM hold given-back holes and no "
 				 "huge pages, the limit: holes in other blocks are still given "
 				 "back, "
 				 "but khugepaged may fill them in",
@@ -98,7 +99,7 @@ static void lift(struct balloon *b, uint64_t block)
 	b->counters.thp_guards_lifted++;
 }
 
-void balloon_holes_reported(struct balloon *b, uint64_t gpa, uint64_t len)
+void balloon_holes_given_back(struct balloon *b, uint64_t gpa, uint64_t len)
 {
 	struct balloon_holes *h = &b->holes;
 	uint64_t off;
