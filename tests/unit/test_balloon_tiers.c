@@ -169,58 +169,67 @@ static void test_tiers_counted_by_block_size(void **state)
 	destroy(fx);
 }
 
-static void test_small_report_guards_its_block(void **state)
+/*
+ * The hole [gpa, gpa + len) went back to the host, the rest of its 2 MiB
+ * block stayed, and that block alone is advised MADV_NOHUGEPAGE.
+ */
+static void expect_guarded_hole(struct fixture *fx, uint64_t gpa, uint64_t len)
+{
+	uint64_t block = ALIGN_DOWN(gpa, MiB(2));
+	assert_int_equal(resident(fx, gpa, len), 0);
+	assert_int_equal(resident(fx, block, MiB(2)), MiB(2) - len);
+	assert_true(has_flag(fx, block, "nh"));
+	assert_true(has_flag(fx, block + MiB(2) - 4096, "nh"));
+	assert_false(has_flag(fx, block - 4096, "nh"));
+	assert_false(has_flag(fx, block + MiB(2), "nh"));
+}
+
+/*
+ * The first hole in a block guards it, another one in the same block adds
+ * nothing, and one in the next block guards that block. An inflate chain
+ * holds 256 pages (1 MiB) at most, so its holes are all of that kind.
+ */
+static void check_holes_guard_blocks(void (*give_back)(struct fixture *, uint64_t, uint64_t))
 {
 	struct fixture *fx = make(0);
 	touch(fx, MiB(14), MiB(8));
-	report1(fx, MiB(16) + KiB(512), KiB(128));
-	/* The hole is given back, the rest of the block stays. */
-	assert_int_equal(resident(fx, MiB(16) + KiB(512), KiB(128)), 0);
-	assert_int_equal(resident(fx, MiB(16), MiB(2)), MiB(2) - KiB(128));
-	assert_true(has_flag(fx, MiB(16), "nh"));
-	assert_true(has_flag(fx, MiB(18) - 4096, "nh"));
-	assert_false(has_flag(fx, MiB(16) - 4096, "nh"));
-	assert_false(has_flag(fx, MiB(18), "nh"));
+	give_back(fx, MiB(16) + KiB(512), KiB(128));
+	expect_guarded_hole(fx, MiB(16) + KiB(512), KiB(128));
 	assert_int_equal(fx->b.counters.thp_guards, 1);
+	give_back(fx, MiB(17), KiB(256));
+	assert_int_equal(fx->b.counters.thp_guards, 1);
+	give_back(fx, MiB(18), MiB(1));
+	assert_true(has_flag(fx, MiB(18), "nh"));
+	assert_int_equal(resident(fx, MiB(18), MiB(1)), 0);
+	assert_int_equal(fx->b.counters.thp_guards, 2);
+	destroy(fx);
+}
 
-	/* Another hole in the same block needs no new advice; a whole block none. */
-	report1(fx, MiB(17), KiB(256));
-	assert_int_equal(fx->b.counters.thp_guards, 1);
+static void test_small_report_guards_its_block(void **state)
+{
+	check_holes_guard_blocks(report1);
+}
+
+static void test_small_inflate_guards_its_block(void **state)
+{
+	check_holes_guard_blocks(inflate);
+}
+
+static void test_whole_and_straddling_reports(void **state)
+{
+	struct fixture *fx = make(0);
+	touch(fx, MiB(14), MiB(12));
+	/* A whole block needs no advice. */
 	report1(fx, MiB(20), MiB(2));
 	assert_false(has_flag(fx, MiB(20), "nh"));
-	assert_int_equal(fx->b.counters.thp_guards, 1);
+	assert_int_equal(fx->b.counters.thp_guards, 0);
 	assert_int_equal(resident(fx, MiB(20), MiB(2)), 0);
-
 	/* A small block across a 2 MiB line (no buddy block does that) guards both sides. */
 	report1(fx, MiB(22) + MiB(1) + KiB(512), MiB(1));
 	assert_true(has_flag(fx, MiB(22), "nh"));
 	assert_true(has_flag(fx, MiB(24), "nh"));
-	assert_int_equal(fx->b.counters.thp_guards, 3);
-	assert_int_equal(fx->b.counters.thp_unguarded, 0);
-	destroy(fx);
-}
-
-/* An inflated range under 2 MiB is a hole like a settled report's. */
-static void test_small_inflate_guards_its_block(void **state)
-{
-	struct fixture *fx = make(0);
-	touch(fx, MiB(14), MiB(8));
-	inflate(fx, MiB(16) + KiB(512), KiB(64));
-	assert_int_equal(resident(fx, MiB(16) + KiB(512), KiB(64)), 0);
-	assert_int_equal(resident(fx, MiB(16), MiB(2)), MiB(2) - KiB(64));
-	assert_true(has_flag(fx, MiB(16), "nh"));
-	assert_false(has_flag(fx, MiB(18), "nh"));
-	assert_int_equal(fx->b.counters.thp_guards, 1);
-	/*
-	 * A driver's chain holds 256 pages (1 MiB), never a whole block: another
-	 * hole in the block needs no new advice, one in the next block does.
-	 */
-	inflate(fx, MiB(17), MiB(1));
-	assert_int_equal(fx->b.counters.thp_guards, 1);
-	inflate(fx, MiB(18), MiB(1));
-	assert_true(has_flag(fx, MiB(18), "nh"));
 	assert_int_equal(fx->b.counters.thp_guards, 2);
-	assert_int_equal(resident(fx, MiB(18), MiB(1)), 0);
+	assert_int_equal(fx->b.counters.thp_unguarded, 0);
 	destroy(fx);
 }
 
@@ -329,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_tiers_counted_by_block_size),
 		cmocka_unit_test(test_small_report_guards_its_block),
 		cmocka_unit_test(test_small_inflate_guards_its_block),
+		cmocka_unit_test(test_whole_and_straddling_reports),
 		cmocka_unit_test(test_no_guard_without_huge_pages_or_khugepaged),
 		cmocka_unit_test(test_guard_limit),
 		cmocka_unit_test(test_guard_lifted_only_under_thp_advice),
