@@ -62,10 +62,10 @@ json_t *vmm_metrics_json(struct vmm *vmm)
 	const struct bus *io =
 		vm->arch_vm && vm->arch->io_bus ? vm->arch->io_bus(vm->arch_vm) : NULL;
 	json_t *m = json_pack(
-		"{s:I, s:{s:I, s:I}, s:{s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "utc_timestamp_ms",
-		(json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api", "requests",
-		(json_int_t)vmm->api_requests, "errors", (json_int_t)vmm->api_errors, "vcpu",
-		"exits", (json_int_t)exits, "bus", bus_metrics(io, &vm->mmio_bus), "memory",
+		"{s:I, s:{s:I, s:I}, s:{s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"utc_timestamp_ms", (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api",
+		"requests", (json_int_t)vmm->api_requests, "errors", (json_int_t)vmm->api_errors,
+		"vcpu", "exits", (json_int_t)exits, "bus", bus_metrics(io, &vm->mmio_bus), "memory",
 		"size_bytes", (json_int_t)vm->mem.ram_size, "discarded_bytes",
 		(json_int_t)vm->mem.discard_stats.bytes_discarded, "discard_errors",
 		(json_int_t)vm->mem.discard_stats.errors, "thp_split_requests",

@@ -72,10 +72,9 @@ static void guard(struct balloon *b, uint64_t block)
 	if (h->nr_guarded >= h->limit) {
 		b->counters.thp_unguarded++;
 		if (!h->limit_logged)
-			log_warn("balloon: %u 2 MiB blocks of guest RAM hold given-back holes and no "
-				 "huge pages, the limit: holes in other blocks are still given "
-				 "back, "
-				 "but khugepaged may fill them in",
+			log_warn("balloon: %u 2 MiB blocks of guest RAM hold given-back holes "
+				 "and no huge pages, the limit: holes in other blocks are still "
+				 "given back, but khugepaged may fill them in",
 				 h->limit);
 		h->limit_logged = true;
 		return;
