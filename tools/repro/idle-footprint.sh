@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# tools/repro/idle-footprint.sh: where one more idle guest's memory goes, for
+# each VMM mode of the density benchmark (tools/bench/density.sh, touch
+# workload). GUESTS guests of a mode are launched one after another into one
+# cgroup; each touches 400 MiB, frees it and idles. Once the cgroup stopped
+# falling, its memory.stat divided by GUESTS says what kind of memory an idle
+# guest costs (the page cache of files, shared by all, counts once), the
+# last VMM's smaps say which of its mappings hold its private memory, and
+# the last guest prints its /proc/meminfo and free lists after IDLE_S s.
+# Not part of make bench; run it in the lab:
+#   tools/lab/run --cpus 1 --mem 4096 -- tools/repro/idle-footprint.sh
+# MODES (ebb-policy qemu-reporting), GUESTS (3), IDLE_S (60),
+# BENCH_POLICY_MARGIN_MIB (16). Output: $OUT/footprint.txt.
+export OUT=${OUT:-build/repro/idle-footprint}
+source "$(dirname "$0")/../lib/vm.sh"
+source "$(dirname "$0")/../bench/lib.sh"
+GUESTS=${GUESTS:-3}
+IDLE_S=${IDLE_S:-60}
+require_files "$KERNEL" "$INITRD" "$EBB"
+cg_root=/sys/fs/cgroup
+[ -f "$cg_root/cgroup.controllers" ] || die "no cgroup v2 at $cg_root"
+echo +memory >"$cg_root/cgroup.subtree_control" 2>/dev/null || true
+report=$OUT/footprint.txt
+pids=()
+trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
+run="ebb-hog touch:400 hold:1 free; echo EBB-IDLE; sleep $IDLE_S; cat /proc/meminfo /proc/buddyinfo /proc/pagetypeinfo /proc/iomem; grep page_reporting /proc/vmstat; dmesg | grep -iE 'initrd|ramdisk|Memory:|Freeing'; echo EBB-MEMINFO-END; sleep 100000"
+
+# settle CG : until memory.current fell by less than 0.5% over 20 s (at
+# most 240 s): the policy squeezes a newly idle guest for a minute or more.
+settle() {
+	local cur last waited=0
+	last=$(cat "$1/memory.current")
+	while [ "$waited" -lt 240 ]; do
+		sleep 20
+		waited=$((waited + 20))
+		cur=$(cat "$1/memory.current")
+		[ "$cur" -ge $((last - last / 200)) ] && break
+		last=$cur
+	done
+}
+
+# per_guest CG N : memory.current and memory.stat's byte counts over N, KiB.
+per_guest() {
+	{
+		echo "current $(cat "$1/memory.current")"
+		grep -E '^(anon|anon_thp|file|kernel|kernel_stack|pagetables|sec_pagetables|percpu|sock|vmalloc|shmem|slab|slab_reclaimable|slab_unreclaimable) ' "$1/memory.stat"
+	} | awk -v n="$2" '$2 > 0 { printf "  %-20s %8.0f\n", $1, $2 / n / 1024 }'
+}
+
+# ram_blocks PID : for the largest mapping of PID (guest RAM), which 2 MiB
+# blocks are resident, from /proc/PID/pagemap: "first_block-last_block KiB"
+# for each run of blocks with the same resident size.
+ram_blocks() {
+	local r s e start=0 end=0 _
+	while read -r r _; do
+		s=$((16#${r%-*})) e=$((16#${r#*-}))
+		[ $((e - s)) -gt $((end - start)) ] && start=$s end=$e
+	done <"/proc/$1/maps"
+	dd if="/proc/$1/pagemap" bs=64K iflag=skip_bytes,count_bytes skip=$((start / 4096 * 8)) \
+		count=$(((end - start) / 4096 * 8)) 2>/dev/null | od -An -v -tx8 -w8 |
+		awk '{ if (index("89abcdef", substr($1, 1, 1))) kib[int((NR - 1) / 512)] += 4 }
+		     END { n = int((NR + 511) / 512)
+		           for (b = 0; b <= n; b++) {
+		               k = (b < n) ? kib[b] + 0 : -1
+		               if (b > 0 && k == prev) continue
+		               if (b > 0) printf "  blocks %d-%d (%d-%d MiB): %d KiB each\n", first, b - 1, first * 2, b * 2, prev
+		               first = b; prev = k } }'
+}
+
+# mappings PID : per mapping of PID, private and RSS KiB, largest first.
+mappings() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon " $1 "]" }
+	     /^Rss:/ { rss[name] += $2 }
+	     /^Private_(Clean|Dirty):/ { priv[name] += $2 }
+	     END { for (n in rss) if (rss[n] > 0) printf "%8d %8d  %s\n", priv[n], rss[n], n }' "/proc/$1/smaps" |
+		sort -rn | awk 'NR <= 20' # head would end sort with SIGPIPE
+}
+
+for mode in ${MODES:-ebb-policy qemu-reporting}; do
+	cg=$cg_root/footprint-$mode
+	rmdir "$cg" 2>/dev/null || true
+	mkdir "$cg"
+	pids=()
+	for i in $(seq "$GUESTS"); do
+		name=$mode-$i
+		vmm_cmd "$mode" 512 1 "$run"
+		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "${CMD[@]}") \
+			>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
+		pids+=($!)
+		wait_for "$OUT/$name.out" '^EBB-IDLE' 300 "$!" || die "$name did not reach idle"
+		sleep 8
+		log "$name idle, cgroup at $(($(cat "$cg/memory.current") >> 20)) MiB"
+	done
+	wait_for "$OUT/$name.out" '^EBB-MEMINFO-END' $((IDLE_S + 120)) "${pids[-1]}" || die "$name printed no meminfo"
+	settle "$cg"
+	{
+		echo "== $mode: per idle guest of $GUESTS, KiB"
+		per_guest "$cg" "$GUESTS"
+		echo "-- its VMM's mappings: private KiB, RSS KiB"
+		mappings "${pids[-1]}"
+		echo "-- its guest RAM's resident memory per 2 MiB block"
+		ram_blocks "${pids[-1]}"
+		echo "-- the guest's view"
+		sed -n '/^MemTotal/,/^EBB-MEMINFO-END/p' "$OUT/$name.out" | tr -d '\r' |
+			grep -E '^(MemTotal|MemFree|MemAvailable|Cached|Shmem|Slab|SUnreclaim|Node|Free pages count|page_reporting|[0-9a-f]+-|  [0-9a-f]+-|\[)' || true
+	} | tee -a "$report"
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rmdir "$cg" 2>/dev/null || true
+done
