@@ -5,17 +5,20 @@
 # cgroup; each touches 400 MiB, frees it and idles. Once the cgroup stopped
 # falling, its memory.stat divided by GUESTS says what kind of memory an idle
 # guest costs (the page cache of files, shared by all, counts once), the
-# last VMM's smaps say which of its mappings hold its private memory, and
-# the last guest prints its /proc/meminfo and free lists after IDLE_S s.
+# last VMM's smaps say which of its mappings hold its private memory, its
+# pagemap which 2 MiB blocks of guest RAM are resident, and the last guest
+# prints its /proc/meminfo, free lists and /proc/iomem IDLE_S s after its
+# free (the policy squeezes an idle guest only after a minute or more).
 # Not part of make bench; run it in the lab:
 #   tools/lab/run --cpus 1 --mem 4096 -- tools/repro/idle-footprint.sh
-# MODES (ebb-policy qemu-reporting), GUESTS (3), IDLE_S (60),
-# BENCH_POLICY_MARGIN_MIB (16). Output: $OUT/footprint.txt.
+# MODES (ebb-policy qemu-reporting), GUESTS (3), IDLE_S (150),
+# BENCH_POLICY_MARGIN_MIB (16), KERNEL (build/guest/bzImage; a vmlinux
+# boots in both VMMs too). Output: $OUT/footprint.txt.
 export OUT=${OUT:-build/repro/idle-footprint}
 source "$(dirname "$0")/../lib/vm.sh"
 source "$(dirname "$0")/../bench/lib.sh"
 GUESTS=${GUESTS:-3}
-IDLE_S=${IDLE_S:-60}
+IDLE_S=${IDLE_S:-150}
 require_files "$KERNEL" "$INITRD" "$EBB"
 cg_root=/sys/fs/cgroup
 [ -f "$cg_root/cgroup.controllers" ] || die "no cgroup v2 at $cg_root"
