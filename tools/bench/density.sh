@@ -84,20 +84,6 @@ guest_run() {
 	esac
 }
 
-# memory_settled CG : waits until the cgroup's memory fell by less than 1%
-# over 10 s (at most 120 s).
-memory_settled() {
-	local cur last waited=0
-	last=$(cat "$1/memory.current")
-	while [ "$waited" -lt 120 ]; do
-		sleep 10
-		waited=$((waited + 10))
-		cur=$(cat "$1/memory.current")
-		[ "$cur" -ge $((last - last / 100)) ] && break
-		last=$cur
-	done
-}
-
 # oom_kills CG
 oom_kills() { awk '/^oom_kill / { print $2 }' "$1/memory.events"; }
 
@@ -165,7 +151,7 @@ run_pair() {
 		fi
 		log "density: $workload $mode: $i guests idle, cgroup at $(($(cat "$cg/memory.current") >> 20)) MiB"
 	done
-	memory_settled "$cg"
+	cgroup_settled "$cg" 10 120 100 # less than 1% over 10 s, at most 120 s
 	local alive cur per mem sharing=0
 	alive=$(alive_count)
 	cur=$(($(cat "$cg/memory.current") >> 20))

@@ -144,3 +144,18 @@ goal() {
 	fi
 	printf '  goal %-10s %-58s %8s  %s\n' "$name" "$text" "$value" "$verdict" | tee -a "$BENCH/goals.txt"
 }
+
+# cgroup_settled CG STEP_S MAX_S DIVISOR : waits until the cgroup's memory
+# fell by less than 1/DIVISOR over STEP_S seconds, at most MAX_S seconds (the
+# policy squeezes a newly idle guest for a while after it idles).
+cgroup_settled() {
+	local cg=$1 step=$2 max=$3 divisor=$4 cur last waited=0
+	last=$(cat "$cg/memory.current")
+	while [ "$waited" -lt "$max" ]; do
+		sleep "$step"
+		waited=$((waited + step))
+		cur=$(cat "$cg/memory.current")
+		[ "$cur" -ge $((last - last / divisor)) ] && break
+		last=$cur
+	done
+}

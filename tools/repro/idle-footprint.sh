@@ -28,20 +28,6 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
 run="ebb-hog touch:400 hold:1 free; echo EBB-IDLE; sleep $IDLE_S; cat /proc/meminfo /proc/buddyinfo /proc/pagetypeinfo /proc/iomem; grep page_reporting /proc/vmstat; dmesg | grep -iE 'initrd|ramdisk|Memory:|Freeing'; echo EBB-MEMINFO-END; sleep 100000"
 
-# settle CG : until memory.current fell by less than 0.5% over 20 s (at
-# most 240 s): the policy squeezes a newly idle guest for a minute or more.
-settle() {
-	local cur last waited=0
-	last=$(cat "$1/memory.current")
-	while [ "$waited" -lt 240 ]; do
-		sleep 20
-		waited=$((waited + 20))
-		cur=$(cat "$1/memory.current")
-		[ "$cur" -ge $((last - last / 200)) ] && break
-		last=$cur
-	done
-}
-
 # per_guest CG N : memory.current and memory.stat's byte counts over N, KiB.
 per_guest() {
 	{
@@ -95,7 +81,7 @@ for mode in ${MODES:-ebb-policy qemu-reporting}; do
 		log "$name idle, cgroup at $(($(cat "$cg/memory.current") >> 20)) MiB"
 	done
 	wait_for "$OUT/$name.out" '^EBB-MEMINFO-END' $((IDLE_S + 120)) "${pids[-1]}" || die "$name printed no meminfo"
-	settle "$cg"
+	cgroup_settled "$cg" 20 240 200 # less than 0.5% over 20 s, at most 240 s
 	{
 		echo "== $mode: per idle guest of $GUESTS, KiB"
 		per_guest "$cg" "$GUESTS"
