@@ -456,9 +456,43 @@ int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge)
 	return 0;
 }
 
-bool mem_discard_zeroes(const struct guest_memory *mem)
+bool mem_discard_zeroes(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
-	return mem->backing != MEM_BACKING_FILE;
+	if (mem->backing == MEM_BACKING_FILE)
+		return false;
+	for (unsigned int i = 0; i < mem->nr_file_ranges; i++) {
+		const struct mem_file_range *f = &mem->file_ranges[i];
+		if (gpa < f->gpa + f->len && f->gpa < gpa + len)
+			return false;
+	}
+	return true;
+}
+
+int mem_map_file_range(struct guest_memory *mem, uint64_t gpa, uint64_t len, int fd,
+		       uint64_t file_offset)
+{
+	if (mem->backing != MEM_BACKING_ANON || len == 0 || gpa % 4096 || len % 4096 ||
+	    file_offset % 4096 || file_offset > INT64_MAX)
+		return -EINVAL;
+	const struct mem_region *r = find_region(mem, gpa, len);
+	if (!r)
+		return -EFAULT;
+	if (mem->nr_file_ranges == MEM_MAX_FILE_RANGES)
+		return -ENOSPC;
+	uint8_t *hva = r->hva + (gpa - r->gpa);
+	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
+	void *p = mmap(hva, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		       fd, (off_t)file_offset);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		/* MAP_FIXED may have unmapped the range already: put anon RAM back. */
+		mmap(hva, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		     0);
+		return -err;
+	}
+	madvise(hva, len, MADV_DONTDUMP);
+	mem->file_ranges[mem->nr_file_ranges++] = (struct mem_file_range){ gpa, len };
+	return 0;
 }
 
 uint64_t mem_resident_bytes(const struct guest_memory *mem)

@@ -54,6 +54,13 @@ enum mem_thp {
 #define MEM_HUGE_BLOCK (2ull << 20)
 struct mem_dirty;
 
+/* Ranges of anon guest RAM mapped from a file (mem_map_file_range). */
+#define MEM_MAX_FILE_RANGES 8
+struct mem_file_range {
+	uint64_t gpa;
+	uint64_t len;
+};
+
 struct guest_memory {
 	enum mem_backing backing;
 	int fd; /* memfd for MEMFD and HUGETLBFS, -1 for ANON and FILE */
@@ -74,6 +81,8 @@ struct guest_memory {
 	bool thp_may_back;
 	int khugepaged_max_ptes_none;
 	struct mem_dirty *dirty; /* dirty-page tracking (memory_dirty.c), NULL when off */
+	unsigned int nr_file_ranges;
+	struct mem_file_range file_ranges[MEM_MAX_FILE_RANGES];
 };
 
 const char *mem_backing_name(enum mem_backing backing);
@@ -116,11 +125,25 @@ bool mem_range_is_discardable(const struct guest_memory *mem, uint64_t gpa, uint
  */
 int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len);
 /*
- * Whether a discarded page reads back as zeros. Not on a snapshot's private
- * file mapping: it reads back as the file's page, which a guest that relies
- * on the content of its free pages (PAGE_POISON acked) must not be given.
+ * Whether every page of [gpa, gpa + len) reads back as zeros once discarded.
+ * Not on a private file mapping (a snapshot's memory file, or a range from
+ * mem_map_file_range): a page there reads back as the file's, which a guest
+ * that relies on the content of its free pages (PAGE_POISON acked) must not
+ * be given.
  */
-bool mem_discard_zeroes(const struct guest_memory *mem);
+bool mem_discard_zeroes(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/*
+ * Maps [gpa, gpa + len) of anonymous guest RAM from fd at file_offset,
+ * MAP_PRIVATE: the guest reads the file's pages, which every process mapping
+ * the same file shares through the page cache, and its first write to a
+ * page copies it. gpa, len and file_offset are 4 KiB aligned and the range
+ * lies in one region. The file must not change while mapped: a truncated
+ * page faults the guest. -EINVAL (not anon RAM, misaligned), -EFAULT (not
+ * RAM), -ENOSPC (more than MEM_MAX_FILE_RANGES), or mmap's -errno.
+ */
+int mem_map_file_range(struct guest_memory *mem, uint64_t gpa, uint64_t len, int fd,
+		       uint64_t file_offset);
 
 /*
  * Lets KSM merge identical pages of guest RAM (MADV_MERGEABLE): anonymous

@@ -46,6 +46,8 @@ struct boot_source {
 	const struct device_slot *slots;
 	unsigned int nr_slots;
 	bool acpi;
+	/* ebb.memory.share_kernel: the kernel's pages mapped from its file, not copied. */
+	bool share_kernel;
 };
 
 /* What the guest is told at boot besides the kernel: its command line and devices. */

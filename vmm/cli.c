@@ -46,6 +46,7 @@ static const struct flag flags[] = {
 	{ "mem-backing", VALUE_STRING, "ebb.memory_backing", true },
 	{ "thp", VALUE_TRUE, "ebb.thp", true },
 	{ "mem-merge", VALUE_TRUE, "ebb.memory.merge", true },
+	{ "share-kernel", VALUE_TRUE, "ebb.memory.share_kernel", true },
 	{ "balloon-target-mib", VALUE_NUMBER, "balloon.amount_mib", true },
 	{ "balloon-reporting", VALUE_TRUE, "balloon.free_page_reporting", true },
 	{ "balloon-deflate-on-oom", VALUE_TRUE, "balloon.deflate_on_oom", true },
@@ -107,6 +108,9 @@ static void print_help(void)
 	       "  --mem-backing KIND         anon (default), memfd or hugetlbfs (2 MiB pages)\n"
 	       "  --thp                      advise transparent huge pages (anon only)\n"
 	       "  --mem-merge                let KSM merge identical guest pages (anon only)\n"
+	       "  --share-kernel             map an ELF vmlinux's pages from its file, shared by\n"
+	       "                             every guest booted from it (anon only; the file must\n"
+	       "                             not change while guests run)\n"
 	       "\n"
 	       "Balloon (virtio-balloon):\n"
 	       "  --balloon-target-mib N     add a balloon with this target size\n"

@@ -126,7 +126,8 @@ static int vmm_check(struct vmm *vmm, struct boot_plan **plan, void **prepared)
 				   .nr_vcpus = cfg->vcpus,
 				   .slots = slots,
 				   .nr_slots = vm->nr_devices,
-				   .acpi = cfg->acpi };
+				   .acpi = cfg->acpi,
+				   .share_kernel = cfg->share_kernel };
 	if (vm->arch->boot_check(&src, vm->cmdline, plan) < 0)
 		return EBB_EXIT_USAGE;
 	if (vm->kvm_fd < 0 && vm_open_kvm(vm) < 0)

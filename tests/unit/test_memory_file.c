@@ -55,7 +55,7 @@ static void test_holes_stay_holes(void **state)
 	uint64_t before = blocks(probe);
 	assert_int_equal(mem_init_file(&mem, fd, layout, 1), 0);
 	assert_int_equal(mem.backing, MEM_BACKING_FILE);
-	assert_false(mem_discard_zeroes(&mem));
+	assert_false(mem_discard_zeroes(&mem, 0, PAGE));
 
 	uint8_t *p = mem_gpa_to_hva(&mem, 0, SIZE);
 	assert_non_null(p);
@@ -164,10 +164,36 @@ static void test_tracking(void **state)
 	mem_destroy(&mem);
 }
 
+/* mem_map_file_range's refusals, and its limit on ranges. */
+static void test_file_range_refusals(void **state)
+{
+	int fd = make_file();
+	struct guest_memory mem;
+	struct mem_region layout[] = { { .gpa = 0, .size = SIZE } };
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(mem_map_file_range(&mem, 100, PAGE, fd, 0), -EINVAL);
+	assert_int_equal(mem_map_file_range(&mem, 0, 100, fd, 0), -EINVAL);
+	assert_int_equal(mem_map_file_range(&mem, 0, PAGE, fd, 100), -EINVAL);
+	assert_int_equal(mem_map_file_range(&mem, 0, 0, fd, 0), -EINVAL);
+	assert_int_equal(mem_map_file_range(&mem, SIZE - PAGE, 2 * PAGE, fd, 0), -EFAULT);
+	assert_int_equal(mem_map_file_range(&mem, 0, PAGE, -1, 0), -EBADF);
+	assert_int_equal(mem.nr_file_ranges, 0);
+	/* After a refused mmap the range is still RAM that reads zero. */
+	assert_int_equal(*(const uint8_t *)mem_gpa_to_hva(&mem, 0, 1), 0);
+	for (unsigned int i = 0; i < MEM_MAX_FILE_RANGES; i++)
+		assert_int_equal(mem_map_file_range(&mem, 2 * i * PAGE, PAGE, fd, 0), 0);
+	assert_int_equal(mem_map_file_range(&mem, SIZE - PAGE, PAGE, fd, 0), -ENOSPC);
+	assert_int_equal(*(const uint8_t *)mem_gpa_to_hva(&mem, 2 * PAGE, 1), 'A');
+	assert_int_equal(*(const uint8_t *)mem_gpa_to_hva(&mem, PAGE, 1), 0);
+	mem_destroy(&mem);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_holes_stay_holes),
+		cmocka_unit_test(test_file_range_refusals),
 		cmocka_unit_test(test_wrong_size_refused),
 		cmocka_unit_test(test_tracking),
 	};

@@ -349,6 +349,17 @@ static void test_config_rules(void **state)
 	assert_int_equal(load(&cfg, "{'ebb': {'memory_backing': 'memfd'}}", &err), -EINVAL);
 	assert_string_equal(err.path, "ebb.memory.merge");
 	config_free(&cfg);
+
+	/* share_kernel sits beside merge and needs anonymous RAM too. */
+	config_init(&cfg);
+	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'share_kernel': true}}}", &err), 0);
+	assert_true(cfg.share_kernel);
+	assert_false(cfg.mem_merge);
+	assert_int_equal(load(&cfg, "{'ebb': {'memory_backing': 'hugetlbfs'}}", &err), -EINVAL);
+	assert_string_equal(err.path, "ebb.memory.share_kernel");
+	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'share_kernel': 1}}}", &err), -EINVAL);
+	assert_string_equal(err.path, "ebb.memory.share_kernel");
+	config_free(&cfg);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,116 @@ static void test_elf_probe_and_malformed(void **state)
 	free(path);
 }
 
+/*
+ * share: the whole pages of a segment whose file offset and address agree
+ * modulo a page come from the file; its partial end pages are copied (the
+ * file's bytes past p_filesz are not the guest's) and a write copies a
+ * page, leaving the file as it was. A segment that does not agree is copied.
+ */
+#define SHARED_PADDR  0x100800
+#define SHARED_OFFSET 0x1800
+#define SHARED_FILESZ 0x3000
+#define COPIED_PADDR  0x200000
+#define COPIED_OFFSET 0x5100
+#define ELF_FILE_SIZE 0x6000
+
+static void test_elf_load_shared(void **state)
+{
+	uint8_t *file = malloc(ELF_FILE_SIZE);
+	for (size_t i = 0; i < ELF_FILE_SIZE; i++)
+		file[i] = (uint8_t)(i * 7 + 1);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
+	memset(eh, 0, sizeof(*eh) + 2 * sizeof(Elf64_Phdr));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_entry = SHARED_PADDR;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 2;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(file + sizeof(*eh));
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_offset = SHARED_OFFSET,
+			      .p_paddr = SHARED_PADDR,
+			      .p_filesz = SHARED_FILESZ,
+			      .p_memsz = SHARED_FILESZ + 0x1000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_offset = COPIED_OFFSET,
+			      .p_paddr = COPIED_PADDR,
+			      .p_filesz = 0x800,
+			      .p_memsz = 0x1000 };
+	char *path = write_temp(file, ELF_FILE_SIZE);
+
+	char err[256];
+	struct kernel_image k;
+	assert_int_equal(kernel_image_open(path, &k, err, sizeof(err)), 0);
+	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
+	struct guest_memory mem;
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(&k, &mem, true), 0);
+
+	const uint8_t *seg = mem_gpa_to_hva(&mem, SHARED_PADDR, SHARED_FILESZ + 0x1000);
+	assert_memory_equal(seg, file + SHARED_OFFSET, SHARED_FILESZ);
+	for (size_t i = SHARED_FILESZ; i < SHARED_FILESZ + 0x1000; i++)
+		assert_int_equal(seg[i], 0);
+	const uint8_t *copied = mem_gpa_to_hva(&mem, COPIED_PADDR, 0x1000);
+	assert_memory_equal(copied, file + COPIED_OFFSET, 0x800);
+	assert_int_equal(copied[0x800], 0);
+
+	/* Pages 0x101000-0x103000 come from the file: discarding one brings the file back. */
+	assert_int_equal(mem.nr_file_ranges, 1);
+	assert_false(mem_discard_zeroes(&mem, 0x101000, 0x1000));
+	assert_false(mem_discard_zeroes(&mem, 0x102000, 0x1000));
+	assert_true(mem_discard_zeroes(&mem, 0x100000, 0x1000));
+	assert_true(mem_discard_zeroes(&mem, 0x103000, 0x1000));
+	assert_true(mem_discard_zeroes(&mem, COPIED_PADDR, 0x1000));
+	uint8_t *page = mem_gpa_to_hva(&mem, 0x101000, 0x1000);
+	memset(page, 0x55, 0x1000);
+	uint8_t on_disk[0x1000];
+	int fd = open(path, O_RDONLY);
+	assert_int_equal(pread(fd, on_disk, sizeof(on_disk), 0x2000), (ssize_t)sizeof(on_disk));
+	close(fd);
+	assert_memory_equal(on_disk, file + 0x2000, sizeof(on_disk));
+	assert_int_equal(mem_discard(&mem, 0x101000, 0x1000), 0x1000);
+	assert_memory_equal(page, file + 0x2000, 0x1000);
+	/* A page outside the file's ranges reads back zero. */
+	assert_int_equal(mem_discard(&mem, 0x100000, 0x1000), 0x1000);
+	assert_int_equal(*(const uint8_t *)mem_gpa_to_hva(&mem, 0x100800, 1), 0);
+	mem_destroy(&mem);
+
+	/* Without share, nothing maps the file. */
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(&k, &mem, false), 0);
+	assert_int_equal(mem.nr_file_ranges, 0);
+	assert_memory_equal(mem_gpa_to_hva(&mem, SHARED_PADDR, 1), file + SHARED_OFFSET,
+			    SHARED_FILESZ);
+	mem_destroy(&mem);
+
+	/* Only anonymous RAM can take a file's pages. */
+	assert_int_equal(mem_init(&mem, MEM_BACKING_MEMFD, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(&k, &mem, true), -EINVAL);
+	mem_destroy(&mem);
+	kernel_image_close(&k);
+	unlink(path);
+	free(path);
+
+	/* A bzImage decompresses itself: nothing to share. */
+	size_t len;
+	uint8_t *bz = fake_bzimage(&len, 0x020f, XLF_KERNEL_64);
+	path = write_temp(bz, len);
+	assert_int_equal(kernel_image_open(path, &k, err, sizeof(err)), 0);
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(&k, &mem, true), -ENOEXEC);
+	mem_destroy(&mem);
+	kernel_image_close(&k);
+	unlink(path);
+	free(path);
+	free(bz);
+	free(file);
+}
+
 static void test_mptable_checksums(void **state)
 {
 	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(2) } };
@@ -260,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_bzimage_probe),
 		cmocka_unit_test(test_bzimage_refusals),
 		cmocka_unit_test(test_elf_probe_and_malformed),
+		cmocka_unit_test(test_elf_load_shared),
 		cmocka_unit_test(test_mptable_checksums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

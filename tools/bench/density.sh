@@ -12,9 +12,10 @@
 # Modes: ebb-off (no balloon), qemu-reporting, ebb-fast, ebb-policy (the
 # automatic balloon policy), ebb-policy-thp (and guest RAM advised
 # MADV_HUGEPAGE, as QEMU's is; not in the default list), ebb-policy-settled (and
-# the settled tier on; not in the default list), ebb-policy-merge and
-# qemu-reporting-ksm (ksmd running; QEMU merges by default, ebb with
-# ebb.memory.merge).
+# the settled tier on; not in the default list), ebb-policy-shared (and the
+# guest kernel's pages shared: ebb.memory.share_kernel, booting the vmlinux
+# beside KERNEL), ebb-policy-merge and qemu-reporting-ksm (ksmd running; QEMU
+# merges by default, ebb with ebb.memory.merge).
 # Reported per workload and mode: guests that fit, how the run ended (cap;
 # oom: the cgroup's limit; died: a guest failed with no OOM kill, which is
 # no limit, so its "fit" is only a lower bound), the cgroup's memory per
@@ -33,7 +34,7 @@ source tools/bench/lib.sh
 CAP=${BENCH_DENSITY_CAP:-64}
 SETTLE=${BENCH_DENSITY_SETTLE_S:-8}
 LIMIT_MIB=2048
-read -r -a MODES <<<"${BENCH_DENSITY_MODES:-ebb-off qemu-reporting ebb-fast ebb-policy ebb-policy-merge qemu-reporting-ksm}"
+read -r -a MODES <<<"${BENCH_DENSITY_MODES:-ebb-off qemu-reporting ebb-fast ebb-policy ebb-policy-shared ebb-policy-merge qemu-reporting-ksm}"
 read -r -a WORKLOADS <<<"${BENCH_DENSITY_WORKLOADS:-touch cache}"
 csv=$BENCH/density.csv
 timeline=$BENCH/density-timeline.csv
@@ -217,6 +218,10 @@ fit_goal() {
 	if [ -n "$(field touch ebb-policy 6)" ] && [ -n "$(field touch qemu-reporting 6)" ]; then
 		goal density "$(ratio "$(field touch ebb-policy 6)" "$(field touch qemu-reporting 6)")" "<=" 0.5 \
 			"touch: ebb policy / QEMU memory per idle guest <= 0.5"
+	fi
+	if [ -n "$(field touch ebb-policy-shared 6)" ] && [ -n "$(field touch qemu-reporting 6)" ]; then
+		goal density "$(ratio "$(field touch ebb-policy-shared 6)" "$(field touch qemu-reporting 6)")" "<=" 0.5 \
+			"touch: ebb policy, shared kernel / QEMU memory per idle guest <= 0.5"
 	fi
 	if [ -n "$(field cache ebb-policy 6)" ] && [ -n "$(field cache qemu-reporting 6)" ]; then
 		goal density "$(ratio "$(field cache ebb-policy 6)" "$(field cache qemu-reporting 6)")" "<=" 0.25 \

@@ -15,6 +15,8 @@ mkdir -p "$BENCH"
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 16), ebb-policy-merge (and
 # guest RAM mergeable by KSM), ebb-policy-thp (and guest RAM advised
 # MADV_HUGEPAGE, as QEMU's is), ebb-policy-settled (and the settled tier on),
+# ebb-policy-shared (and the kernel's pages shared: ebb.memory.share_kernel,
+# booting KERNEL_ELF, default the vmlinux beside KERNEL),
 # qemu-off, qemu-reporting, qemu-reporting-ksm
 # (the same QEMU: its default mem-merge=on marks RAM mergeable; whether
 # ksmd runs is the caller's business). GUEST_RUN may be empty (the guest
@@ -23,7 +25,7 @@ mkdir -p "$BENCH"
 # BENCH_EBB_ARGS: more ebb arguments, e.g. "--level debug" (a system call
 # outside the seccomp allowlist is then named in ebb's log before it exits).
 vmm_cmd() {
-	local mode=$1 mem=$2 vcpus=$3 run=$4
+	local mode=$1 mem=$2 vcpus=$3 run=$4 kernel=$KERNEL
 	local args="quiet"
 	[ -n "$run" ] && args="quiet ebb.run=\"$run\""
 	case $mode in
@@ -34,13 +36,17 @@ vmm_cmd() {
 		ebb-fast) balloon=reporting ebb='"page_reporting": {"profile": "fast"}' ;;
 		ebb-fast-nosettled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 11}' ;;
 		ebb-fast-settled) balloon=reporting ebb='"page_reporting": {"profile": "fast", "settled_order": 5}' ;;
-		ebb-policy | ebb-policy-merge | ebb-policy-thp | ebb-policy-settled)
+		ebb-policy | ebb-policy-merge | ebb-policy-thp | ebb-policy-settled | ebb-policy-shared)
 			balloon=policy
 			local reporting='"profile": "fast"'
 			[ "$mode" = ebb-policy-settled ] && reporting+=', "settled_order": 5'
 			ebb="\"page_reporting\": {$reporting}, \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": ${BENCH_POLICY_MARGIN_MIB:-16}}}"
 			[ "$mode" = ebb-policy-merge ] && ebb+=', "memory": {"merge": true}'
 			[ "$mode" = ebb-policy-thp ] && ebb+=', "thp": true'
+			if [ "$mode" = ebb-policy-shared ]; then
+				ebb+=', "memory": {"share_kernel": true}'
+				kernel=${KERNEL_ELF:-$(dirname "$KERNEL")/vmlinux}
+			fi
 			;;
 		ebb-off | ebb-noacpi) ;;
 		*) die "unknown mode $mode" ;;
@@ -69,7 +75,7 @@ vmm_cmd() {
 		local boot_args="console=ttyS0 reboot=k panic=1 $args"
 		cat >"$json" <<JSON
 {
-  "boot-source": {"kernel_image_path": "$KERNEL", "initrd_path": "$INITRD",
+  "boot-source": {"kernel_image_path": "$kernel", "initrd_path": "$INITRD",
                   "boot_args": "${boot_args//\"/\\\"}"},
   "machine-config": {"vcpu_count": $vcpus, "mem_size_mib": $mem}$sections
 }

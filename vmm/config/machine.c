@@ -264,11 +264,17 @@ const char *const backing_names[] = { "anon", "memfd", "hugetlbfs", NULL };
 
 static const struct schema_field memory_fields[] = {
 	{ .name = "merge", .type = SCHEMA_BOOL, .offset = offsetof(struct ebb_stage, mem_merge) },
+	{ .name = "share_kernel",
+	  .type = SCHEMA_BOOL,
+	  .offset = offsetof(struct ebb_stage, share_kernel) },
 };
 
 static const struct schema memory_schema = SCHEMA_OF(memory_fields);
 
-/* "memory": {"merge": true}: KSM may merge identical guest pages. */
+/*
+ * "memory": {"merge": true}: KSM may merge identical guest pages;
+ * {"share_kernel": true}: guests booted from one ELF kernel share its pages.
+ */
 static int parse_memory(struct schema_ctx *c, json_t *v, void *stage)
 {
 	return schema_parse(c, v, &memory_schema, stage, NULL);
@@ -302,6 +308,7 @@ int ebb_parse(struct schema_ctx *c, json_t *v, const struct vm_config *cfg, stru
 	st->boot_timer = cfg->boot_timer;
 	st->acpi = cfg->acpi;
 	st->mem_merge = cfg->mem_merge;
+	st->share_kernel = cfg->share_kernel;
 	st->parts[0] = (struct schema_part){ .schema = &ebb_schema, .stage = st };
 	st->nr_parts = 1 + device_confs_settings_parts(&cfg->devices, &st->parts[1],
 						       st->device_stage, sizeof(st->device_stage));
@@ -365,7 +372,9 @@ void ebb_apply(struct schema_ctx *c, struct vm_config *cfg, struct ebb_stage *st
 		cfg->boot_timer = st->boot_timer;
 	if (ebb_has(st, "acpi"))
 		cfg->acpi = st->acpi;
-	if (ebb_has(st, "memory"))
+	if (ebb_has(st, "memory")) {
 		cfg->mem_merge = st->mem_merge;
+		cfg->share_kernel = st->share_kernel;
+	}
 	device_confs_apply_settings(c, &cfg->devices, &st->parts[1], st->nr_parts - 1);
 }

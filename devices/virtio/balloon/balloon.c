@@ -239,10 +239,12 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 	/*
 	 * A guest that acked PAGE_POISON relies on what its free pages hold:
 	 * the poison value, checked on allocation, or zeros (init_on_free).
-	 * Discarded pages come back zero-filled, or, on RAM restored from a
-	 * snapshot (private file mapping), as the file's page: skip then.
+	 * Discarded pages come back zero-filled, or, on a private file mapping
+	 * (RAM restored from a snapshot, a shared kernel image), as the file's
+	 * page: skip those.
 	 */
-	bool skip = b->poison_acked && (b->poison_val != 0 || !mem_discard_zeroes(b->mem));
+	bool poison = b->poison_acked;
+	bool skip = poison && b->poison_val != 0;
 	b->counters.reports++;
 	if (chain->nr > BALLOON_MAX_REPORT_RANGES) {
 		b->counters.bad_descriptors++;
@@ -264,7 +266,7 @@ static void report_chain(struct balloon *b, const struct vq_chain *chain)
 			b->counters.bytes_skipped += buf->len;
 			continue;
 		}
-		if (skip) {
+		if (skip || (poison && !mem_discard_zeroes(b->mem, buf->gpa, buf->len))) {
 			b->counters.bytes_skipped += buf->len;
 			continue;
 		}

@@ -86,6 +86,11 @@ int arm64_boot_check(const struct boot_source *src, const char *cmdline, struct 
 			src->nr_vcpus, (unsigned long long)ARM64_MAX_VCPUS);
 		return -EINVAL;
 	}
+	if (src->share_kernel) {
+		log_err("ebb.memory.share_kernel: not supported on arm64 yet; the kernel is copied "
+			"into guest RAM there");
+		return -EINVAL;
+	}
 	struct boot_plan *plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return -ENOMEM;

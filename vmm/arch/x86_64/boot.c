@@ -25,6 +25,7 @@ struct boot_plan {
 	char *kernel_path;
 	unsigned int nr_vcpus;
 	bool acpi;
+	bool share_kernel;
 	struct x86_acpi tables; /* what ACPI will describe, checked before KVM */
 };
 
@@ -53,6 +54,14 @@ int x86_boot_check(const struct boot_source *src, const char *cmdline, struct bo
 		log_err("kernel %s: %s", src->kernel_path, err);
 		goto fail;
 	}
+	if (src->share_kernel && plan->kernel.format != KERNEL_ELF) {
+		log_err("kernel %s: ebb.memory.share_kernel needs an uncompressed ELF vmlinux; "
+			"this is a bzImage, which decompresses itself into guest RAM",
+			src->kernel_path);
+		ret = -ENOEXEC;
+		goto fail;
+	}
+	plan->share_kernel = src->share_kernel;
 
 	struct mem_region layout[MEM_MAX_REGIONS];
 	x86_ram_layout(src->ram_size, layout);
@@ -111,7 +120,7 @@ fail:
 int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_memory *mem,
 		  const struct boot_devices *devs, uint64_t *entry)
 {
-	int ret = kernel_image_load(&plan->kernel, mem);
+	int ret = kernel_image_load(&plan->kernel, mem, plan->share_kernel);
 	if (ret < 0) {
 		log_err("loading the kernel into guest memory: %s", strerror(-ret));
 		return ret;

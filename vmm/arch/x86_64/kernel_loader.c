@@ -134,6 +134,7 @@ static int probe_elf(struct kernel_image *img, char *err, size_t errlen)
 int kernel_image_open(const char *path, struct kernel_image *img, char *err, size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
+	img->fd = -1;
 	err[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -153,10 +154,12 @@ int kernel_image_open(const char *path, struct kernel_image *img, char *err, siz
 		return fail(err, errlen, -ENOEXEC, "file is empty");
 	}
 	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	int e = errno;
-	close(fd);
-	if (data == MAP_FAILED)
+	if (data == MAP_FAILED) {
+		int e = errno;
+		close(fd);
 		return fail(err, errlen, -e, "cannot map: %s", strerror(e));
+	}
+	img->fd = fd;
 	img->data = data;
 	img->size = st.st_size;
 
@@ -174,7 +177,10 @@ void kernel_image_close(struct kernel_image *img)
 {
 	if (img->data)
 		munmap((void *)img->data, img->size);
+	if (img->fd >= 0)
+		close(img->fd);
 	img->data = NULL;
+	img->fd = -1;
 }
 
 int kernel_initrd_place(const struct kernel_image *img, uint64_t size, uint64_t low_ram_end,
@@ -189,9 +195,34 @@ int kernel_initrd_place(const struct kernel_image *img, uint64_t size, uint64_t 
 	return 0;
 }
 
-int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem)
+/*
+ * The segment's whole pages of file data come from the file when their file
+ * offset and address agree modulo a page; the partial pages at either end
+ * are copied, since the file's bytes beyond them are not the guest's.
+ */
+static int load_segment_shared(const struct kernel_image *img, struct guest_memory *mem,
+			       const Elf64_Phdr *ph, uint8_t *dst)
+{
+	uint64_t lo = ALIGN_UP(ph->p_paddr, 4096ull);
+	uint64_t hi = ALIGN_DOWN(ph->p_paddr + ph->p_filesz, 4096ull);
+	if ((ph->p_offset - ph->p_paddr) % 4096 || hi <= lo) {
+		memcpy(dst, img->data + ph->p_offset, ph->p_filesz);
+		return 0;
+	}
+	int ret = mem_map_file_range(mem, lo, hi - lo, img->fd, ph->p_offset + (lo - ph->p_paddr));
+	if (ret < 0)
+		return ret;
+	memcpy(dst, img->data + ph->p_offset, lo - ph->p_paddr);
+	uint64_t tail = hi - ph->p_paddr;
+	memcpy(dst + tail, img->data + ph->p_offset + tail, ph->p_filesz - tail);
+	return 0;
+}
+
+int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem, bool share)
 {
 	if (img->format == KERNEL_BZIMAGE) {
+		if (share)
+			return -ENOEXEC;
 		uint64_t setup = ((uint64_t)(img->hdr.setup_sects ? img->hdr.setup_sects : 4) + 1) *
 				 512;
 		return mem_write(mem, X86_KERNEL_LOAD_ADDR, img->data + setup, img->size - setup);
@@ -205,7 +236,13 @@ int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem)
 		uint8_t *dst = mem_gpa_to_hva(mem, ph[i].p_paddr, ph[i].p_memsz);
 		if (!dst)
 			return -EFAULT;
-		memcpy(dst, img->data + ph[i].p_offset, ph[i].p_filesz);
+		if (share) {
+			int ret = load_segment_shared(img, mem, &ph[i], dst);
+			if (ret < 0)
+				return ret;
+		} else {
+			memcpy(dst, img->data + ph[i].p_offset, ph[i].p_filesz);
+		}
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 	}
 	return 0;

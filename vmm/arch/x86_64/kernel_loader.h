@@ -3,6 +3,7 @@
 #define EBB_X86_KERNEL_LOADER_H
 
 #include <asm/bootparam.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ enum kernel_format {
 /* A kernel file, mapped read-only and checked, not yet loaded. */
 struct kernel_image {
 	enum kernel_format format;
+	int fd; /* the file, open while the image is */
 	const uint8_t *data;
 	size_t size;
 	struct setup_header hdr; /* bzImage: from the file; ELF: synthesised */
@@ -41,7 +43,11 @@ void kernel_image_close(struct kernel_image *img);
 int kernel_initrd_place(const struct kernel_image *img, uint64_t size, uint64_t low_ram_end,
 			uint64_t *addr);
 
-/* Copies the kernel into guest memory. */
-int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem);
+/*
+ * Copies the kernel into guest memory. With share (an ELF vmlinux only),
+ * the whole pages of each segment's file data are mapped from the file
+ * instead (mem_map_file_range), so guests booted from one file share them.
+ */
+int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem, bool share);
 
 #endif

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# ebb.memory.share_kernel (--share-kernel): guests booted from one ELF vmlinux
+# map its pages from the file instead of copying them, and share them. Two such
+# guests and a control without the flag boot side by side, touch and free
+# memory under fast free page reporting and idle. Each sharing guest maps the
+# vmlinux read-write private over its RAM, with pages the two share, and holds
+# at least 3 MiB less anonymous memory than the control; the control maps no
+# vmlinux that way (the negative control). A bzImage, or RAM not anonymous,
+# is refused with exit 1 and a message that names the setting.
+# lab: --mem 4096
+# timeout: 600
+source "$(dirname "$0")/lib.sh"
+require_files "$EBB" "$KERNEL" "$VMLINUX" "$INITRD"
+
+RUN="ebb-hog touch:64 hold:1 free; echo EBB-UP; sleep 600"
+
+# vmlinux_kib PID FIELD : FIELD (Rss, Shared_Clean...) summed over PID's
+# read-write private mappings of the vmlinux, which only a shared kernel has
+# (ebb's read-only view of the file for loading is r--p).
+vmlinux_kib() {
+	awk -v f="$2:" '/^[0-9a-f]+-[0-9a-f]+ / { in_k = ($2 == "rw-p" && $6 ~ /vmlinux$/) }
+	     in_k && $1 == f { kib += $2 } END { print kib + 0 }' "/proc/$1/smaps"
+}
+anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
+
+declare -A PIDS
+for name in shared-a shared-b control; do
+	args=(--kernel "$VMLINUX" --initrd "$INITRD" --mem-mib 256 --balloon-reporting
+		--guest-reporting fast --cmdline "$BOOT_ARGS_BASE ebb.run=\"$RUN\"")
+	[ "$name" != control ] && args+=(--share-kernel)
+	ebb_start "$name" "${args[@]}"
+	PIDS[$name]=$EBB_PID
+done
+up=1
+for name in shared-a shared-b control; do
+	wait_for "$OUT/$name.out" '^EBB-UP' 240 "${PIDS[$name]}" || {
+		fail "$name: the guest did not reach EBB-UP"
+		up=
+	}
+done
+if [ -n "$up" ]; then
+	sleep 5 # fast reporting gives the freed 64 MiB back within a second
+	declare -A ANON
+	for name in shared-a shared-b control; do
+		pid=${PIDS[$name]}
+		ANON[$name]=$(anon_kib "$pid")
+		log "$name: anon $((ANON[$name] / 1024)) MiB; vmlinux rw-p Rss $(vmlinux_kib "$pid" Rss) KiB, Shared_Clean $(vmlinux_kib "$pid" Shared_Clean) KiB"
+	done
+	for name in shared-a shared-b; do
+		shared=$(vmlinux_kib "${PIDS[$name]}" Shared_Clean)
+		if [ "$shared" -ge 1024 ]; then
+			pass "$name: $shared KiB of the kernel's pages shared with the other guest"
+		else
+			fail "$name: only $shared KiB of its vmlinux mapping shared (want >= 1024)"
+		fi
+		saved=$((ANON[control] - ANON[$name]))
+		if [ "$saved" -ge 3072 ]; then
+			pass "$name: $((saved / 1024)) MiB less anonymous memory than the control"
+		else
+			fail "$name: anon ${ANON[$name]} KiB against the control's ${ANON[control]} (want 3072 KiB less)"
+		fi
+	done
+	mapped=$(vmlinux_kib "${PIDS[control]}" Rss)
+	if [ "$mapped" -eq 0 ]; then
+		pass "control: without --share-kernel no vmlinux page is mapped into guest RAM"
+	else
+		fail "control: $mapped KiB of vmlinux mapped read-write without --share-kernel"
+	fi
+fi
+for name in shared-a shared-b control; do
+	kill -TERM "${PIDS[$name]}" 2>/dev/null || true
+	wait_exit "${PIDS[$name]}" 20 || true
+done
+
+bad() {
+	local what=$1 want=$2
+	shift 2
+	ebb_run "$what" 60 "$@"
+	expect_status "$what" 1
+	expect_grep "$what: the message" "$OUT/$what.err" "$want"
+}
+bad bad-bzimage 'share_kernel needs an uncompressed ELF vmlinux' \
+	--kernel "$KERNEL" --initrd "$INITRD" --mem-mib 256 --share-kernel
+bad bad-memfd 'share.kernel: the kernel.s pages map over anonymous memory only' \
+	--kernel "$VMLINUX" --initrd "$INITRD" --mem-mib 256 --share-kernel --mem-backing memfd
+finish
