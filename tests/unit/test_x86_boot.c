@@ -327,6 +327,51 @@ static void test_elf_load_shared(void **state)
 	free(file);
 }
 
+/* More segments than memory keeps file ranges for: the rest are copied. */
+static void test_elf_load_shared_many_segments(void **state)
+{
+	enum { NR = MEM_MAX_FILE_RANGES + 1 };
+	size_t size = 0x1000 + NR * 0x2000;
+	uint8_t *file = calloc(1, size);
+	for (size_t i = 0x1000; i < size; i++)
+		file[i] = (uint8_t)(i * 13 + 5);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_entry = 0x100000;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = NR;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(file + sizeof(*eh));
+	for (unsigned int i = 0; i < NR; i++)
+		ph[i] = (Elf64_Phdr){ .p_type = PT_LOAD,
+				      .p_offset = 0x1000 + i * 0x2000,
+				      .p_paddr = 0x100000 + i * 0x2000,
+				      .p_filesz = 0x1000,
+				      .p_memsz = 0x1000 };
+	char *path = write_temp(file, size);
+	char err[256];
+	struct kernel_image k;
+	assert_int_equal(kernel_image_open(path, &k, err, sizeof(err)), 0);
+	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
+	struct guest_memory mem;
+	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(&k, &mem, true), 0);
+	assert_int_equal(mem.nr_file_ranges, MEM_MAX_FILE_RANGES);
+	for (unsigned int i = 0; i < NR; i++)
+		assert_memory_equal(mem_gpa_to_hva(&mem, ph[i].p_paddr, 0x1000),
+				    file + ph[i].p_offset, 0x1000);
+	assert_true(mem_discard_zeroes(&mem, ph[NR - 1].p_paddr, 0x1000));
+	mem_destroy(&mem);
+	kernel_image_close(&k);
+	unlink(path);
+	free(path);
+	free(file);
+}
+
 static void test_mptable_checksums(void **state)
 {
 	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(2) } };
@@ -372,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_bzimage_refusals),
 		cmocka_unit_test(test_elf_probe_and_malformed),
 		cmocka_unit_test(test_elf_load_shared),
+		cmocka_unit_test(test_elf_load_shared_many_segments),
 		cmocka_unit_test(test_mptable_checksums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -205,11 +205,15 @@ static int load_segment_shared(const struct kernel_image *img, struct guest_memo
 {
 	uint64_t lo = ALIGN_UP(ph->p_paddr, 4096ull);
 	uint64_t hi = ALIGN_DOWN(ph->p_paddr + ph->p_filesz, 4096ull);
-	if ((ph->p_offset - ph->p_paddr) % 4096 || hi <= lo) {
+	int ret = -ENOSPC;
+	if ((ph->p_offset - ph->p_paddr) % 4096 == 0 && hi > lo)
+		ret = mem_map_file_range(mem, lo, hi - lo, img->fd,
+					 ph->p_offset + (lo - ph->p_paddr));
+	/* Misaligned, too small, or past the ranges memory keeps: copied whole. */
+	if (ret == -ENOSPC) {
 		memcpy(dst, img->data + ph->p_offset, ph->p_filesz);
 		return 0;
 	}
-	int ret = mem_map_file_range(mem, lo, hi - lo, img->fd, ph->p_offset + (lo - ph->p_paddr));
 	if (ret < 0)
 		return ret;
 	memcpy(dst, img->data + ph->p_offset, lo - ph->p_paddr);
