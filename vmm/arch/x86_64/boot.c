@@ -122,7 +122,11 @@ int x86_boot_load(const struct boot_plan *plan, struct arch_vm *a, struct guest_
 {
 	int ret = kernel_image_load(&plan->kernel, mem, plan->share_kernel);
 	if (ret < 0) {
-		log_err("loading the kernel into guest memory: %s", strerror(-ret));
+		if (plan->share_kernel)
+			log_err("mapping kernel %s into guest memory (ebb.memory.share_kernel): %s",
+				plan->kernel_path, strerror(-ret));
+		else
+			log_err("loading the kernel into guest memory: %s", strerror(-ret));
 		return ret;
 	}
 	if (plan->initrd.fd >= 0) {
