@@ -218,6 +218,38 @@ static void test_elf_probe_and_malformed(void **state)
 }
 
 /*
+ * Writes an x86_64 ELF header with phnum program headers (zeroed) at the
+ * start of file, filled with a byte pattern from 0x1000 on; returns them.
+ */
+static Elf64_Phdr *elf_headers(uint8_t *file, size_t size, unsigned int phnum, uint64_t entry)
+{
+	for (size_t i = 0; i < size; i++)
+		file[i] = (uint8_t)(i * 7 + 1);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
+	memset(eh, 0, sizeof(*eh) + phnum * sizeof(Elf64_Phdr));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_entry = entry;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = phnum;
+	return (Elf64_Phdr *)(file + sizeof(*eh));
+}
+
+/* Opens path as a kernel and loads it, shared, into fresh 4 MiB anon RAM. */
+static void load_shared(const char *path, struct kernel_image *k, struct guest_memory *mem)
+{
+	char err[256];
+	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
+	assert_int_equal(kernel_image_open(path, k, err, sizeof(err)), 0);
+	assert_int_equal(mem_init(mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
+	assert_int_equal(kernel_image_load(k, mem, true), 0);
+}
+
+/*
  * share: the whole pages of a segment whose file offset and address agree
  * modulo a page come from the file; its partial end pages are copied (the
  * file's bytes past p_filesz are not the guest's) and a write copies a
@@ -233,20 +265,7 @@ static void test_elf_probe_and_malformed(void **state)
 static void test_elf_load_shared(void **state)
 {
 	uint8_t *file = malloc(ELF_FILE_SIZE);
-	for (size_t i = 0; i < ELF_FILE_SIZE; i++)
-		file[i] = (uint8_t)(i * 7 + 1);
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
-	memset(eh, 0, sizeof(*eh) + 2 * sizeof(Elf64_Phdr));
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_entry = SHARED_PADDR;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = 2;
-	Elf64_Phdr *ph = (Elf64_Phdr *)(file + sizeof(*eh));
+	Elf64_Phdr *ph = elf_headers(file, ELF_FILE_SIZE, 2, SHARED_PADDR);
 	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
 			      .p_offset = SHARED_OFFSET,
 			      .p_paddr = SHARED_PADDR,
@@ -261,11 +280,9 @@ static void test_elf_load_shared(void **state)
 
 	char err[256];
 	struct kernel_image k;
-	assert_int_equal(kernel_image_open(path, &k, err, sizeof(err)), 0);
 	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
 	struct guest_memory mem;
-	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
-	assert_int_equal(kernel_image_load(&k, &mem, true), 0);
+	load_shared(path, &k, &mem);
 
 	const uint8_t *seg = mem_gpa_to_hva(&mem, SHARED_PADDR, SHARED_FILESZ + 0x1000);
 	assert_memory_equal(seg, file + SHARED_OFFSET, SHARED_FILESZ);
@@ -332,20 +349,8 @@ static void test_elf_load_shared_many_segments(void **state)
 {
 	enum { NR = MEM_MAX_FILE_RANGES + 1 };
 	size_t size = 0x1000 + NR * 0x2000;
-	uint8_t *file = calloc(1, size);
-	for (size_t i = 0x1000; i < size; i++)
-		file[i] = (uint8_t)(i * 13 + 5);
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_entry = 0x100000;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = NR;
-	Elf64_Phdr *ph = (Elf64_Phdr *)(file + sizeof(*eh));
+	uint8_t *file = malloc(size);
+	Elf64_Phdr *ph = elf_headers(file, size, NR, 0x100000);
 	for (unsigned int i = 0; i < NR; i++)
 		ph[i] = (Elf64_Phdr){ .p_type = PT_LOAD,
 				      .p_offset = 0x1000 + i * 0x2000,
@@ -353,13 +358,9 @@ static void test_elf_load_shared_many_segments(void **state)
 				      .p_filesz = 0x1000,
 				      .p_memsz = 0x1000 };
 	char *path = write_temp(file, size);
-	char err[256];
 	struct kernel_image k;
-	assert_int_equal(kernel_image_open(path, &k, err, sizeof(err)), 0);
-	const struct mem_region layout[] = { { .gpa = 0, .size = MiB(4) } };
 	struct guest_memory mem;
-	assert_int_equal(mem_init(&mem, MEM_BACKING_ANON, MEM_THP_SYSTEM, layout, 1), 0);
-	assert_int_equal(kernel_image_load(&k, &mem, true), 0);
+	load_shared(path, &k, &mem);
 	assert_int_equal(mem.nr_file_ranges, MEM_MAX_FILE_RANGES);
 	for (unsigned int i = 0; i < NR; i++)
 		assert_memory_equal(mem_gpa_to_hva(&mem, ph[i].p_paddr, 0x1000),
