@@ -241,11 +241,11 @@ err_unmap:
 /* More data extents than this and the rest of the file is mapped whole. */
 #define MEM_FILE_MAX_EXTENTS 16384
 
-static int map_file(uint8_t *base, uint64_t off, uint64_t len, int fd)
+static int map_file(uint8_t *at, uint64_t len, int fd, uint64_t file_offset)
 {
 	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
-	void *p = mmap(base + off, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+	void *p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+		       (off_t)file_offset);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
@@ -268,11 +268,11 @@ static int map_snapshot_file(uint8_t *base, uint64_t total, int fd)
 			return 0;
 		/* No hole information, or too many extents: the rest from the file. */
 		if (data < 0 || n == MEM_FILE_MAX_EXTENTS)
-			return map_file(base, off, total - off, fd);
+			return map_file(base + off, total - off, fd, off);
 		off_t hole = lseek(fd, data, SEEK_HOLE);
 		uint64_t start = ALIGN_DOWN((uint64_t)data, 4096ull);
 		uint64_t end = hole < 0 ? total : MIN(ALIGN_UP((uint64_t)hole, 4096ull), total);
-		int ret = end > start ? map_file(base, start, end - start, fd) : 0;
+		int ret = end > start ? map_file(base + start, end - start, fd, start) : 0;
 		if (ret < 0)
 			return ret;
 		off = MAX(end, start + 4096);
@@ -480,15 +480,12 @@ int mem_map_file_range(struct guest_memory *mem, uint64_t gpa, uint64_t len, int
 	if (mem->nr_file_ranges == MEM_MAX_FILE_RANGES)
 		return -ENOSPC;
 	uint8_t *hva = r->hva + (gpa - r->gpa);
-	/* MAP_NORESERVE: only pages the guest writes cost memory, as with anon RAM. */
-	void *p = mmap(hva, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-		       fd, (off_t)file_offset);
-	if (p == MAP_FAILED) {
-		int err = errno;
+	int ret = map_file(hva, len, fd, file_offset);
+	if (ret < 0) {
 		/* MAP_FIXED may have unmapped the range already: put anon RAM back. */
 		mmap(hva, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
 		     0);
-		return -err;
+		return ret;
 	}
 	madvise(hva, len, MADV_DONTDUMP);
 	mem->file_ranges[mem->nr_file_ranges++] = (struct mem_file_range){ gpa, len };
