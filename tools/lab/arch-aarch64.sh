@@ -12,6 +12,7 @@
 # dynamically linked ebb (build/arm64/ebb) runs as it is.
 
 KVM_MODULES=() # built in
+KVM_PARAMS=''
 
 arch_host_tools() {
 	qemu=$(command -v qemu-system-aarch64 || true)

@@ -7,6 +7,8 @@
 # architecture is one more arch-<name>.sh that sets and defines the same
 # names, plus its line in run's --arch case:
 #   KVM_MODULES              modules L1's init loads for /dev/kvm (none if built in)
+#   KVM_PARAMS               module parameters for the last of them
+#                            ($EBB_LAB_KVM_PARAMS, even empty, replaces them)
 #   arch_host_tools          sets qemu, busybox (static, for L1), busybox_exec
 #                            (how the host runs it: empty, or an emulator) and cc
 #                            (builds kvm-hold.c for L1), or fails the lab
@@ -29,6 +31,10 @@
 #                            match an L2 triple fault; or nothing
 
 KVM_MODULES=(kvm_amd)
+# None: EBB_LAB_KVM_PARAMS=npt=0 gives L1's KVM shadow paging instead of
+# nested paging, to tell TCG's nested page tables apart from the rest
+# (docs/SPEC.md section 15, finding 10).
+KVM_PARAMS=''
 
 arch_host_tools() {
 	qemu=$(command -v qemu-system-x86_64 || true)

@@ -43,6 +43,11 @@ lab_prepare_run() {
 		if [ -n "$watch" ]; then printf 'leakwatch %s\n' "$watch"; fi
 		watch=$(arch_shutdown_watch)
 		if [ -n "$watch" ]; then printf 'shutdownwatch %s\n' "$watch"; fi
+		local kvm_params=${EBB_LAB_KVM_PARAMS-$KVM_PARAMS}
+		if [ -n "$kvm_params" ] && [ ${#KVM_MODULES[@]} -gt 0 ]; then
+			printf 'kvmmod %s\n' "${KVM_MODULES[-1]//_/-}"
+			printf 'kvmparams %s\n' "$kvm_params"
+		fi
 		for i in "${!rw_paths[@]}"; do printf 'rw rw%d %s\n' "$i" "${rw_paths[$i]}"; done
 	} >"$run_dir/config"
 }
