@@ -80,10 +80,14 @@ static void test_reporting_profiles(void **state)
 		   " 'free_page_reporting': true}}");
 	s = build(&cfg);
 	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5 page_reporting.delay_ms=200"
-			       " page_reporting.budget=0 page_reporting.watermark_mib=0");
+			       " page_reporting.budget=0 page_reporting.watermark_mib=0"
+			       " page_reporting.settled_order=5 page_reporting.settle_ms=10000");
 	free(s);
 
-	/* No profile sets the reporting order or the settled tier; an explicit order is passed. */
+	/*
+	 * No profile sets the reporting order; an explicit one is passed, and at 5
+	 * or below it leaves the fast profile's settled tier no room.
+	 */
 	load(&cfg, "{'ebb': {'page_reporting': {'order': 5}}}");
 	s = build(&cfg);
 	assert_non_null(
@@ -118,14 +122,15 @@ static void test_reporting_profiles(void **state)
 	load(&cfg, "{'ebb': {'page_reporting': {'profile': 'fast', 'budget': 4}}}");
 	s = build(&cfg);
 	assert_string_equal(s, "x virtio_mmio.device=4K@0xd0001000:5 page_reporting.delay_ms=250"
-			       " page_reporting.budget=4 page_reporting.watermark_mib=0");
+			       " page_reporting.budget=4 page_reporting.watermark_mib=0"
+			       " page_reporting.settled_order=5 page_reporting.settle_ms=10000");
 	free(s);
 	config_free(&cfg);
 }
 
 /*
- * The settled tier: off unless settled_order is set, then with the fast
- * profile's settle time, each value settable.
+ * The settled tier: the fast profile's (order 5, 10 s), each value
+ * settable, 11 turning it off; the stock profile's only when asked for.
  */
 static void test_settled_tier(void **state)
 {
@@ -134,10 +139,11 @@ static void test_settled_tier(void **state)
 	load(&cfg,
 	     "{'boot-source': {'kernel_image_path': 'k', 'boot_args': 'x'},"
 	     " 'balloon': {'amount_mib': 0, 'deflate_on_oom': false, 'free_page_reporting': true},"
-	     " 'ebb': {'page_reporting': {'settled_order': 5}}}");
+	     " 'ebb': {'page_reporting': {'order': 6}}}");
 	char *s = build(&cfg);
-	assert_non_null(
-		strstr(s, " page_reporting.settled_order=5 page_reporting.settle_ms=10000"));
+	assert_non_null(strstr(s,
+			       " page_reporting.page_reporting_order=6"
+			       " page_reporting.settled_order=5 page_reporting.settle_ms=10000"));
 	free(s);
 
 	load(&cfg, "{'ebb': {'page_reporting': {'settle_ms': 30000}}}");

@@ -10,11 +10,11 @@ mkdir -p "$BENCH"
 
 # vmm_cmd MODE MEM_MIB VCPUS GUEST_RUN : fills CMD with a VMM command line.
 # MODE: ebb-off (no balloon), ebb-noacpi (no balloon, no ACPI tables), ebb-stock, ebb-fast (free page reporting with
-# Linux's or ebb's values), ebb-fast-nosettled (the settled tier off, as
-# in ebb-fast), ebb-fast-settled (the tier on: settled_order 5), ebb-policy (ebb-fast with the automatic balloon
+# Linux's or ebb's values; the fast profile runs the settled tier), ebb-fast-nosettled (the settled tier off),
+# ebb-fast-settled (the tier on, named: settled_order 5, as in ebb-fast), ebb-policy (ebb-fast with the automatic balloon
 # policy, margin BENCH_POLICY_MARGIN_MIB, default 16), ebb-policy-merge (and
 # guest RAM mergeable by KSM), ebb-policy-thp (and guest RAM advised
-# MADV_HUGEPAGE, as QEMU's is), ebb-policy-settled (and the settled tier on),
+# MADV_HUGEPAGE, as QEMU's is), ebb-policy-settled (the settled tier named, as in ebb-policy),
 # ebb-policy-shared (and the kernel's pages shared: ebb.memory.share_kernel,
 # booting KERNEL_ELF, default the vmlinux beside KERNEL),
 # qemu-off, qemu-reporting, qemu-reporting-ksm

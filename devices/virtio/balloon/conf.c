@@ -321,8 +321,11 @@ struct reporting_tunables balloon_reporting_effective(const struct balloon_setti
 	e.budget = tunable(r->budget, fast, REPORTING_FAST_BUDGET);
 	e.watermark_mib = tunable(r->watermark_mib, fast, REPORTING_FAST_WATERMARK_MIB);
 	e.order = r->order;
-	/* No profile turns the settled tier on (docs/balloon.md says why). */
-	e.settled_order = r->settled_order;
+	/* A reporting order at or below the profile's settled order leaves it no room. */
+	e.settled_order =
+		tunable(r->settled_order,
+			fast && REPORTING_FAST_SETTLED_ORDER < balloon_reporting_order(&e),
+			REPORTING_FAST_SETTLED_ORDER);
 	e.settle_ms = tunable(r->settle_ms, fast && balloon_settled_order(&e) >= 0,
 			      REPORTING_FAST_SETTLE_MS);
 	return e;

@@ -37,10 +37,11 @@ enum reporting_profile {
 #define REPORTING_FAST_BUDGET	     0 /* a whole free list per pass */
 #define REPORTING_FAST_WATERMARK_MIB 0
 /*
- * The settled tier (guest patch 0005) is off unless settled_order is set
- * (the guest's default is MAX_ORDER, 11); the fast profile then gives it
- * a settle time of 10 s.
+ * The fast profile runs the settled tier (guest patch 0005): blocks of
+ * 128 KiB and up that stayed free for 10 s. The guest's own default is
+ * MAX_ORDER, 11: off.
  */
+#define REPORTING_FAST_SETTLED_ORDER 5
 #define REPORTING_FAST_SETTLE_MS     10000
 #define REPORTING_SETTLED_OFF	     11 /* MAX_ORDER on x86-64 and arm64 (4 KiB pages) */
 #define REPORTING_DEFAULT_ORDER	     9	/* the guest's own: pageblock_order, 2 MiB */
