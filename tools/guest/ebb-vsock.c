@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -384,6 +385,11 @@ int main(int argc, char **argv)
 		int fd = socket(t.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			die("socket");
+		/* The kernel gives a vsock connect 2 s; a slow host can answer later than that. */
+		struct timeval wait = { .tv_sec = 60 };
+		if (t.family == AF_VSOCK && setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT,
+						       &wait, sizeof(wait)) < 0)
+			die("setsockopt SO_VM_SOCKETS_CONNECT_TIMEOUT");
 		if (connect(fd, &t.a.sa, t.len) < 0)
 			die("connect");
 		if (t.fc_port >= 0)
