@@ -25,8 +25,11 @@ anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
 
 declare -A PIDS
 for name in shared-a shared-b control; do
+	# The settled tier off: its reports land 10 to 20 s after a free, each
+	# guest's at its own moment, and would blur the difference measured here.
 	args=(--kernel "$VMLINUX" --initrd "$INITRD" --mem-mib 256 --balloon-reporting
-		--guest-reporting fast --cmdline "$BOOT_ARGS_BASE ebb.run=\"$RUN\"")
+		--guest-reporting fast --reporting-settled-order 11
+		--cmdline "$BOOT_ARGS_BASE ebb.run=\"$RUN\"")
 	[ "$name" != control ] && args+=(--share-kernel)
 	ebb_start "$name" "${args[@]}"
 	PIDS[$name]=$EBB_PID
