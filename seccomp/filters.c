@@ -23,9 +23,18 @@
 static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_RUN, "run the guest"),
 	IOCTL(KVM_IRQ_LINE, "the UART raises its interrupt from a register write"),
-	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_REGS, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
-	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_SREGS, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
-	SECCOMP_ARCH_IOCTL(AARCH64, KVM_GET_ONE_REG, "registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(
+		X86_64, KVM_GET_REGS,
+		"registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(
+		X86_64, KVM_GET_SREGS,
+		"registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(
+		AARCH64, KVM_GET_ONE_REG,
+		"registers: a fatal exit's message, a stop by a signal or at --level debug"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_MP_STATE, "the same message: is the vCPU halted"),
+	SECCOMP_ARCH_IOCTL(X86_64, KVM_GET_LAPIC,
+			   "the same message: an interrupt pending in a halted vCPU"),
 	ALLOW(write, "guest console to stdout, log lines, eventfd kicks"),
 	ALLOW(futex, "device locks"),
 	ALLOW(clock_gettime, "boot timer: process CPU time has no vDSO path"),

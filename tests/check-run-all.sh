@@ -20,6 +20,24 @@ SCRIPT
 fixture 10-ebb-fails-once 1
 fixture 20-lab-fails-once 125
 fixture 30-ebb-hangs-once 124
+# A guest whose vCPU the hypervisor left halted over a pending interrupt.
+lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted, interrupts on, vector 0x21 pending in its local APIC: an interrupt the hypervisor did not deliver'
+cat >"$dir/40-lost-interrupt-once.sh" <<SCRIPT
+#!/bin/bash
+if [ ! -e "$dir/40.ran" ]; then
+	touch "$dir/40.ran"; mkdir -p "$dir/e2e-out/40-lost-interrupt-once"
+	echo '$lost' >"$dir/e2e-out/40-lost-interrupt-once/vm.err"; echo "FAIL: no reply"; exit 1
+fi
+exit 0
+SCRIPT
+chmod +x "$dir/40-lost-interrupt-once.sh"
+# An IPI (vector 0xfd) pending while ebb stopped the vCPUs is not a lost one.
+cat >"$dir/50-ipi-pending.sh" <<SCRIPT
+#!/bin/bash
+mkdir -p "$dir/e2e-out/50-ipi-pending"
+echo '${lost/0x21/0xfd}' >"$dir/e2e-out/50-ipi-pending/vm.err"; echo "FAIL: no reply"; exit 1
+SCRIPT
+chmod +x "$dir/50-ipi-pending.sh"
 sed -i '2i # lab: --mem 6144' "$dir/10-ebb-fails-once.sh"
 # The lab's contract without a VM: options, "--", then CMD.
 cat >"$dir/fake-lab" <<'LAB'
@@ -39,6 +57,9 @@ printf '%s\n' '2026-12-05T03:08:30Z [ebb] error received Terminated; exiting wit
 	>"$dir/e2e-out/10-ebb-fails-once/hung.err"
 printf '%s\n' '2026-12-04T13:40:49Z [ebb] error vCPU 0: triple fault (KVM_EXIT_SHUTDOWN); from --log-path' \
 	>"$dir/e2e-out/10-ebb-fails-once/api.log"
+# The same message from an earlier run does not excuse this one.
+echo "$lost" >"$dir/e2e-out/10-ebb-fails-once/stale.err"
+touch -d '1 hour ago' "$dir/e2e-out/10-ebb-fails-once/stale.err"
 
 rc=0
 E2E_SKIP_SELFTEST=1 E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" E2E_WARNINGS="$dir/warnings.txt" E2E_LOG_DIR="$dir/logs" E2E_OUT_ROOT="$dir/e2e-out" \
@@ -58,8 +79,11 @@ check "and those of an ebb started with --log-path" "^    .*api.log:.*from --log
 check "and where a hung guest's vCPUs were when ebb was stopped" "^    .*hung.err:.*\\[ebb\\] info  vCPU 0 stopped after 257 exits"
 if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error and stopped-vCPU lines"; fi
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
-if grep -q 20-lab-fails-once "$dir/warnings.txt" && ! grep -q 10-ebb "$dir/warnings.txt"; then
-	echo "ok: warnings.txt names the retried script only"
+check "a vCPU halted over a pending interrupt is the lab's: retried" "=== PASS 40-lost-interrupt-once"
+check "an IPI pending at the stop is not: not retried" "=== FAIL 50-ipi-pending (status 1"
+check "and says why" "WARNING: retried after a lab failure: 40-lost-interrupt-once (first try: a guest's vCPU sat halted"
+if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
+	echo "ok: warnings.txt names the retried scripts only (not one with a stale message)"
 else
 	echo "FAILED: warnings.txt: $(cat "$dir/warnings.txt")"
 	bad=1

@@ -66,7 +66,7 @@ int vcpus_create(struct vm *vm, uint64_t entry)
 
 static void vcpu_fatal(struct vcpu *v, const char *what)
 {
-	char regs[512];
+	char regs[768];
 	v->vm->arch->vcpu_format_regs(v->fd, regs, sizeof(regs));
 	vm_request_exit(v->vm, EBB_EXIT_VM_ERROR, "vCPU %u: %s; %s", v->id, what, regs);
 }
@@ -195,7 +195,7 @@ static void *vcpu_thread(void *arg)
 	 */
 	bool by_signal = __atomic_load_n(&vm->exit_code, __ATOMIC_ACQUIRE) >= EBB_EXIT_SIGNAL_BASE;
 	if (by_signal || log_get_level() >= LOG_DEBUG) {
-		char regs[512];
+		char regs[768];
 		vm->arch->vcpu_format_regs(v->fd, regs, sizeof(regs));
 		log_msg(by_signal ? LOG_INFO : LOG_DEBUG, __FILE__, __LINE__,
 			"vCPU %u stopped after %llu exits; %s", v->id,

@@ -144,6 +144,13 @@ expect_teardown() {
 	# What a hung guest's timeout leaves behind: where it was.
 	expect_grep "$name: ebb logged where vCPU 0 was" "$OUT/$name.err" \
 		'info +vCPU 0 stopped after [0-9]+ exits; rip=0x[0-9a-f]+ '
+	# A sleeping guest's vCPU is halted with nothing pending: the message
+	# the e2e runner takes for the lab's lost interrupt must not appear.
+	if grep -q 'the hypervisor did not deliver' "$OUT/$name.err"; then
+		fail "$name: an idle guest's stop message claims a lost interrupt: $(grep -m1 -o 'halted,.*' "$OUT/$name.err")"
+	else
+		pass "$name: no lost interrupt claimed for an idle guest"
+	fi
 }
 
 # signal_run NAME SIGNAL STATUS : a sleeping guest gets SIGNAL, and must end

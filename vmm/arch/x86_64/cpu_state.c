@@ -45,6 +45,9 @@
 #define MISC_ENABLE_FAST_STRING 1ull
 #define MTRR_ENABLE_WRITEBACK	((1ull << 11) | 6)
 
+#define APIC_TASKPRI	 0x80
+#define APIC_ISR	 0x100
+#define APIC_IRR	 0x200
 #define APIC_LVT0	 0x350
 #define APIC_LVT1	 0x360
 #define APIC_MODE_NMI	 0x4
@@ -188,6 +191,47 @@ int x86_setup_vcpu_common(int vcpu_fd)
 	return 0;
 }
 
+static uint32_t lapic_reg(const struct kvm_lapic_state *lapic, unsigned int reg)
+{
+	uint32_t v;
+	memcpy(&v, &lapic->regs[reg], sizeof(v));
+	return v;
+}
+
+/* The highest vector set in a 256-bit register (IRR, ISR), or -1. */
+static int lapic_highest_vector(const struct kvm_lapic_state *lapic, unsigned int reg)
+{
+	for (int i = 7; i >= 0; i--) {
+		uint32_t bits = lapic_reg(lapic, reg + 0x10 * (unsigned int)i);
+		if (bits)
+			return i * 32 + 31 - __builtin_clz(bits);
+	}
+	return -1;
+}
+
+int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic)
+{
+	int irr = lapic_highest_vector(lapic, APIC_IRR);
+	int isr = lapic_highest_vector(lapic, APIC_ISR);
+	int priority = (int)(lapic_reg(lapic, APIC_TASKPRI) & 0xf0);
+	if (isr >= 0 && (isr & 0xf0) > priority)
+		priority = isr & 0xf0;
+	return irr >= 0 && (irr & 0xf0) > priority ? irr : -1;
+}
+
+#define RFLAGS_IF (1ull << 9)
+
+/* The vector of a halted vCPU's interrupt that should have woken it, or -1. */
+static int lost_interrupt(int vcpu_fd, const struct kvm_regs *r)
+{
+	struct kvm_mp_state mp;
+	struct kvm_lapic_state lapic;
+	if (!(r->rflags & RFLAGS_IF) || ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	    mp.mp_state != KVM_MP_STATE_HALTED || ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -1;
+	return x86_lapic_deliverable_vector(&lapic);
+}
+
 void x86_format_regs(int vcpu_fd, char *buf, size_t len)
 {
 	struct kvm_regs r;
@@ -196,10 +240,16 @@ void x86_format_regs(int vcpu_fd, char *buf, size_t len)
 		snprintf(buf, len, "(registers unavailable)");
 		return;
 	}
-	snprintf(buf, len,
-		 "rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
-		 "rdx=0x%llx rsi=0x%llx rdi=0x%llx rbp=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx "
-		 "cr4=0x%llx efer=0x%llx cs=0x%x",
-		 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, s.cr0,
-		 s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector);
+	int n = snprintf(buf, len,
+			 "rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
+			 "rdx=0x%llx rsi=0x%llx rdi=0x%llx rbp=0x%llx cr0=0x%llx cr2=0x%llx "
+			 "cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
+			 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
+			 s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector);
+	int vector = lost_interrupt(vcpu_fd, &r);
+	if (vector >= 0 && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 "; halted, interrupts on, vector 0x%02x pending in its local "
+			 "APIC: " X86_LOST_INTERRUPT,
+			 vector);
 }

@@ -15,7 +15,21 @@ int x86_setup_boot_regs(int vcpu_fd, uint64_t entry);
 /* For every vCPU: MSRs, FPU and the LAPIC's LINT pins. */
 int x86_setup_vcpu_common(int vcpu_fd);
 
-/* One line of general and control registers, for fatal-exit messages. */
+/*
+ * One line of general and control registers, for fatal-exit messages; for a
+ * halted vCPU that has interrupts on and a deliverable interrupt pending, it
+ * ends in X86_LOST_INTERRUPT.
+ */
 void x86_format_regs(int vcpu_fd, char *buf, size_t len);
+
+/* A halted CPU with this takes it, so only a hypervisor's fault leaves it so. */
+#define X86_LOST_INTERRUPT "an interrupt the hypervisor did not deliver"
+
+struct kvm_lapic_state;
+/*
+ * The highest vector pending in the local APIC (IRR) above the priority of
+ * its task and of the vectors in service (TPR, ISR), or -1 when none is.
+ */
+int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic);
 
 #endif
