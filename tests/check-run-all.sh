@@ -21,7 +21,7 @@ fixture 10-ebb-fails-once 1
 fixture 20-lab-fails-once 125
 fixture 30-ebb-hangs-once 124
 # A guest whose vCPU the hypervisor left halted over a pending interrupt.
-lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted, interrupts on, vector 0x21 pending in its local APIC: an interrupt the hypervisor did not deliver'
+lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted with interrupts on and vector 0x21 pending in its local APIC'
 cat >"$dir/40-lost-interrupt-once.sh" <<SCRIPT
 #!/bin/bash
 if [ ! -e "$dir/40.ran" ]; then

@@ -221,7 +221,7 @@ int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic)
 
 #define RFLAGS_IF (1ull << 9)
 
-/* The vector of a halted vCPU's interrupt that should have woken it, or -1. */
+/* The vector pending in a halted vCPU with interrupts on, which should wake it, or -1. */
 static int lost_interrupt(int vcpu_fd, const struct kvm_regs *r)
 {
 	struct kvm_mp_state mp;
@@ -249,7 +249,6 @@ void x86_format_regs(int vcpu_fd, char *buf, size_t len)
 	int vector = lost_interrupt(vcpu_fd, &r);
 	if (vector >= 0 && n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n,
-			 "; halted, interrupts on, vector 0x%02x pending in its local "
-			 "APIC: " X86_LOST_INTERRUPT,
+			 "; halted with interrupts on and vector 0x%02x pending in its local APIC",
 			 vector);
 }

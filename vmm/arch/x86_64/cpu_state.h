@@ -17,13 +17,11 @@ int x86_setup_vcpu_common(int vcpu_fd);
 
 /*
  * One line of general and control registers, for fatal-exit messages; for a
- * halted vCPU that has interrupts on and a deliverable interrupt pending, it
- * ends in X86_LOST_INTERRUPT.
+ * halted vCPU with interrupts on, it adds the deliverable vector pending in
+ * its local APIC, if any: a halted CPU takes such a vector at once, so unless
+ * it arrived as ebb stopped the vCPU, the hypervisor lost it.
  */
 void x86_format_regs(int vcpu_fd, char *buf, size_t len);
-
-/* A halted CPU with this takes it, so only a hypervisor's fault leaves it so. */
-#define X86_LOST_INTERRUPT "an interrupt the hypervisor did not deliver"
 
 struct kvm_lapic_state;
 /*
