@@ -7,6 +7,8 @@
 # lab: --mem 6144
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/stop-message.sh
+source "$(dirname "$0")/stop-message.sh"
 require_files "$EBB" "$KERNEL" "$VMLINUX" "$INITRD" build/tests/triple-fault-guest
 
 # No double quotes inside: the whole command is one quoted kernel parameter.
@@ -147,7 +149,7 @@ expect_teardown() {
 	# A sleeping guest's vCPU is halted with no device interrupt pending, so
 	# not what the e2e runner takes for the lab's lost one (a tick, 0xec,
 	# can land as ebb stops it).
-	if grep -qE 'halted with interrupts on and vector 0x(2[0-9a-f]|[3-9a-d][0-9a-f]|e[0-9ab]) pending' "$OUT/$name.err"; then
+	if grep -qE "$halted_device_vector_re" "$OUT/$name.err"; then
 		fail "$name: an idle guest stopped over a device interrupt: $(grep -m1 -o 'halted with.*' "$OUT/$name.err")"
 	else
 		pass "$name: no device interrupt pending in an idle guest's halted vCPU ($(grep -m1 -o 'halted with.*' "$OUT/$name.err" || echo 'none at all'))"

@@ -222,7 +222,7 @@ int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic)
 #define RFLAGS_IF (1ull << 9)
 
 /* The vector pending in a halted vCPU with interrupts on, which should wake it, or -1. */
-static int lost_interrupt(int vcpu_fd, const struct kvm_regs *r)
+static int halted_pending_vector(int vcpu_fd, const struct kvm_regs *r)
 {
 	struct kvm_mp_state mp;
 	struct kvm_lapic_state lapic;
@@ -246,7 +246,7 @@ void x86_format_regs(int vcpu_fd, char *buf, size_t len)
 			 "cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
 			 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
 			 s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector);
-	int vector = lost_interrupt(vcpu_fd, &r);
+	int vector = halted_pending_vector(vcpu_fd, &r);
 	if (vector >= 0 && n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n,
 			 "; halted with interrupts on and vector 0x%02x pending in its local APIC",
