@@ -35,6 +35,18 @@ leak="[ 300.2] lab: L2 state leak: an L2 vCPU exited inside L1's __svm_vcpu_run 
 expect 125 2 "$leak"
 expect 0 0 "$leak"
 expect 1 1 "[ 300.2] ebb: L2 state is fine"
+# L1's tracer saw an L2 triple fault: only a fetch from kernel text that
+# found no page is the lab's; CI's e2e 10, 2 s into a boot with no balloon.
+shutdown="[  38.1] lab: L2 shutdown exit:        ebb-vcpu0-337     [000] .....    38.113091: kvm_exit: vcpu 0 reason shutdown"
+expect 125 1 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
+expect 0 0 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
+# e2e 10's own triple-fault guest, a fault in user space, a write fault, and
+# a device interrupt's delivery (ci33) stay CMD's.
+expect 1 1 "$shutdown rip 0x1000000 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000306 error_code 0x00000000"
+expect 1 1 "$shutdown rip 0x401a2c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000014"
+expect 1 1 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000002"
+expect 1 1 "$shutdown rip 0xffffffff811b0fc0 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000021 error_code 0x00000000"
+expect 1 1 "$shutdown rip 0xffffffffc041520c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
 # The watchdog ends a run once L1 has been stuck for lockup_limit_s, by the
 # age its kernel printed: a soft lockup, a blocked task, an RCU stall.
 stuck() {  # WANT LIMIT LINE
