@@ -122,6 +122,12 @@ bench_trace() {
 	set -e
 }
 
+# churn_mib_per_s NAME : the speed ebb-hog's churn printed on NAME's console
+# ($OUT/NAME.out), in MiB/s; empty if it printed none.
+churn_mib_per_s() {
+	sed -n 's/^EBB-HOG churn .*mib_per_s=\([0-9.]*\).*/\1/p' "$OUT/$1.out"
+}
+
 # trace_event_time NAME REGEX : seconds since the VMM started when a console
 # line matching REGEX arrived (empty if never).
 trace_event_time() {

@@ -77,7 +77,7 @@ for r in $(seq "$COST_RUNS"); do
 	for p in off stock fast; do
 		# shellcheck disable=SC2086
 		guest "cost-$p-$r" 512 ${profile_args[$p]} -- "ebb-hog churn:128:20"
-		mibs=$(sed -n 's/^EBB-HOG churn .*mib_per_s=\([0-9.]*\).*/\1/p' "$OUT/cost-$p-$r.out")
+		mibs=$(churn_mib_per_s "cost-$p-$r")
 		[ -n "$mibs" ] || die "cost-$p-$r: no churn result"
 		record cost "$p" "$r" mib_per_s "$mibs"
 	done

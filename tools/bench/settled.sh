@@ -46,7 +46,7 @@ for r in $(seq "$COST_RUNS"); do
 	for mode in ebb-fast-nosettled ebb-fast-settled; do
 		bench_trace "churn-$mode-$r" 240 "$mode" 512 1 "ebb-hog idle:12 churn:128:20"
 		[ "$EBB_STATUS" = 0 ] || die "churn-$mode-$r: exit $EBB_STATUS (see $OUT/churn-$mode-$r.err)"
-		mibs=$(sed -n 's/^EBB-HOG churn .*mib_per_s=\([0-9.]*\).*/\1/p' "$OUT/churn-$mode-$r.out")
+		mibs=$(churn_mib_per_s "churn-$mode-$r")
 		[ -n "$mibs" ] || die "churn-$mode-$r: no churn result"
 		log "churn-$mode-$r: $mibs MiB/s"
 		record churn "$mode" "$r" mib_per_s "$mibs"

@@ -42,7 +42,7 @@ done
 for r in $(seq "$CHURN_RUNS"); do
 	for v in A C; do
 		run_one "churn-$v-$r" "$v" "ebb-hog idle:12 churn:128:20"
-		mibs=$(sed -n 's/^EBB-HOG churn .*mib_per_s=\([0-9.]*\).*/\1/p' "$OUT/churn-$v-$r.out")
+		mibs=$(churn_mib_per_s "churn-$v-$r")
 		echo "churn,$v,$r,${mibs:-none}" >>"$CSV"
 		log "churn-$v-$r: ${mibs:-none} MiB/s"
 	done
