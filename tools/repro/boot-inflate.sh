@@ -9,8 +9,9 @@
 #   qemu-inflate  QEMU microvm, reporting on, its balloon set to 440 MiB
 #                 over QMP as it starts (QEMU discards with madvise too)
 # The guest sleeps SLEEP_S seconds after its init ran, prints its MemTotal
-# (which a balloon without deflate-on-oom shrinks), EBB-DONE, and resets. A boot that ends without EBB-DONE is a failure; the line says how
-# it ended. In the lab:
+# (which a balloon without deflate-on-oom shrinks), EBB-DONE, and resets.
+# A boot that ends without EBB-DONE is a failure; the line says how it
+# ended. In the lab:
 #   tools/lab/run --mem 4096 --timeout 3000 -- env ITER=20 tools/repro/boot-inflate.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
