@@ -67,4 +67,24 @@ stuck stuck 120 "[ 200.9] 	(detected by 1, t=36765 jiffies, g=3805, q=428 ncpus=
 stuck running 120 "[  74.8] 	(detected by 1, t=5254 jiffies, g=3805, q=428 ncpus=2)"
 stuck stuck 120 "[ 200.9] 	(t=31000 jiffies g=3805 q=428 ncpus=2)"
 stuck running 120 "[  20.1] virtio_net: all good"
+# L1's KVM parameters: EBB_LAB_KVM_PARAMS (even empty) wins; a retry of a
+# lab failure gets the arch's retry parameters (x86: shadow paging).
+params() {  # WANT ENV...
+	local want=$1 got
+	shift
+	got=$(
+		unset EBB_LAB_KVM_PARAMS EBB_LAB_RETRY
+		# shellcheck source=/dev/null
+		source "$top/tools/lab/arch-x86_64.sh"
+		# shellcheck source=/dev/null
+		source "$top/tools/lab/boot.sh"
+		for kv in "$@"; do export "${kv?}"; done
+		lab_kvm_params
+	)
+	if [ "$got" = "$want" ]; then echo "ok: kvm params with '$*' -> '$got'"; else echo "FAILED: kvm params with '$*' -> '$got', want '$want'"; bad=1; fi
+}
+params ''
+params npt=0 EBB_LAB_RETRY=1
+params '' EBB_LAB_RETRY=1 EBB_LAB_KVM_PARAMS=
+params avic=1 EBB_LAB_KVM_PARAMS=avic=1
 exit "$bad"

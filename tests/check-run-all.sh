@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/e2e/run-all retries only what the lab calls its own failure (125):
+# tests/e2e/run-all retries, twice at most, only what the lab calls its own
+# failure (125, or a device interrupt left pending in a halted guest):
 # a script that fails once with any other status fails the run, and one
 # that passes after a lab failure passes with a WARNING. Uses a stand-in for
 # the lab, so it needs no KVM.
@@ -8,11 +9,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# fixture NAME STATUS: a script that exits STATUS the first time, 0 after.
+# fixture NAME STATUS [TIMES]: a script that exits STATUS on its first
+# TIMES runs (default 1), 0 after.
 fixture() {
 	cat >"$dir/$1.sh" <<SCRIPT
 #!/bin/bash
-if [ ! -e "$dir/$1.ran" ]; then touch "$dir/$1.ran"; echo "FAIL: $1 said why"; exit $2; fi
+echo "run \${EBB_LAB_RETRY:-0}" >>"$dir/$1.runs"
+if [ "\$(wc -l <"$dir/$1.runs")" -le ${3:-1} ]; then echo "FAIL: $1 said why"; exit $2; fi
 exit 0
 SCRIPT
 	chmod +x "$dir/$1.sh"
@@ -20,6 +23,16 @@ SCRIPT
 fixture 10-ebb-fails-once 1
 fixture 20-lab-fails-once 125
 fixture 30-ebb-hangs-once 124
+fixture 60-lab-fails-twice 125 2
+fixture 70-lab-fails-always 125 99
+# The lab fails, then the script fails on its own: not retried again.
+cat >"$dir/80-lab-then-ebb.sh" <<SCRIPT
+#!/bin/bash
+echo run >>"$dir/80.runs"
+[ "\$(wc -l <"$dir/80.runs")" = 1 ] && exit 125
+echo "FAIL: 80 said why"; exit 1
+SCRIPT
+chmod +x "$dir/80-lab-then-ebb.sh"
 # A guest whose vCPU the hypervisor left halted over a pending interrupt.
 lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted with interrupts on and vector 0x21 pending in its local APIC'
 cat >"$dir/40-lost-interrupt-once.sh" <<SCRIPT
@@ -72,16 +85,31 @@ check() {
 check "the nested lab, then the script's own lab options" "fake-lab --nested --mem 6144 -- "
 check "a status-1 failure is not retried" "=== FAIL 10-ebb-fails-once (status 1"
 check "a hang (124) is not retried" "=== FAIL 30-ebb-hangs-once (status 124"
-check "a lab failure is retried once" "=== PASS 20-lab-fails-once"
+check "a lab failure is retried" "=== PASS 20-lab-fails-once"
+check "twice, if it fails again" "=== PASS 60-lab-fails-twice"
+check "but not a third time" "=== FAIL 70-lab-fails-always (status 125"
+check "a script's own failure after a lab failure is not retried" "=== FAIL 80-lab-then-ebb (status 1"
+runs() { [ "$(wc -l <"$dir/$1.runs")" = "$2" ] && echo "ok: $1 ran $2 times" || { echo "FAILED: $1 ran $(wc -l <"$dir/$1.runs") times, not $2"; bad=1; }; }
+runs 10-ebb-fails-once 1
+runs 60-lab-fails-twice 3
+runs 70-lab-fails-always 3
+runs 80 2
+if [ "$(tr '\n' ' ' <"$dir/60-lab-fails-twice.runs")" = "run 0 run 1 run 1 " ]; then
+	echo "ok: retries, and only they, run with EBB_LAB_RETRY=1"
+else
+	echo "FAILED: EBB_LAB_RETRY per try: $(tr '\n' ' ' <"$dir/60-lab-fails-twice.runs")"
+	bad=1
+fi
 check "the summary repeats why an item failed" "^    FAIL: 10-ebb-fails-once said why"
 check "the summary carries ebb's error lines" "^    .*boot.err:.*\\[ebb\\] error vCPU 0: triple fault"
 check "and those of an ebb started with --log-path" "^    .*api.log:.*from --log-path"
 check "and where a hung guest's vCPUs were when ebb was stopped" "^    .*hung.err:.*\\[ebb\\] info  vCPU 0 stopped after 257 exits"
 if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error and stopped-vCPU lines"; fi
-check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once"
+check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once (try 1: the lab failed"
+check "each retry is" "WARNING: retried after a lab failure: 60-lab-fails-twice (try 2: the lab failed"
 check "a vCPU halted over a pending interrupt is the lab's: retried" "=== PASS 40-lost-interrupt-once"
 check "an IPI pending at the stop is not: not retried" "=== FAIL 50-ipi-pending (status 1"
-check "and says why" "WARNING: retried after a lab failure: 40-lost-interrupt-once (first try: a guest's vCPU sat halted"
+check "and says why" "WARNING: retried after a lab failure: 40-lost-interrupt-once (try 1: a guest's vCPU sat halted"
 if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried scripts only (not one with a stale message)"
 else

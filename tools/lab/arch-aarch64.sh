@@ -13,6 +13,7 @@
 
 KVM_MODULES=() # built in
 KVM_PARAMS=''
+KVM_PARAMS_RETRY=''
 
 arch_host_tools() {
 	qemu=$(command -v qemu-system-aarch64 || true)
