@@ -8,7 +8,7 @@
 #   C  the settled tier on, DELAY ms (default 150);
 # RUNS residual runs of each (t90 and anon RSS 30 s after the free, as in
 # tools/bench/settled.sh), then CHURN_RUNS pairs of ebb-hog churn:128:20,
-# A against C. Prints the CSV (res,MODE,RUN,T90_S,RSS30_KIB and
+# A against C (CHURN_PAIR="A B": against B). Prints the CSV (res,MODE,RUN,T90_S,RSS30_KIB and
 # churn,MODE,RUN,MIB_PER_S). docs/SPEC.md section 9 has a run:
 #   tools/lab/run --mem 4096 --timeout 3000 -- tools/repro/reporting-delay.sh
 set -euo pipefail
@@ -24,6 +24,9 @@ CSV=$OUT/delay.csv
 : >"$CSV"
 declare -A mode=([A]=ebb-fast-nosettled [B]=ebb-fast-settled [C]=ebb-fast-settled)
 declare -A delay=([A]=200 [B]=200 [C]=$DELAY)
+for v in ${CHURN_PAIR:-A C}; do
+	[ -n "${mode[$v]:-}" ] || { echo "reporting-delay.sh: CHURN_PAIR: no mode '$v' (A, B or C)" >&2; exit 1; }
+done
 
 # run_one TAG VARIANT WORKLOAD
 run_one() {
@@ -40,7 +43,7 @@ for r in $(seq "$RUNS"); do
 	done
 done
 for r in $(seq "$CHURN_RUNS"); do
-	for v in A C; do
+	for v in ${CHURN_PAIR:-A C}; do
 		run_one "churn-$v-$r" "$v" "ebb-hog idle:12 churn:128:20"
 		mibs=$(churn_mib_per_s "churn-$v-$r")
 		echo "churn,$v,$r,${mibs:-none}" >>"$CSV"
