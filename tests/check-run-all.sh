@@ -116,6 +116,14 @@ else
 	echo "FAILED: warnings.txt: $(cat "$dir/warnings.txt")"
 	bad=1
 fi
+rc=0
+E2E_LAB_RETRIES=two E2E_SKIP_SELFTEST=1 E2E_LOG_DIR="$dir/logs2" E2E_DIR="$dir" E2E_LAB="$dir/fake-lab" "$top/tests/e2e/run-all" >"$dir/bad-count" 2>&1 || rc=$?
+if [ "$rc" = 2 ] && grep -q "E2E_LAB_RETRIES must be a count of retries (0 or more), got 'two'" "$dir/bad-count"; then
+	echo "ok: a bad E2E_LAB_RETRIES is refused with its value, status 2"
+else
+	echo "FAILED: E2E_LAB_RETRIES=two -> status $rc: $(cat "$dir/bad-count")"
+	bad=1
+fi
 if [ "$bad" != 0 ]; then
 	sed 's/^/    | /' "$dir/out"
 	exit 1
