@@ -40,6 +40,12 @@ expect 1 1 "[ 300.2] ebb: L2 state is fine"
 shutdown="[  38.1] lab: L2 shutdown exit:        ebb-vcpu0-337     [000] .....    38.113091: kvm_exit: vcpu 0 reason shutdown"
 expect 125 1 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
 expect 0 0 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
+# ci40's e2e 12: a fetch that met reserved bits in a page table (0x18).
+expect 125 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000018"
+# A data read that found no page or reserved bits is not that shape.
+expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000000"
+expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000008"
+expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x0000001c"
 # e2e 10's own triple-fault guest, a fault in user space, a write fault, and
 # a device interrupt's delivery (ci33) stay CMD's.
 expect 1 1 "$shutdown rip 0x1000000 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000306 error_code 0x00000000"
