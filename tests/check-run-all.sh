@@ -35,15 +35,23 @@ SCRIPT
 chmod +x "$dir/80-lab-then-ebb.sh"
 # A guest whose vCPU the hypervisor left halted over a pending interrupt.
 lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted with interrupts on and vector 0x21 pending in its local APIC'
-cat >"$dir/40-lost-interrupt-once.sh" <<SCRIPT
+# lost_once NAME MESSAGE FILE: NAME fails once, leaving MESSAGE in FILE,
+# its ebb's log.
+lost_once() {
+	cat >"$dir/$1.sh" <<SCRIPT
 #!/bin/bash
-if [ ! -e "$dir/40.ran" ]; then
-	touch "$dir/40.ran"; mkdir -p "$dir/e2e-out/40-lost-interrupt-once"
-	echo '$lost' >"$dir/e2e-out/40-lost-interrupt-once/vm.err"; echo "FAIL: no reply"; exit 1
+if [ ! -e "$dir/$1.ran" ]; then
+	touch "$dir/$1.ran"; mkdir -p "$dir/e2e-out/$1"
+	echo '$2' >"$dir/e2e-out/$1/$3"; echo "FAIL: no reply"; exit 1
 fi
 exit 0
 SCRIPT
-chmod +x "$dir/40-lost-interrupt-once.sh"
+	chmod +x "$dir/$1.sh"
+}
+lost_once 40-lost-interrupt-once "$lost" vm.err
+# Delivered, never ended: the guest never ran its handler. In a log an ebb
+# started with --log-path wrote.
+lost_once 41-never-ended-once "${lost/pending/in service}" vm.stop.ebb.log
 # An IPI (vector 0xfd) pending while ebb stopped the vCPUs is not a lost one.
 cat >"$dir/50-ipi-pending.sh" <<SCRIPT
 #!/bin/bash
@@ -108,9 +116,10 @@ if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once (try 1: the lab failed"
 check "each retry is" "WARNING: retried after a lab failure: 60-lab-fails-twice (try 2: the lab failed"
 check "a vCPU halted over a pending interrupt is the lab's: retried" "=== PASS 40-lost-interrupt-once"
+check "so is one halted over a device vector in service" "=== PASS 41-never-ended-once"
 check "an IPI pending at the stop is not: not retried" "=== FAIL 50-ipi-pending (status 1"
 check "and says why" "WARNING: retried after a lab failure: 40-lost-interrupt-once (try 1: a guest's vCPU sat halted"
-if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
+if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && grep -q 41-never "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried scripts only (not one with a stale message)"
 else
 	echo "FAILED: warnings.txt: $(cat "$dir/warnings.txt")"

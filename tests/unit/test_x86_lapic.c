@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Which pending local-APIC vector a halted vCPU with interrupts on must have taken. */
+/* Which local-APIC vector a halted vCPU with interrupts on must have taken, or ended. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,12 +77,28 @@ static void test_priority_holds_it_back(void **state)
 	assert_int_equal(x86_lapic_deliverable_vector(&task), 0x31);
 }
 
+static void test_in_service(void **state)
+{
+	(void)state;
+	struct kvm_lapic_state lapic = { 0 };
+	assert_int_equal(x86_lapic_in_service_vector(&lapic), -1);
+	/* a pending vector is not in service */
+	set_vector(&lapic, IRR, 0x22);
+	assert_int_equal(x86_lapic_in_service_vector(&lapic), -1);
+	set_vector(&lapic, ISR, 0x22);
+	assert_int_equal(x86_lapic_in_service_vector(&lapic), 0x22);
+	/* nested: the highest is the one its handler runs now */
+	set_vector(&lapic, ISR, 0xec);
+	assert_int_equal(x86_lapic_in_service_vector(&lapic), 0xec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_pending),
 		cmocka_unit_test(test_highest_pending_wins),
 		cmocka_unit_test(test_priority_holds_it_back),
+		cmocka_unit_test(test_in_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include "vmm/arch/x86_64/cpu_state.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,15 +222,18 @@ int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic)
 
 #define RFLAGS_IF (1ull << 9)
 
-/* The vector pending in a halted vCPU with interrupts on, which should wake it, or -1. */
-static int halted_pending_vector(int vcpu_fd, const struct kvm_regs *r)
+int x86_lapic_in_service_vector(const struct kvm_lapic_state *lapic)
+{
+	return lapic_highest_vector(lapic, APIC_ISR);
+}
+
+/* Whether the vCPU sits halted with interrupts on; fills *lapic when it does. */
+static bool halted_interruptible(int vcpu_fd, const struct kvm_regs *r,
+				 struct kvm_lapic_state *lapic)
 {
 	struct kvm_mp_state mp;
-	struct kvm_lapic_state lapic;
-	if (!(r->rflags & RFLAGS_IF) || ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0 ||
-	    mp.mp_state != KVM_MP_STATE_HALTED || ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
-		return -1;
-	return x86_lapic_deliverable_vector(&lapic);
+	return (r->rflags & RFLAGS_IF) && ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) == 0 &&
+	       mp.mp_state == KVM_MP_STATE_HALTED && ioctl(vcpu_fd, KVM_GET_LAPIC, lapic) == 0;
 }
 
 void x86_format_regs(int vcpu_fd, char *buf, size_t len)
@@ -246,9 +250,23 @@ void x86_format_regs(int vcpu_fd, char *buf, size_t len)
 			 "cr3=0x%llx cr4=0x%llx efer=0x%llx cs=0x%x",
 			 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
 			 s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector);
-	int vector = halted_pending_vector(vcpu_fd, &r);
-	if (vector >= 0 && n >= 0 && (size_t)n < len)
+	struct kvm_lapic_state lapic;
+	if (n < 0 || (size_t)n >= len || !halted_interruptible(vcpu_fd, &r, &lapic))
+		return;
+	/*
+	 * A halted CPU takes a deliverable vector at once. A vector in service
+	 * means the APIC delivered it and the guest never ran its handler to the
+	 * EOI, which Linux's idle loop never halts inside.
+	 */
+	int pending = x86_lapic_deliverable_vector(&lapic);
+	int in_service = x86_lapic_in_service_vector(&lapic);
+	if (pending >= 0)
 		snprintf(buf + n, len - (size_t)n,
 			 "; halted with interrupts on and vector 0x%02x pending in its local APIC",
-			 vector);
+			 pending);
+	else if (in_service >= 0)
+		snprintf(buf + n, len - (size_t)n,
+			 "; halted with interrupts on and vector 0x%02x in service in its local "
+			 "APIC",
+			 in_service);
 }

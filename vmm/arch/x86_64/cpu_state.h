@@ -19,7 +19,8 @@ int x86_setup_vcpu_common(int vcpu_fd);
  * One line of general and control registers, for fatal-exit messages; for a
  * halted vCPU with interrupts on, it adds the deliverable vector pending in
  * its local APIC, if any: a halted CPU takes such a vector at once, so unless
- * it arrived as ebb stopped the vCPU, the hypervisor lost it.
+ * it arrived as ebb stopped the vCPU, the hypervisor lost it. Without one, it
+ * adds the vector in service, if any: delivered, but the guest never ended it.
  */
 void x86_format_regs(int vcpu_fd, char *buf, size_t len);
 
@@ -29,5 +30,7 @@ struct kvm_lapic_state;
  * its task and of the vectors in service (TPR, ISR), or -1 when none is.
  */
 int x86_lapic_deliverable_vector(const struct kvm_lapic_state *lapic);
+/* The highest vector in service (ISR): delivered and not yet ended. -1: none. */
+int x86_lapic_in_service_vector(const struct kvm_lapic_state *lapic);
 
 #endif
