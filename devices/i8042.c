@@ -192,6 +192,18 @@ static bool controller_data(struct i8042 *kbd, uint8_t cmd, uint8_t byte, bool *
 	}
 }
 
+/*
+ * Under the lock: IRQ 1 is an edge made of two line changes, and the pulses
+ * of two threads (the guest reading a byte, the API queueing keys) must not
+ * interleave as 1, 1, 0, 0, which is one edge, and the guest would wait for
+ * the second for ever.
+ */
+static void pulse_kbd_irq(struct i8042 *kbd)
+{
+	if (kbd->kbd_irq)
+		kbd->kbd_irq(kbd->irq_opaque);
+}
+
 static void i8042_read(void *dev, uint64_t offset, void *data, unsigned int len)
 {
 	struct i8042 *kbd = dev;
@@ -211,11 +223,11 @@ static void i8042_read(void *dev, uint64_t offset, void *data, unsigned int len)
 		 */
 		irq = kbd->out_len && kbd->out_from_kbd[kbd->out_head] && (kbd->ctr & CTR_KBDINT);
 	}
+	if (irq)
+		pulse_kbd_irq(kbd);
 	pthread_mutex_unlock(&kbd->lock);
 	memset(data, 0, len);
 	((uint8_t *)data)[0] = v;
-	if (irq && kbd->kbd_irq)
-		kbd->kbd_irq(kbd->irq_opaque);
 }
 
 static void i8042_write(void *dev, uint64_t offset, const void *data, unsigned int len)
@@ -235,12 +247,12 @@ static void i8042_write(void *dev, uint64_t offset, const void *data, unsigned i
 		kbd->pending_cmd = 0;
 		irq = cmd ? controller_data(kbd, cmd, v, &reset) : keyboard_command(kbd, v);
 	}
+	if (irq && !reset)
+		pulse_kbd_irq(kbd);
 	pthread_mutex_unlock(&kbd->lock);
 
 	if (reset)
 		kbd->reset(kbd->reset_opaque);
-	else if (irq && kbd->kbd_irq)
-		kbd->kbd_irq(kbd->irq_opaque);
 }
 
 const struct bus_ops i8042_bus_ops = {
@@ -267,9 +279,9 @@ int i8042_send_ctrl_alt_del(struct i8042 *kbd)
 	bool irq = false;
 	for (unsigned int i = 0; i < sizeof(keys); i++)
 		irq |= push_out(kbd, keys[i], true);
+	if (irq)
+		pulse_kbd_irq(kbd);
 	pthread_mutex_unlock(&kbd->lock);
-	if (irq && kbd->kbd_irq)
-		kbd->kbd_irq(kbd->irq_opaque);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ struct i8042 {
 	pthread_mutex_t lock;
 	void (*reset)(void *opaque);
 	void *reset_opaque;
-	void (*kbd_irq)(void *opaque); /* pulses IRQ 1 */
+	void (*kbd_irq)(void *opaque); /* pulses IRQ 1; called under lock */
 	void *irq_opaque;
 
 	uint8_t ctr;	     /* the controller's command byte */

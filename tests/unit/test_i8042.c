@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/i8042.h"
 
@@ -90,6 +92,82 @@ static void test_ctrl_alt_del_one_interrupt_per_byte(void **state)
 	i8042_destroy(&k);
 }
 
+/*
+ * IRQ 1 as KVM's IOAPIC sees it: a line whose rises are the edges. The first
+ * pulse, from the thread that queued the keys, lets the guest read its byte
+ * on another thread before the line falls again, as a slow host allows.
+ */
+struct edge_line {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	struct i8042 *kbd;
+	int level, pulses;
+	unsigned int edges;
+	bool read_may_start, read_done;
+};
+
+static void line_set(struct edge_line *l, int level)
+{
+	if (level && !l->level)
+		l->edges++;
+	l->level = level;
+}
+
+static void on_pulse(void *opaque)
+{
+	struct edge_line *l = opaque;
+	pthread_mutex_lock(&l->m);
+	line_set(l, 1);
+	if (l->pulses++ == 0) {
+		l->read_may_start = true;
+		pthread_cond_broadcast(&l->c);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000 * 1000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		while (!l->read_done && pthread_cond_timedwait(&l->c, &l->m, &until) == 0)
+			;
+	}
+	line_set(l, 0);
+	pthread_mutex_unlock(&l->m);
+}
+
+static void *guest_reads_one_byte(void *opaque)
+{
+	struct edge_line *l = opaque;
+	pthread_mutex_lock(&l->m);
+	while (!l->read_may_start)
+		pthread_cond_wait(&l->c, &l->m);
+	pthread_mutex_unlock(&l->m);
+	rd(l->kbd, I8042_DATA_PORT);
+	pthread_mutex_lock(&l->m);
+	l->read_done = true;
+	pthread_cond_broadcast(&l->c);
+	pthread_mutex_unlock(&l->m);
+	return NULL;
+}
+
+static void test_pulses_of_two_threads_stay_two_edges(void **state)
+{
+	(void)state;
+	struct i8042 k;
+	struct edge_line l = { .kbd = &k };
+	pthread_mutex_init(&l.m, NULL);
+	pthread_cond_init(&l.c, NULL);
+	i8042_init(&k, on_reset, on_pulse, &l);
+	pthread_t guest;
+	assert_int_equal(pthread_create(&guest, NULL, guest_reads_one_byte, &l), 0);
+	assert_int_equal(i8042_send_ctrl_alt_del(&k), 0);
+	pthread_join(guest, NULL);
+	/* One edge for the keys, one for the byte after the one read. */
+	assert_int_equal(l.pulses, 2);
+	assert_int_equal(l.edges, 2);
+	i8042_destroy(&k);
+	pthread_cond_destroy(&l.c);
+	pthread_mutex_destroy(&l.m);
+}
+
 static void test_reset_lines(void **state)
 {
 	struct probe p = { 0 };
@@ -139,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linux_probe_sequence),
 		cmocka_unit_test(test_ctrl_alt_del_one_interrupt_per_byte),
+		cmocka_unit_test(test_pulses_of_two_threads_stay_two_edges),
 		cmocka_unit_test(test_reset_lines),
 		cmocka_unit_test(test_no_aux_port_found_at_once),
 	};
