@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/e2e/run-all retries, twice at most, only what the lab calls its own
-# failure (125, or a device interrupt left pending in a halted guest):
+# failure (125, or a device interrupt left pending or in service in a
+# halted guest):
 # a script that fails once with any other status fails the run, and one
 # that passes after a lab failure passes with a WARNING. Uses a stand-in for
 # the lab, so it needs no KVM.
@@ -9,30 +10,28 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# fixture NAME STATUS [TIMES]: a script that exits STATUS on its first
-# TIMES runs (default 1), 0 after.
+# fixture NAME STATUS...: a script whose Nth run exits the Nth STATUS (a
+# "FAIL:" line before any status but 0), and 0 once they run out.
 fixture() {
-	cat >"$dir/$1.sh" <<SCRIPT
+	local name=$1
+	shift
+	cat >"$dir/$name.sh" <<SCRIPT
 #!/bin/bash
-echo "run \${EBB_LAB_RETRY:-0}" >>"$dir/$1.runs"
-if [ "\$(wc -l <"$dir/$1.runs")" -le ${3:-1} ]; then echo "FAIL: $1 said why"; exit $2; fi
-exit 0
+echo "run \${EBB_LAB_RETRY:-0}" >>"$dir/$name.runs"
+statuses=($*)
+status=\${statuses[\$((\$(wc -l <"$dir/$name.runs") - 1))]:-0}
+[ "\$status" = 0 ] || echo "FAIL: $name said why"
+exit "\$status"
 SCRIPT
-	chmod +x "$dir/$1.sh"
+	chmod +x "$dir/$name.sh"
 }
 fixture 10-ebb-fails-once 1
 fixture 20-lab-fails-once 125
 fixture 30-ebb-hangs-once 124
-fixture 60-lab-fails-twice 125 2
-fixture 70-lab-fails-always 125 99
+fixture 60-lab-fails-twice 125 125
+fixture 70-lab-fails-always 125 125 125 125 125
 # The lab fails, then the script fails on its own: not retried again.
-cat >"$dir/80-lab-then-ebb.sh" <<SCRIPT
-#!/bin/bash
-echo run >>"$dir/80.runs"
-[ "\$(wc -l <"$dir/80.runs")" = 1 ] && exit 125
-echo "FAIL: 80 said why"; exit 1
-SCRIPT
-chmod +x "$dir/80-lab-then-ebb.sh"
+fixture 80-lab-then-ebb 125 1
 # A guest whose vCPU the hypervisor left halted over a pending interrupt.
 lost='[ebb] info  vCPU 1 stopped after 2219 exits; rip=0xffffffff813161cb; halted with interrupts on and vector 0x21 pending in its local APIC'
 # lost_once NAME MESSAGE FILE: NAME fails once, leaving MESSAGE in FILE,
@@ -101,7 +100,7 @@ runs() { [ "$(wc -l <"$dir/$1.runs")" = "$2" ] && echo "ok: $1 ran $2 times" || 
 runs 10-ebb-fails-once 1
 runs 60-lab-fails-twice 3
 runs 70-lab-fails-always 3
-runs 80 2
+runs 80-lab-then-ebb 2
 if [ "$(tr '\n' ' ' <"$dir/60-lab-fails-twice.runs")" = "run 0 run 1 run 1 " ]; then
 	echo "ok: retries, and only they, run with EBB_LAB_RETRY=1"
 else
