@@ -5,6 +5,7 @@
  * guest memory, as a driver's QueueReady would.
  */
 #include <errno.h>
+#include <linux/virtio_mmio.h>
 #include <string.h>
 
 #include "devices/virtio/mmio.h"
@@ -48,6 +49,13 @@ int virtio_mmio_save(const struct virtio_mmio *t, struct state_stream *s)
 	r.queue_sel = t->queue_sel;
 	r.status = t->status;
 	r.interrupt_status = __atomic_load_n(&t->interrupt_status, __ATOMIC_ACQUIRE);
+	/*
+	 * An interrupt decided for used buffers but not yet raised (the loop's
+	 * batch hook raises it) goes into the state as raised: the queues'
+	 * signalled_used already counts it, so a lost one would never come again.
+	 */
+	if (t->vring_irq_pending)
+		r.interrupt_status |= VIRTIO_MMIO_INT_VRING;
 	r.config_generation = t->config_generation;
 	state_put(s, MMIO_STATE_TAG, &r, sizeof(r));
 	for (unsigned int i = 0; i < t->nr_queues; i++) {
@@ -107,6 +115,12 @@ int virtio_mmio_restore(struct virtio_mmio *t, struct state_stream *s)
 	t->queue_sel = r.queue_sel;
 	t->status = r.status;
 	__atomic_store_n(&t->interrupt_status, r.interrupt_status, __ATOMIC_RELEASE);
+	/*
+	 * Raised again on the loop's first wakeup, after the irqchip's own state:
+	 * the guest may not have taken it before the save, and a second one only
+	 * finds nothing new.
+	 */
+	t->vring_irq_pending = r.interrupt_status != 0;
 	t->config_generation = r.config_generation;
 	t->nr_queues = r.nr_queues;
 	for (unsigned int i = 0; i < r.nr_queues; i++) {
