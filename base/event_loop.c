@@ -209,6 +209,14 @@ static void run_calls(struct event_loop *loop, bool refuse)
 	pthread_mutex_unlock(&loop->call_lock);
 }
 
+void event_loop_close_calls(struct event_loop *loop)
+{
+	pthread_mutex_lock(&loop->call_lock);
+	__atomic_store_n(&loop->running, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&loop->call_lock);
+	run_calls(loop, true);
+}
+
 int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event events[32];
@@ -254,10 +262,7 @@ int event_loop_run(struct event_loop *loop)
 		}
 	}
 
-	pthread_mutex_lock(&loop->call_lock);
-	__atomic_store_n(&loop->running, false, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&loop->call_lock);
-	run_calls(loop, true);
+	event_loop_close_calls(loop);
 	return ret;
 }
 

@@ -53,6 +53,12 @@ void event_loop_remove_batch_hook(struct event_loop *loop, event_hook_fn fn, voi
  */
 int event_loop_call(struct event_loop *loop, event_call_fn fn, void *arg);
 
+/*
+ * Takes no more calls: those queued and every later one get -ESHUTDOWN. For a
+ * loop run by hand with event_loop_run_once, once its runner stops, so that a
+ * caller never waits for a wakeup that will not come.
+ */
+void event_loop_close_calls(struct event_loop *loop);
 /* One wakeup: callbacks, queued calls, batch hooks. Returns events handled or -errno. */
 int event_loop_run_once(struct event_loop *loop, int timeout_ms);
 /* Runs until event_loop_stop(); returns 0 or negative errno. */

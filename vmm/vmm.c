@@ -273,6 +273,8 @@ static int wait_to_be_configured(struct vmm *vmm)
 		if (event_loop_run_once(&vmm->ctl, -1) < 0)
 			break;
 	}
+	/* A request queued after the last wakeup (a signal ended it) would wait for ever. */
+	event_loop_close_calls(&vmm->ctl);
 	return 0;
 }
 

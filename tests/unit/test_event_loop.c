@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -77,10 +79,39 @@ static void test_call_work_flushed_in_same_wakeup(void **state)
 	event_loop_destroy(&loop);
 }
 
+static void test_closed_loop_refuses_calls(void **state)
+{
+	(void)state;
+	struct event_loop loop;
+	assert_int_equal(event_loop_init(&loop), 0);
+	struct pending_irq p = { 0 };
+	__atomic_store_n(&loop.running, true, __ATOMIC_RELEASE);
+	struct caller c = { .loop = &loop, .p = &p };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_from_thread, &c), 0);
+	/* The call is queued, and nobody runs the loop any more. */
+	for (;;) {
+		pthread_mutex_lock(&loop.call_lock);
+		bool queued = loop.calls_head != NULL;
+		pthread_mutex_unlock(&loop.call_lock);
+		if (queued)
+			break;
+		usleep(1000);
+	}
+	event_loop_close_calls(&loop);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(c.result, -ESHUTDOWN);
+	assert_int_equal(p.marked, 0);
+	/* A later call is refused at once. */
+	assert_int_equal(event_loop_call(&loop, mark_call, &p), -ESHUTDOWN);
+	event_loop_destroy(&loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_call_work_flushed_in_same_wakeup),
+		cmocka_unit_test(test_closed_loop_refuses_calls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
