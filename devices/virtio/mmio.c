@@ -142,16 +142,15 @@ void virtio_mmio_used(struct virtio_mmio *t, unsigned int idx)
 {
 	struct virtq *vq = virtio_mmio_queue(t, idx);
 	if (vq && vq_should_signal(vq))
-		t->vring_irq_pending = true;
+		__atomic_store_n(&t->vring_irq_pending, true, __ATOMIC_RELAXED);
 }
 
 void virtio_mmio_flush_interrupts(void *transport)
 {
 	struct virtio_mmio *t = transport;
-	if (!t->vring_irq_pending)
-		return;
-	t->vring_irq_pending = false;
-	raise_interrupt(t, VIRTIO_MMIO_INT_VRING);
+	/* Atomic: a driver reset on a vCPU clears it too. */
+	if (__atomic_exchange_n(&t->vring_irq_pending, false, __ATOMIC_ACQ_REL))
+		raise_interrupt(t, VIRTIO_MMIO_INT_VRING);
 }
 
 void virtio_mmio_config_changed(struct virtio_mmio *t)
@@ -231,7 +230,7 @@ static void device_reset(struct virtio_mmio *t)
 	t->acked_features = 0;
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 	t->status = 0;
-	t->vring_irq_pending = false;
+	__atomic_store_n(&t->vring_irq_pending, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&t->interrupt_status, 0, __ATOMIC_RELEASE);
 }
 

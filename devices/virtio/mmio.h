@@ -76,7 +76,7 @@ struct virtio_mmio {
 	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
 
 	int irq_fd;
-	bool vring_irq_pending;
+	bool vring_irq_pending; /* atomic: the loop sets it, a reset on a vCPU clears it */
 	struct virtio_mmio_notifier notifiers[VIRTIO_MMIO_MAX_QUEUES];
 
 	uint64_t interrupts_raised;

@@ -54,7 +54,7 @@ int virtio_mmio_save(const struct virtio_mmio *t, struct state_stream *s)
 	 * batch hook raises it) goes into the state as raised: the queues'
 	 * signalled_used already counts it, so a lost one would never come again.
 	 */
-	if (t->vring_irq_pending)
+	if (__atomic_load_n(&t->vring_irq_pending, __ATOMIC_ACQUIRE))
 		r.interrupt_status |= VIRTIO_MMIO_INT_VRING;
 	r.config_generation = t->config_generation;
 	state_put(s, MMIO_STATE_TAG, &r, sizeof(r));
@@ -120,7 +120,7 @@ int virtio_mmio_restore(struct virtio_mmio *t, struct state_stream *s)
 	 * the guest may not have taken it before the save, and a second one only
 	 * finds nothing new.
 	 */
-	t->vring_irq_pending = r.interrupt_status != 0;
+	__atomic_store_n(&t->vring_irq_pending, r.interrupt_status != 0, __ATOMIC_RELEASE);
 	t->config_generation = r.config_generation;
 	t->nr_queues = r.nr_queues;
 	for (unsigned int i = 0; i < r.nr_queues; i++) {
