@@ -53,10 +53,33 @@ wait_for "$OUT/vsock.out" '^EBB-VSOCK-READY' 300 "$pid" || die "the guest did no
 sleep 2
 [ -S "$UDS" ] && pass "ebb listens on uds_path" || fail "no socket at $UDS"
 
+# stall_report SECONDS: what a transfer that should take seconds waits on:
+# L1's load and busiest processes, the state of ebb's threads, ebb's vsock
+# counters, and the guest's interrupt counts (typed on its console). Logs
+# only: the transfer goes on, and its checks decide.
+stall_report() {
+	log "host -> guest still running after $1 s; L1 load: $(cat /proc/loadavg)"
+	log "L1's busiest: $(ps -eo pcpu=,comm= --sort=-pcpu | head -n 4 | tr -s ' \n' ' ')"
+	log "ebb's threads (state, name, wchan): $(for t in /proc/"$pid"/task/*; do
+		printf '%s %s %s; ' "$(awk '{print $3}' "$t/stat")" "$(cat "$t/comm")" "$(cat "$t/wchan")"
+	done)"
+	api GET /metrics && log "ebb's vsock counters: $(jq -c .vsock <<<"$BODY_OUT")"
+	say "grep -E 'virtio|LOC' /proc/interrupts | tr -s ' ' | sed 's/^/GUEST-IRQ-$1 /'"
+	sleep 3
+	log "guest: $(grep "^GUEST-IRQ-$1 " "$OUT/vsock.out" | tr -d '\r' | tr '\n' ';')"
+}
+
 # ---- host -> guest ----
 log "host -> guest: CONNECT 5000, 64 MiB echoed"
-"$VSOCK_TOOL" -t 900 connect "fc:$UDS:5000" sendrecv "$MIB64" >"$OUT/h2g.out" 2>&1 ||
-	fail "host -> guest: ebb-vsock failed: $(tail -n 2 "$OUT/h2g.out")"
+"$VSOCK_TOOL" -t 900 connect "fc:$UDS:5000" sendrecv "$MIB64" >"$OUT/h2g.out" 2>&1 &
+h2g=$!
+# It takes about 2 s in the lab; once it took 607 s at 0.1 MiB/s, unexplained.
+for ((waited = 0; ; waited++)); do
+	kill -0 "$h2g" 2>/dev/null || break
+	case $waited in 60 | 180 | 300) stall_report "$waited" ;; esac
+	sleep 1
+done
+wait "$h2g" || fail "host -> guest: ebb-vsock failed: $(tail -n 2 "$OUT/h2g.out")"
 expect_grep "host -> guest: OK with a host-side port from 1073741824" "$OUT/h2g.out" '^EBB-VSOCK connected OK 10737418[0-9][0-9]'
 expect_same_bytes "host -> guest echo" "$(vsock_sum "$OUT/h2g.out" sent)" "$(vsock_sum "$OUT/h2g.out" recv)" "$MIB64"
 say "grep EBB-VSOCK /tmp/echo.log | sed 's/^/GUEST-ECHO /'"
