@@ -185,41 +185,53 @@ static uint8_t write_sector(struct fake_driver *fd, uint64_t sector, uint8_t fil
 	return *(uint8_t *)fake_ptr(fd, st, 1);
 }
 
+/* A drive on path, driven by a fake driver, that has written sector 3. */
+struct drive_in_use {
+	struct block_conf conf;
+	struct fake_driver fd;
+	struct device_create_args args;
+	void *dev;
+};
+
+static void drive_in_use_start(struct drive_in_use *d, const struct device_type *t, char *path)
+{
+	d->conf = (struct block_conf){ .drive_id = "data", .path_on_host = path };
+	fake_init(&d->fd);
+	d->args = (struct device_create_args){ .conf = &d->conf,
+					       .prepared = prepare_drive(t, path),
+					       .mem = &d->fd.mem,
+					       .loop = &d->fd.loop,
+					       .slot = { 0xd0002000, 0x1000, 6 } };
+	assert_int_equal(t->create(&d->args, &d->dev), 0);
+	fake_attach(&d->fd, &((struct block *)d->dev)->transport);
+	bring_up(&d->fd, F(VIRTIO_F_VERSION_1), 1);
+	assert_int_equal(write_sector(&d->fd, 3, 0xab), VIRTIO_BLK_S_OK);
+}
+
 static void test_block_round_trip(void **state)
 {
 	const struct device_type *t = type_named("drives");
 	char path[] = "/tmp/ebb-state-XXXXXX", small[] = "/tmp/ebb-state-small-XXXXXX";
 	make_image(path, 1 << 20);
 	make_image(small, 1 << 19);
-	struct block_conf conf = { .drive_id = "data", .path_on_host = path };
-	struct fake_driver fd;
-	fake_init(&fd);
-	struct device_create_args args = { .conf = &conf,
-					   .prepared = prepare_drive(t, path),
-					   .mem = &fd.mem,
-					   .loop = &fd.loop,
-					   .slot = { 0xd0002000, 0x1000, 6 } };
-	void *dev;
-	assert_int_equal(t->create(&args, &dev), 0);
-	struct block *b = dev;
-	fake_attach(&fd, &b->transport);
-	bring_up(&fd, F(VIRTIO_F_VERSION_1), 1);
-	assert_int_equal(write_sector(&fd, 3, 0xab), VIRTIO_BLK_S_OK);
+	struct drive_in_use d;
+	drive_in_use_start(&d, t, path);
+	void *dev = d.dev;
 
 	struct state_stream saved;
-	args.prepared = prepare_drive(t, path);
-	struct block *r = round_trip(t, dev, &args, &saved);
+	d.args.prepared = prepare_drive(t, path);
+	struct block *r = round_trip(t, dev, &d.args, &saved);
 	assert_int_equal(r->counters.writes, 1);
 	assert_int_equal(r->transport.queues[0].used_idx, 1);
-	fake_attach(&fd, &r->transport);
-	assert_int_equal(write_sector(&fd, 4, 0xcd), VIRTIO_BLK_S_OK);
+	fake_attach(&d.fd, &r->transport);
+	assert_int_equal(write_sector(&d.fd, 4, 0xcd), VIRTIO_BLK_S_OK);
 	assert_int_equal(r->counters.writes, 2);
 	assert_int_equal(r->transport.queues[0].used_idx, 2);
 
 	/* The same state on a drive whose image has another size is refused. */
-	args.prepared = prepare_drive(t, small);
+	d.args.prepared = prepare_drive(t, small);
 	void *other;
-	assert_int_equal(t->create(&args, &other), 0);
+	assert_int_equal(t->create(&d.args, &other), 0);
 	struct state_stream rd;
 	state_reader_init(&rd, saved.data, saved.len);
 	assert_int_equal(t->restore(other, &rd), -EPROTO);
@@ -228,7 +240,7 @@ static void test_block_round_trip(void **state)
 	state_free(&saved);
 	t->destroy(r);
 	t->destroy(dev);
-	fake_destroy(&fd);
+	fake_destroy(&d.fd);
 	unlink(path);
 	unlink(small);
 }
@@ -242,38 +254,28 @@ static uint64_t interrupts_after_round_trip(bool decided, uint32_t status)
 	const struct device_type *t = type_named("drives");
 	char path[] = "/tmp/ebb-state-XXXXXX";
 	make_image(path, 1 << 20);
-	struct block_conf conf = { .drive_id = "data", .path_on_host = path };
-	struct fake_driver fd;
-	fake_init(&fd);
-	struct device_create_args args = { .conf = &conf,
-					   .prepared = prepare_drive(t, path),
-					   .mem = &fd.mem,
-					   .loop = &fd.loop,
-					   .slot = { 0xd0002000, 0x1000, 6 } };
-	void *dev;
-	assert_int_equal(t->create(&args, &dev), 0);
+	struct drive_in_use d;
+	drive_in_use_start(&d, t, path);
+	void *dev = d.dev;
 	struct block *b = dev;
-	fake_attach(&fd, &b->transport);
-	bring_up(&fd, F(VIRTIO_F_VERSION_1), 1);
-	assert_int_equal(write_sector(&fd, 3, 0xab), VIRTIO_BLK_S_OK);
-	fake_take_interrupts(&fd);
+	fake_take_interrupts(&d.fd);
 	/* The save runs between a push that decided to interrupt and the loop's raise. */
 	b->transport.vring_irq_pending = decided;
 	__atomic_store_n(&b->transport.interrupt_status, status, __ATOMIC_RELEASE);
 
 	struct state_stream saved;
-	args.prepared = prepare_drive(t, path);
-	struct block *r = round_trip(t, dev, &args, &saved);
-	fake_attach(&fd, &r->transport);
+	d.args.prepared = prepare_drive(t, path);
+	struct block *r = round_trip(t, dev, &d.args, &saved);
+	fake_attach(&d.fd, &r->transport);
 	virtio_mmio_flush_interrupts(&r->transport);
-	uint64_t raised = fake_take_interrupts(&fd);
+	uint64_t raised = fake_take_interrupts(&d.fd);
 	if (raised)
-		assert_true(fake_read_reg(&fd, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		assert_true(fake_read_reg(&d.fd, VIRTIO_MMIO_INTERRUPT_STATUS) &
 			    VIRTIO_MMIO_INT_VRING);
 	state_free(&saved);
 	t->destroy(r);
 	t->destroy(dev);
-	fake_destroy(&fd);
+	fake_destroy(&d.fd);
 	unlink(path);
 	return raised;
 }
