@@ -136,6 +136,38 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ticks PID : user + system clock ticks used by PID so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# guest_ram_range PID: the first and last address (decimal) of PID's guest
+# RAM: its largest run of adjacent anonymous mappings and mappings of a
+# vmlinux, since a shared kernel's file pages split guest RAM.
+guest_ram_range() {
+	local r s e run_s=0 run_e=0 start=0 end=0 _ name
+	while read -r r _ _ _ _ name; do
+		s=$((16#${r%-*})) e=$((16#${r#*-}))
+		case $name in
+		'' | '[anon:'* | */vmlinux) ;;
+		*) run_e=0 && continue ;;
+		esac
+		[ "$s" -eq "$run_e" ] || run_s=$s
+		run_e=$e
+		[ $((run_e - run_s)) -gt $((end - start)) ] && start=$run_s end=$run_e
+	done <"/proc/$1/maps"
+	echo "$start $end"
+}
+
+# pagemap_entries PID START END: one pagemap entry (16 hex digits) per page
+# of [START, END) in PID's address space.
+pagemap_entries() {
+	dd if="/proc/$1/pagemap" bs=64K iflag=skip_bytes,count_bytes skip=$(($2 / 4096 * 8)) \
+		count=$((($3 - $2) / 4096 * 8)) 2>/dev/null | od -An -v -tx8 -w8
+}
+
+# anon_kib_in PID START END: KiB of [START, END) in PID's address space
+# held as private anonymous pages: present (bit 63), neither a file's page
+# nor shared (bit 61).
+anon_kib_in() {
+	pagemap_entries "$@" | awk '{ if (index("89cd", substr($1, 1, 1))) kib += 4 } END { print kib + 0 }'
+}
+
 # ---- host-side memory of a running ebb, sampled without spawning processes ----
 
 # read_rss PID : sets RSS_KIB (VmRSS) from /proc without a subshell; returns 1

@@ -36,25 +36,14 @@ per_guest() {
 	} | awk -v n="$2" '$2 > 0 { printf "  %-20s %8.0f\n", $1, $2 / n / 1024 }'
 }
 
-# ram_blocks PID : for guest RAM (the largest run of adjacent anonymous
-# mappings and mappings of a vmlinux, since a shared kernel's file pages split
-# guest RAM), which 2 MiB blocks are resident, from /proc/PID/pagemap:
-# "first_block-last_block KiB" for each run of blocks with the same size.
+# ram_blocks PID : for guest RAM (guest_ram_range, tools/lib/vm.sh), which
+# 2 MiB blocks are resident, from /proc/PID/pagemap: "first_block-last_block
+# KiB" for each run of blocks with the same size.
 ram_blocks() {
-	local r s e run_s=0 run_e=0 start=0 end=0 _ name
-	while read -r r _ _ _ _ name; do
-		s=$((16#${r%-*})) e=$((16#${r#*-}))
-		case $name in
-		'' | '[anon:'* | */vmlinux) ;;
-		*) run_e=0 && continue ;;
-		esac
-		[ "$s" -eq "$run_e" ] || run_s=$s
-		run_e=$e
-		[ $((run_e - run_s)) -gt $((end - start)) ] && start=$run_s end=$run_e
-	done <"/proc/$1/maps"
+	local start end
+	read -r start end <<<"$(guest_ram_range "$1")"
 	echo "  $(((end - start) >> 20)) MiB of adjacent mappings (512 when they are guest RAM alone)"
-	dd if="/proc/$1/pagemap" bs=64K iflag=skip_bytes,count_bytes skip=$((start / 4096 * 8)) \
-		count=$(((end - start) / 4096 * 8)) 2>/dev/null | od -An -v -tx8 -w8 |
+	pagemap_entries "$1" "$start" "$end" |
 		awk '{ if (index("89abcdef", substr($1, 1, 1))) kib[int((NR - 1) / 512)] += 4 }
 		     END { n = int((NR + 511) / 512)
 		           for (b = 0; b <= n; b++) {
