@@ -21,12 +21,14 @@ trap 'rm -rf "$sock_dir"; cleanup_started' EXIT
 meminfo_total="awk '/MemTotal/ {print \$2}' /proc/meminfo"
 inflate_guest="ebb-hog touch:400 hold:1 free; until [ \$($meminfo_total) -lt 300000 ]; do sleep 1; done; echo EBB-INFLATED; until [ \$($meminfo_total) -gt 450000 ]; do sleep 1; done; echo EBB-DEFLATED; ebb-hog touch:400 hold:1 free; sleep 600"
 
-# inflate_after_touch NAME TARGET_MIB : runs that guest without reporting and
-# sets the balloon's target to TARGET_MIB over the API once it has freed.
-# Sets BEFORE_MIB (RSS once freed) and AFTER_MIB (RSS 15 s after the target
-# was set); leaves ebb running as PID with its socket in SOCK.
+# inflate_after_touch NAME TARGET_MIB WAIT_S : runs that guest without
+# reporting and sets the balloon's target to TARGET_MIB over the API once it
+# has freed. Sets BEFORE_MIB (RSS once freed), AFTER_MIB (RSS WAIT_S seconds
+# after the balloon reached the target, or after the target was set when it
+# is 0) and TOOK_S (from the target to that reading); leaves ebb running as
+# PID with its socket in SOCK.
 inflate_after_touch() {
-	local name=$1 target=$2
+	local name=$1 target=$2 wait_s=$3 start
 	SOCK=$sock_dir/$name.sock
 	ebb_start "$name" --kernel "$KERNEL" --initrd "$INITRD" --mem-mib 512 \
 		--balloon-target-mib 0 --api-sock "$SOCK" \
@@ -37,15 +39,16 @@ inflate_after_touch() {
 	sleep 2
 	read_rss "$PID" || return 1
 	BEFORE_MIB=$((RSS_KIB / MIB))
+	start=$SECONDS
 	api PATCH /balloon "{\"amount_mib\": $target}"
 	[ "$CODE" = 204 ] || { log "$name: PATCH /balloon -> $CODE $BODY_OUT"; return 1; }
 	if [ "$target" -gt 0 ]; then
 		wait_for "$OUT/$name.err" "guest holds $target MiB, the target" 120 "$PID" || return 1
 	fi
-	sleep 15
+	sleep "$wait_s"
 	read_rss "$PID" || return 1
-	AFTER_MIB=$((RSS_KIB / MIB))
-	log "$name: RSS $BEFORE_MIB MiB once the guest freed 400 MiB, $AFTER_MIB MiB after target $target"
+	AFTER_MIB=$((RSS_KIB / MIB)) TOOK_S=$((SECONDS - start))
+	log "$name: RSS $BEFORE_MIB MiB once the guest freed 400 MiB, $AFTER_MIB MiB $TOOK_S s after target $target"
 }
 
 stop_ebb() {
@@ -54,13 +57,17 @@ stop_ebb() {
 }
 
 log "inflate: pages the guest had touched go back to the host"
-if inflate_after_touch inflate 300; then
+if inflate_after_touch inflate 300 2; then
 	if [ "$BEFORE_MIB" -ge 380 ] && [ $((BEFORE_MIB - AFTER_MIB)) -ge 200 ]; then
 		pass "inflate: 300 MiB inflated gave back $((BEFORE_MIB - AFTER_MIB)) MiB of touched memory"
 	else
 		fail "inflate: RSS went from $BEFORE_MIB to $AFTER_MIB MiB; want >= 380 before and 200 MiB back"
 	fi
-	expect_grep "inflate: the guest saw its memory shrink" "$OUT/inflate.out" '^EBB-INFLATED'
+	if wait_for "$OUT/inflate.out" '^EBB-INFLATED' 30 "$PID"; then
+		pass "inflate: the guest saw its memory shrink"
+	else
+		fail "inflate: the guest's MemTotal never fell below 300 MiB"
+	fi
 	log "deflate: the guest gets its memory back and uses it"
 	expect_api "deflate" 204 PATCH /balloon '{"amount_mib": 0}'
 	touches=0
@@ -80,8 +87,11 @@ else
 	fail "inflate: the run did not get through"
 fi
 stop_ebb
-log "negative control: no inflate, the freed memory stays on the host"
-if inflate_after_touch noinflate 0; then
+# The control waits three times as long as the inflate took, at least 10 s.
+control_s=$((3 * ${TOOK_S:-5}))
+[ "$control_s" -lt 10 ] && control_s=10
+log "negative control: no inflate, the freed memory stays on the host for $control_s s"
+if inflate_after_touch noinflate 0 "$control_s"; then
 	if [ "$BEFORE_MIB" -ge 380 ] && [ $((BEFORE_MIB - AFTER_MIB)) -lt 32 ]; then
 		pass "control: without inflate RSS stayed at $AFTER_MIB MiB (was $BEFORE_MIB)"
 	else
