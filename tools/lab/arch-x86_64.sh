@@ -31,6 +31,9 @@
 #                            given L1's registers; or nothing
 #   arch_shutdown_watch      "EVENT FILTER": the tracefs event and filter that
 #                            match an L2 triple fault; or nothing
+#   arch_monitor_probe       QEMU monitor commands run on each CPU of a stuck
+#                            L1 (after "cpu N"): its interrupt controller and
+#                            stack; or nothing
 
 KVM_MODULES=(kvm_amd)
 # None: EBB_LAB_KVM_PARAMS=npt=0 gives L1's KVM shadow paging instead of
@@ -122,3 +125,8 @@ arch_leak_watch() { printf 'kvm/kvm_exit __svm_vcpu_run'; }
 # SVM_EXIT_SHUTDOWN (0x7f), an L2 triple fault: KVM resets the VMCB on it, so
 # the VMM only sees reset-state registers; the trace keeps where it happened.
 arch_shutdown_watch() { printf 'kvm/kvm_exit exit_reason == 127'; }
+
+# The local APIC (a vector pending in IRR that a CPU never takes, or a timer
+# armed in the past) and 48 words of the kernel stack, whose text addresses
+# are the callers ($esp is the whole RSP in a 64-bit QEMU).
+arch_monitor_probe() { printf 'info lapic\nx/48gx $esp'; }

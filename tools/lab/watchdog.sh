@@ -50,8 +50,16 @@ l2_state_leak() {
 	grep -m1 -o 'lab: L2 state leak.*' "$console_log" 2>/dev/null || true
 }
 
+# monitor COMMANDS : QEMU's monitor's answer to COMMANDS (lines), prompts cut.
+monitor() {
+	printf '%s\n' "$1" | timeout 15 socat -t 8 - "UNIX-CONNECT:$run_dir/monitor" 2>&1 |
+		tr -d '\r' | grep -v '^(qemu)'
+}
+
 # Before a stuck L1 is killed: whether QEMU's vCPU threads were spinning or
-# blocked, and where each L1 CPU was (QEMU's monitor; needs socat).
+# blocked, where each L1 CPU was (QEMU's monitor; needs socat), whether it
+# moved, and the arch's interrupt state and stack words (arch_monitor_probe)
+# that show a CPU looping against one waiting for an interrupt.
 dump_stuck_l1() {
 	local round stat line name
 	echo "QEMU threads (tid, name, state, CPU ticks used), 2 s apart:"
@@ -71,19 +79,34 @@ dump_stuck_l1() {
 		return 0
 	fi
 	# A busy TCG main loop can miss the first query: ask up to three times.
-	local attempt regs
+	local attempt regs cpu
 	for attempt in 1 2 3; do
-		regs=$(printf 'info cpus\ninfo registers -a\n' |
-			timeout 15 socat -t 8 - "UNIX-CONNECT:$run_dir/monitor" 2>&1 |
-			tr -d '\r' | grep -v '^(qemu)') || true
+		regs=$(monitor $'info cpus\ninfo registers -a') || true
 		if grep -q "^CPU#$((cpus - 1))" <<<"$regs"; then
 			echo "$regs"
-			return 0
+			break
 		fi
 		sleep 1
 	done
-	echo "QEMU's monitor gave no register dump in 3 tries; the last answer:"
-	echo "$regs"
+	if [ "$attempt" = 3 ] && ! grep -q "^CPU#$((cpus - 1))" <<<"$regs"; then
+		echo "QEMU's monitor gave no register dump in 3 tries; the last answer:"
+		echo "$regs"
+		return 0
+	fi
+	echo
+	echo "Each CPU's pc, 3 more times 0.5 s apart:"
+	for round in 1 2 3; do
+		monitor 'info registers -a' | grep -oE '^CPU#[0-9]+|^ ?(RIP|PC)=[0-9a-f]+' | paste -sd ' ' || true
+		[ "$round" = 3 ] || sleep 0.5
+	done
+	local probe
+	probe=$(arch_monitor_probe)
+	[ -n "$probe" ] || return 0
+	for ((cpu = 0; cpu < cpus; cpu++)); do
+		echo
+		echo "CPU#$cpu, from the monitor's probe:"
+		monitor "cpu $cpu"$'\n'"$probe" || true
+	done
 }
 
 # Until QEMU exits or a limit is hit: report L1 up, stream CMD's output, run
