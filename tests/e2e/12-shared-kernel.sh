@@ -8,8 +8,8 @@
 # range of the kernel's image (the whole process's anonymous memory also
 # counts free blocks that reporting has or has not given back yet: 4 MiB
 # either way, seen in two CIs); the control maps no vmlinux that way (the
-# negative control). A bzImage, or RAM not anonymous,
-# is refused with exit 1 and a message that names the setting.
+# negative control). A bzImage, or RAM not anonymous, is refused with exit 1
+# and a message that names the setting.
 # lab: --mem 4096
 # timeout: 600
 source "$(dirname "$0")/lib.sh"

@@ -136,8 +136,8 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # cpu_ticks PID : user + system clock ticks used by PID so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# guest_ram_range PID: the first and last address (decimal) of PID's guest
-# RAM: its largest run of adjacent anonymous mappings and mappings of a
+# guest_ram_range PID: the start and end (decimal, the end exclusive) of PID's
+# guest RAM: its largest run of adjacent anonymous mappings and mappings of a
 # vmlinux, since a shared kernel's file pages split guest RAM.
 guest_ram_range() {
 	local r s e run_s=0 run_e=0 start=0 end=0 _ name
