@@ -55,8 +55,9 @@ sleep 2
 
 # stall_report SECONDS: what a transfer that should take seconds waits on:
 # L1's load and busiest processes, the state of ebb's threads, ebb's vsock
-# counters, and the guest's interrupt counts (typed on its console). Logs
-# only: the transfer goes on, and its checks decide.
+# counters, the guest's interrupt counts and the syscall each of its
+# ebb-vsock processes is in (typed on its console). Logs only: the transfer
+# goes on, and its checks decide.
 stall_report() {
 	log "host -> guest still running after $1 s; L1 load: $(cat /proc/loadavg)"
 	log "L1's busiest: $(ps -eo pcpu=,comm= --sort=-pcpu | head -n 4 | tr -s ' \n' ' ')"
@@ -64,7 +65,8 @@ stall_report() {
 		printf '%s %s %s; ' "$(awk '{print $3}' "$t/stat")" "$(cat "$t/comm")" "$(cat "$t/wchan")"
 	done)"
 	api GET /metrics && log "ebb's vsock counters: $(jq -c .vsock <<<"$BODY_OUT")"
-	say "grep -E 'virtio|LOC' /proc/interrupts | tr -s ' ' | sed 's/^/GUEST-IRQ-$1 /'"
+	# RES and CAL: rescheduling and function-call IPIs, which a lost one would stop.
+	say "grep -E 'virtio|LOC|RES|CAL' /proc/interrupts | tr -s ' ' | sed 's/^/GUEST-IRQ-$1 /'; for p in \$(pidof ebb-vsock); do echo GUEST-IRQ-$1 ebb-vsock \$p state \$(cut -d' ' -f3 /proc/\$p/stat) syscall \$(cut -d' ' -f1 /proc/\$p/syscall); done"
 	sleep 3
 	log "guest: $(grep "^GUEST-IRQ-$1 " "$OUT/vsock.out" | tr -d '\r' | tr '\n' ';')"
 }
