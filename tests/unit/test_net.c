@@ -272,6 +272,27 @@ static void test_rx_waits_for_buffers(void **state)
 	destroy(fx);
 }
 
+/*
+ * A driver whose 256 receive chains together cannot hold one frame, and
+ * which then moves its avail index past them: receive gives up for this
+ * wakeup instead of spinning on that index (the alarm ends a spin).
+ */
+static void test_rx_chains_too_small_do_not_spin(void **state)
+{
+	struct fixture *fx = up(GSO | F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_RING_F_EVENT_IDX));
+	rx_bufs(fx, NET_QUEUE_SIZE, 64);
+	fake_kick(&fx->fd, NET_RXQ);
+	fake_add_head(&fx->fd, NET_RXQ, 0);
+	alarm(10);
+	peer_frame(fx, 100, 0);
+	fake_run_loop(&fx->fd, 100);
+	fake_kick(&fx->fd, NET_RXQ);
+	alarm(0);
+	assert_int_equal(fx->n.counters.rx_frames, 0);
+	assert_int_equal(fx->n.held_nr, NET_QUEUE_SIZE);
+	destroy(fx);
+}
+
 static void test_rx_bad_chains(void **state)
 {
 	struct fixture *fx = up(BASIC | F(VIRTIO_NET_F_MRG_RXBUF));
@@ -428,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_rx_mergeable),
 		cmocka_unit_test(test_rx_single_chain),
 		cmocka_unit_test(test_rx_waits_for_buffers),
+		cmocka_unit_test(test_rx_chains_too_small_do_not_spin),
 		cmocka_unit_test(test_rx_bad_chains),
 		cmocka_unit_test(test_rx_bounded_per_wakeup),
 		cmocka_unit_test(test_tx_rate_limited),

@@ -131,6 +131,20 @@ static bool rx_fill_or_wait(struct net *n, struct virtq *vq)
 	for (;;) {
 		if (rx_fill(n, vq))
 			return true;
+		/*
+		 * Every chain a ring can hold is held and still no room: the
+		 * driver's buffers are too small for a frame. Its avail index
+		 * can still move (a driver may write anything there), and this
+		 * loop would spin on it for ever.
+		 */
+		if (n->held_nr >= NET_QUEUE_SIZE) {
+			log_debug_limited(&n->log_guest,
+					  "net %s: %u receive chains hold %llu bytes, less than a "
+					  "frame's %llu",
+					  n->iface_id, n->held_nr, (unsigned long long)n->held_cap,
+					  (unsigned long long)n->rx_need);
+			return false;
+		}
 		if (vq->broken || !vq_enable_notify(vq))
 			return false;
 	}
