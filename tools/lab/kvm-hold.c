@@ -16,7 +16,8 @@
  *  - kvm_has_noapic_vcpu flips with vCPUs made without an in-kernel irqchip:
  *    a second VM holds one such vCPU.
  * L1 also crashed in exception entry on vCPU threads around VM starts and
- * stops, likely the same cause (not proven).
+ * stops, likely the same cause (not proven). kvm-hold's own flips, at L1's
+ * boot, still hung it now and then, so l1-init runs it with one CPU online.
  *
  * Runs as a static binary from the L1 initramfs; prints one line and exits
  * 1 if it cannot create what it holds, otherwise waits to be killed.
