@@ -134,10 +134,29 @@ waits_of() { jq -s "last.net_eth0.$2" "$1" 2>/dev/null || echo 0; }
 log "rx_rate_limiter 10 MiB/s: 200 MiB host -> guest"
 netconf "$OUT/rxlimit.json" "$GUEST_NET; ebb-vsock -t 800 listen tcp:5204 recv"
 sed -i "s|\"rx_rate_limiter\": null|\"rx_rate_limiter\": $LIMIT|" "$OUT/rxlimit.json"
-ebb_start rxlimit --config-file "$OUT/rxlimit.json"
+# --level debug: a stall is stopped and its rings logged (ebb's SIGTERM), well
+# before the lab's silence limit (600 s) would end the run undiagnosed (ci46).
+ebb_start rxlimit --config-file "$OUT/rxlimit.json" --level debug
 rx_pid=$EBB_PID
+# send_while_up PID ARGS... : ebb-vsock ARGS, given up as soon as ebb (PID)
+# is gone: a guest that died does not keep the sender waiting out its timeout.
+send_while_up() {
+	local ebb=$1 sender
+	shift
+	"$VSOCK_TOOL" "$@" &
+	sender=$!
+	while kill -0 "$sender" 2>/dev/null && kill -0 "$ebb" 2>/dev/null; do sleep 0.5; done
+	if kill -0 "$sender" 2>/dev/null; then
+		kill "$sender" 2>/dev/null || true
+		wait "$sender" 2>/dev/null || true
+		log "ebb (pid $ebb) exited while ebb-vsock $* ran"
+		return 1
+	fi
+	wait "$sender"
+}
+
 if wait_for "$OUT/rxlimit.out" 'EBB-VSOCK listening' 300 "$rx_pid" &&
-	"$VSOCK_TOOL" -t 800 connect "tcp:$GUEST_IP:5204" send "$LIMITED" >"$OUT/rxlimit-send.out" 2>&1; then
+	send_while_up "$rx_pid" -t 240 connect "tcp:$GUEST_IP:5204" send "$LIMITED" >"$OUT/rxlimit-send.out" 2>&1; then
 	wait_exit "$rx_pid" 300 || true
 	expect_same_bytes "rx-limited transfer" "$(vsock_sum "$OUT/rxlimit-send.out" sent)" "$(vsock_sum "$OUT/rxlimit.out" recv)" "$LIMITED"
 	rate=$(vsock_rate "$OUT/rxlimit.out" recv)
@@ -149,14 +168,20 @@ if wait_for "$OUT/rxlimit.out" 'EBB-VSOCK listening' 300 "$rx_pid" &&
 	[ "${waits:-0}" -gt 0 ] && pass "rx limiter: the device waited $waits times" || fail "rx_rate_limited: ${waits:-absent}"
 else
 	fail "rx-limited transfer did not run: $(tail -n 2 "$OUT/rxlimit-send.out" 2>/dev/null)"
+	log "rxlimit: the guest received: $(grep -a 'EBB-VSOCK' "$OUT/rxlimit.out" | tail -n 1)"
+	log_stuck rxlimit "$rx_pid"
+	kill -TERM "$rx_pid" 2>/dev/null || true
+	wait_exit "$rx_pid" 30 || true
+	log_tail rxlimit "$OUT/rxlimit.err"
 fi
 
 log "tx_rate_limiter 10 MiB/s: 200 MiB guest -> host"
-"$VSOCK_TOOL" -t 900 listen "tcp:$HOST_IP:5203" recv >"$OUT/limit-recv.out" 2>&1 &
+"$VSOCK_TOOL" -t 300 listen "tcp:$HOST_IP:5203" recv >"$OUT/limit-recv.out" 2>&1 &
 STARTED_PIDS+=("$!")
 limit_recv=$!
-netconf "$OUT/limit.json" "$GUEST_NET; ebb-vsock -t 800 connect tcp:$HOST_IP:5203 send $LIMITED" "$LIMIT"
-ebb_run limit 900 --config-file "$OUT/limit.json"
+netconf "$OUT/limit.json" "$GUEST_NET; ebb-vsock -t 240 connect tcp:$HOST_IP:5203 send $LIMITED" "$LIMIT"
+# 20 s of transfer; a stall ends in ebb's SIGTERM at 300 s, rings logged.
+ebb_run limit 300 --config-file "$OUT/limit.json" --level debug
 if wait_exit "$limit_recv" 60; then
 	expect_same_bytes "tx-limited transfer" "$(vsock_sum "$OUT/limit.out" sent)" "$(vsock_sum "$OUT/limit-recv.out" recv)" "$LIMITED"
 	rate=$(vsock_rate "$OUT/limit-recv.out" recv)
@@ -175,7 +200,8 @@ if wait_exit "$limit_recv" 60; then
 	waits=$(waits_of "$OUT/limit.json.metrics" tx_rate_limited)
 	[ "${waits:-0}" -gt 0 ] && pass "tx limiter: the device waited $waits times" || fail "tx_rate_limited: ${waits:-absent}"
 else
-	fail "tx-limited transfer: the receiver did not finish"
+	fail "tx-limited transfer: the receiver did not finish (ebb exit $EBB_STATUS)"
+	log_tail limit "$OUT/limit.err"
 fi
 
 # ---- Firecracker's network config, unchanged but for its paths ----
