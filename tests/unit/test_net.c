@@ -273,23 +273,93 @@ static void test_rx_waits_for_buffers(void **state)
 }
 
 /*
- * A driver whose 256 receive chains together cannot hold one frame, and
- * which then moves its avail index past them: receive gives up for this
- * wakeup instead of spinning on that index (the alarm ends a spin).
+ * A driver whose 256 receive chains together cannot hold the largest frame,
+ * and which then moves its avail index past them: receive does not spin on
+ * that index (the alarm ends a spin). A frame larger than all 256 is
+ * dropped and counted; a small one still gets through.
  */
 static void test_rx_chains_too_small_do_not_spin(void **state)
 {
 	struct fixture *fx = up(GSO | F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_RING_F_EVENT_IDX));
-	rx_bufs(fx, NET_QUEUE_SIZE, 64);
+	uint64_t first = rx_bufs(fx, NET_QUEUE_SIZE, 64);
 	fake_kick(&fx->fd, NET_RXQ);
 	fake_add_head(&fx->fd, NET_RXQ, 0);
 	alarm(10);
-	peer_frame(fx, 100, 0);
+	peer_frame(fx, NET_QUEUE_SIZE * 64, 0);
 	fake_run_loop(&fx->fd, 100);
 	fake_kick(&fx->fd, NET_RXQ);
 	alarm(0);
 	assert_int_equal(fx->n.counters.rx_frames, 0);
+	assert_int_equal(fx->n.counters.rx_dropped, 1);
 	assert_int_equal(fx->n.held_nr, NET_QUEUE_SIZE);
+
+	peer_frame(fx, 100, 5);
+	fake_run_loop(&fx->fd, 100);
+	uint32_t lens[3];
+	assert_int_equal(drain_used(fx, NET_RXQ, lens, 3), 2);
+	assert_int_equal(lens[0], 64);
+	assert_int_equal(lens[1], NET_HDR_LEN + 100 - 64);
+	uint8_t *b = fake_ptr(&fx->fd, first, 128);
+	assert_int_equal(b[10], 2);
+	assert_int_equal(b[NET_HDR_LEN], byte_at(5));
+	assert_int_equal(b[64], byte_at(64 - NET_HDR_LEN + 5));
+	assert_int_equal(fx->n.counters.rx_frames, 1);
+	destroy(fx);
+}
+
+/*
+ * A ring of 32 chains of 1536 bytes, 48 KiB, is short of a 64 KiB GSO
+ * frame: frames still arrive, each sized on its own. One too large for what
+ * is held waits for the driver's next buffers, and is dropped once the
+ * whole ring is held and still too small.
+ */
+static void test_rx_small_ring(void **state)
+{
+	struct fixture *fx = make(NULL);
+	assert_true(fake_negotiate(&fx->fd, GSO | F(VIRTIO_NET_F_MRG_RXBUF)) &
+		    VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_int_equal(fake_setup_queue(&fx->fd, NET_RXQ, 32), 1);
+	assert_int_equal(fake_setup_queue(&fx->fd, NET_TXQ, 32), 1);
+	fake_driver_ok(&fx->fd);
+	fake_run_loop(&fx->fd, 10);
+	uint64_t first = rx_bufs(fx, 32, 1536);
+	fake_kick(&fx->fd, NET_RXQ);
+
+	peer_frame(fx, 3000, 1);
+	fake_run_loop(&fx->fd, 100);
+	uint32_t lens[4];
+	assert_int_equal(drain_used(fx, NET_RXQ, lens, 4), 2);
+	assert_int_equal(lens[0], 1536);
+	assert_int_equal(lens[1], NET_HDR_LEN + 3000 - 1536);
+	uint8_t *b0 = fake_ptr(&fx->fd, first, 1536);
+	assert_int_equal(b0[10], 2);
+	assert_int_equal(b0[NET_HDR_LEN + 7], byte_at(8));
+	uint8_t *b1 = fake_ptr(&fx->fd, first + 1536, 1536);
+	assert_int_equal(b1[0], byte_at(1536 - NET_HDR_LEN + 1));
+
+	/* 30 chains, 45 KiB, are held: a 47 KiB frame waits for the two the driver gives back. */
+	peer_frame(fx, 47 * 1024, 2);
+	fake_run_loop(&fx->fd, 100);
+	assert_int_equal(drain_used(fx, NET_RXQ, NULL, 0), 0);
+	assert_int_equal(fx->n.counters.rx_dropped, 0);
+	rx_bufs(fx, 2, 1536);
+	fake_kick(&fx->fd, NET_RXQ);
+	assert_int_equal(drain_used(fx, NET_RXQ, NULL, 0), 32);
+	assert_int_equal(fx->n.counters.rx_frames, 2);
+	assert_int_equal(fx->n.counters.rx_bytes, 3000 + 47 * 1024);
+
+	/* A frame larger than the whole ring: dropped once all 32 chains are held. */
+	rx_bufs(fx, 32, 1536);
+	fake_kick(&fx->fd, NET_RXQ);
+	peer_frame(fx, 60000, 3);
+	fake_run_loop(&fx->fd, 100);
+	assert_int_equal(fx->n.counters.rx_dropped, 1);
+	assert_int_equal(drain_used(fx, NET_RXQ, NULL, 0), 0);
+	peer_frame(fx, 1000, 4);
+	fake_run_loop(&fx->fd, 100);
+	assert_int_equal(drain_used(fx, NET_RXQ, lens, 1), 1);
+	assert_int_equal(lens[0], NET_HDR_LEN + 1000);
+	assert_int_equal(fx->n.counters.rx_frames, 3);
 	destroy(fx);
 }
 
@@ -450,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_rx_single_chain),
 		cmocka_unit_test(test_rx_waits_for_buffers),
 		cmocka_unit_test(test_rx_chains_too_small_do_not_spin),
+		cmocka_unit_test(test_rx_small_ring),
 		cmocka_unit_test(test_rx_bad_chains),
 		cmocka_unit_test(test_rx_bounded_per_wakeup),
 		cmocka_unit_test(test_tx_rate_limited),

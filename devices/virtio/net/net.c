@@ -291,7 +291,8 @@ int net_init(struct net *n, const struct net_params *p, struct guest_memory *mem
 	int ret = virtio_mmio_init(&n->transport, &net_ops, n, mem, loop, base, gsi);
 	if (ret == 0) {
 		n->held = calloc(NET_QUEUE_SIZE, sizeof(*n->held));
-		ret = n->held ? 0 : -ENOMEM;
+		n->rx_pending = malloc(NET_MAX_PACKET);
+		ret = n->held && n->rx_pending ? 0 : -ENOMEM;
 	}
 	if (ret == 0)
 		ret = rate_timer_init(&n->rx_timer, loop, net_rx_timer_fired, n);
@@ -323,6 +324,8 @@ void net_destroy(struct net *n)
 	n->tap_fd = -1;
 	free(n->held);
 	n->held = NULL;
+	free(n->rx_pending);
+	n->rx_pending = NULL;
 	virtio_mmio_destroy(&n->transport);
 }
 

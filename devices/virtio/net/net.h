@@ -37,7 +37,7 @@ struct net_counters {
 	uint64_t rx_bytes;
 	uint64_t tx_frames;
 	uint64_t tx_bytes;
-	uint64_t rx_dropped;	  /* the tap refused to hand a frame over (it did not fit) */
+	uint64_t rx_dropped;	  /* frames that fit in no receive buffers the driver gave */
 	uint64_t rx_bad_chains;	  /* receive chains no frame can go in: completed empty */
 	uint64_t tx_malformed;	  /* transmit chains refused: short, oversize, bad header */
 	uint64_t tx_dropped;	  /* the tap refused a frame */
@@ -92,6 +92,9 @@ struct net {
 	struct net_rx_chain *held;
 	unsigned int held_first, held_nr;
 	uint64_t held_cap;
+	/* A frame read before the held chains had room for it (not saved in snapshots). */
+	uint8_t *rx_pending;
+	uint32_t rx_pending_len;
 
 	struct rate_limiter rx_limit, tx_limit;
 	struct rate_timer rx_timer, tx_timer;

@@ -5,7 +5,10 @@
  * (as host iovecs, each buffer checked by base/memory) until enough room for
  * the largest frame the guest may be given is there; then one readv fills
  * one chain, or with VIRTIO_NET_F_MRG_RXBUF as many as the frame needs,
- * and num_buffers says how many. The work of one wakeup is bounded
+ * and num_buffers says how many. When the ring gives no more and the held
+ * chains are short of the largest frame, the next frame is read into a
+ * pending buffer and copied once there is room for its own size (a frame no
+ * ring's worth of chains can hold is dropped). The work of one wakeup is bounded
  * (NET_RX_FRAMES_PER_WAKEUP); the rest comes back through the receive
  * queue's own notifier, behind everything else the loop has to do. With no
  * room, the device waits for the driver's kick; with no token, for the
@@ -39,6 +42,7 @@ void net_rx_drop_held(struct net *n)
 	/* The chains belonged to a ring the driver took back: nothing is completed. */
 	n->held_first = n->held_nr = 0;
 	n->held_cap = 0;
+	n->rx_pending_len = 0;
 }
 
 static void rx_bad(struct net *n, struct virtq *vq, uint16_t head, const char *why)
@@ -99,16 +103,22 @@ int net_rx_rehold(struct net *n, uint16_t head)
 	return 0;
 }
 
-static bool rx_room(const struct net *n)
+static bool rx_room(const struct net *n, uint32_t need)
 {
-	return n->mergeable ? n->held_cap >= n->rx_need : n->held_nr > 0;
+	return n->mergeable ? n->held_cap >= need : n->held_nr > 0;
 }
 
-/* Takes chains until a frame has room; false when the ring ran dry first. */
-static bool rx_fill(struct net *n, struct virtq *vq)
+/* Every chain the ring can hold is held: waiting for the driver cannot bring more room. */
+static bool rx_ring_held(const struct net *n, const struct virtq *vq)
+{
+	return n->held_nr >= MIN((unsigned int)vq->size, NET_QUEUE_SIZE);
+}
+
+/* Takes chains until need bytes have room; false when the ring ran dry first. */
+static bool rx_fill(struct net *n, struct virtq *vq, uint32_t need)
 {
 	struct vq_chain chain;
-	while (!rx_room(n) && n->held_nr < NET_QUEUE_SIZE) {
+	while (!rx_room(n, need) && !rx_ring_held(n, vq)) {
 		enum vq_error err;
 		int ret = vq_pop(vq, &chain, &err);
 		if (ret == 0)
@@ -122,30 +132,21 @@ static bool rx_fill(struct net *n, struct virtq *vq)
 		else
 			hold(n, vq, &chain);
 	}
-	return rx_room(n);
+	return rx_room(n, need);
 }
 
-/* Room, or false after asking the driver to kick when it adds buffers. */
-static bool rx_fill_or_wait(struct net *n, struct virtq *vq)
+/*
+ * Room for need bytes, or false: after asking the driver to kick when it
+ * adds buffers, or at once when every chain the ring can hold is held (its
+ * avail index can still move, as a driver may write anything there, and
+ * waiting on it would spin for ever).
+ */
+static bool rx_fill_or_wait(struct net *n, struct virtq *vq, uint32_t need)
 {
 	for (;;) {
-		if (rx_fill(n, vq))
+		if (rx_fill(n, vq, need))
 			return true;
-		/*
-		 * Every chain a ring can hold is held and still no room: the
-		 * driver's buffers are too small for a frame. Its avail index
-		 * can still move (a driver may write anything there), and this
-		 * loop would spin on it for ever.
-		 */
-		if (n->held_nr >= NET_QUEUE_SIZE) {
-			log_debug_limited(&n->log_guest,
-					  "net %s: %u receive chains hold %llu bytes, less than a "
-					  "frame's %llu",
-					  n->iface_id, n->held_nr, (unsigned long long)n->held_cap,
-					  (unsigned long long)n->rx_need);
-			return false;
-		}
-		if (vq->broken || !vq_enable_notify(vq))
+		if (rx_ring_held(n, vq) || vq->broken || !vq_enable_notify(vq))
 			return false;
 	}
 }
@@ -155,29 +156,33 @@ static struct net_rx_chain *held_at(struct net *n, unsigned int i)
 	return &n->held[(n->held_first + i) % NET_QUEUE_SIZE];
 }
 
-/* Reads one frame into the held chains. False when the tap had none (EAGAIN). */
-static bool rx_frame(struct net *n, struct virtq *vq)
+/* The held chains' buffers for a frame of up to need bytes, oldest chain first; their room. */
+static uint64_t rx_gather(struct net *n, uint32_t need, struct iovec *iov, unsigned int *nr_iov)
 {
-	struct iovec iov[RX_MAX_IOV];
-	unsigned int nr_iov = 0, nr_chains = 0;
+	unsigned int nr_chains = 0;
 	uint64_t room = 0;
+	*nr_iov = 0;
 	do {
 		const struct net_rx_chain *h = held_at(n, nr_chains);
-		if (nr_iov + h->nr > RX_MAX_IOV)
+		if (*nr_iov + h->nr > RX_MAX_IOV)
 			break;
-		memcpy(&iov[nr_iov], h->iov, h->nr * sizeof(*iov));
-		nr_iov += h->nr;
+		memcpy(&iov[*nr_iov], h->iov, h->nr * sizeof(*iov));
+		*nr_iov += h->nr;
 		room += h->cap;
 		nr_chains++;
-	} while (n->mergeable && room < n->rx_need && nr_chains < n->held_nr);
+	} while (n->mergeable && room < need && nr_chains < n->held_nr);
+	return room;
+}
 
+/* Reads one frame. >0: its length; 0: it did not fit and the tap dropped it; -1: none (EAGAIN). */
+static ssize_t tap_read(struct net *n, const struct iovec *iov, unsigned int nr_iov)
+{
 	ssize_t r = readv(n->tap_fd, iov, (int)nr_iov);
 	if (r < 0 && (errno == EFAULT || errno == EINVAL || errno == EMSGSIZE)) {
-		/* The frame did not fit and the tap dropped it; the chains stay for the next. */
 		n->counters.rx_dropped++;
 		log_debug_limited(&n->log_tap, "net %s: a frame did not fit: %s", n->iface_id,
 				  strerror(errno));
-		return true;
+		return 0;
 	}
 	if (r < NET_HDR_LEN) {
 		if (r >= 0 || errno != EAGAIN) {
@@ -186,32 +191,88 @@ static bool rx_frame(struct net *n, struct virtq *vq)
 					 n->iface_id, r < 0 ? strerror(errno) : "a short frame");
 		}
 		n->tap_readable = false; /* until its next edge */
-		return false;
+		return -1;
 	}
+	return r;
+}
 
+/* Completes the held chains a frame of len bytes (its header included) went into, oldest first. */
+static void rx_complete(struct net *n, struct virtq *vq, uint64_t len)
+{
 	uint16_t used = 0;
-	for (uint64_t left = (uint64_t)r; left; used++) {
+	for (uint64_t left = len; left; used++) {
 		const struct net_rx_chain *h = held_at(n, used);
 		left -= MIN(left, (uint64_t)h->cap);
 	}
 	uint16_t num_buffers = used; /* little-endian, as virtio 1 is */
 	vq_iov_write_at(held_at(n, 0)->iov, held_at(n, 0)->nr, NET_HDR_LEN - 2, &num_buffers, 2);
-	uint64_t left = (uint64_t)r;
+	uint64_t left = len;
 	for (uint16_t i = 0; i < used; i++) {
 		const struct net_rx_chain *h = held_at(n, 0);
-		uint32_t len = (uint32_t)MIN(left, (uint64_t)h->cap);
-		vq_push(vq, h->head, len);
-		left -= len;
+		uint32_t chain_len = (uint32_t)MIN(left, (uint64_t)h->cap);
+		vq_push(vq, h->head, chain_len);
+		left -= chain_len;
 		n->held_cap -= h->cap;
 		n->held_first = (n->held_first + 1) % NET_QUEUE_SIZE;
 		n->held_nr--;
 	}
 	virtio_mmio_used(&n->transport, NET_RXQ);
 	n->counters.rx_frames++;
-	n->counters.rx_bytes += (uint64_t)r - NET_HDR_LEN;
+	n->counters.rx_bytes += len - NET_HDR_LEN;
 	if (rate_limiter_active(&n->rx_limit))
-		rate_limiter_consume(&n->rx_limit, (uint64_t)r - NET_HDR_LEN, 1,
-				     rate_limit_now_ns());
+		rate_limiter_consume(&n->rx_limit, len - NET_HDR_LEN, 1, rate_limit_now_ns());
+}
+
+/* Reads one frame straight into the held chains. False when the tap had none. */
+static bool rx_frame(struct net *n, struct virtq *vq)
+{
+	struct iovec iov[RX_MAX_IOV];
+	unsigned int nr_iov;
+	rx_gather(n, n->rx_need, iov, &nr_iov);
+	ssize_t r = tap_read(n, iov, nr_iov);
+	if (r > 0)
+		rx_complete(n, vq, (uint64_t)r);
+	return r >= 0; /* a frame the tap dropped leaves the chains for the next */
+}
+
+/*
+ * The held chains cannot take the largest frame and the ring gives no more
+ * for now (a small queue, or a driver that waits for used buffers before it
+ * adds any): the next frame goes to the pending buffer, where its own size
+ * decides whether it fits. False when the tap had none.
+ */
+static bool rx_frame_pending(struct net *n)
+{
+	struct iovec iov = { .iov_base = n->rx_pending, .iov_len = NET_MAX_PACKET };
+	ssize_t r = tap_read(n, &iov, 1);
+	if (r > 0)
+		n->rx_pending_len = (uint32_t)r;
+	return r >= 0;
+}
+
+/*
+ * Copies the pending frame into the held chains once they have room for
+ * it, or drops it when even every chain the ring can hold has none. False:
+ * wait for the driver's buffers.
+ */
+static bool rx_deliver_pending(struct net *n, struct virtq *vq)
+{
+	uint32_t len = n->rx_pending_len;
+	struct iovec iov[RX_MAX_IOV];
+	unsigned int nr_iov;
+	if (rx_fill_or_wait(n, vq, len) && rx_gather(n, len, iov, &nr_iov) >= len) {
+		vq_iov_write_at(iov, nr_iov, 0, n->rx_pending, len);
+		rx_complete(n, vq, len);
+	} else if (rx_ring_held(n, vq) || rx_room(n, len)) {
+		n->counters.rx_dropped++;
+		log_debug_limited(
+			&n->log_guest,
+			"net %s: a %u-byte frame dropped: %u receive chains hold %llu bytes",
+			n->iface_id, len, n->held_nr, (unsigned long long)n->held_cap);
+	} else {
+		return false;
+	}
+	n->rx_pending_len = 0;
 	return true;
 }
 
@@ -229,11 +290,16 @@ void net_rx_run(struct net *n)
 		return;
 	struct virtq *vq = rxq(n);
 	for (unsigned int i = 0; i < NET_RX_FRAMES_PER_WAKEUP; i++) {
-		if (!n->tap_readable || rx_limited(n))
-			return;
-		if (!rx_room(n) && !rx_fill_or_wait(n, vq))
-			return;
-		if (!rx_frame(n, vq))
+		bool more;
+		if (n->rx_pending_len)
+			more = rx_deliver_pending(n, vq);
+		else if (!n->tap_readable || rx_limited(n))
+			more = false;
+		else if (rx_room(n, n->rx_need) || rx_fill_or_wait(n, vq, n->rx_need))
+			more = rx_frame(n, vq);
+		else
+			more = n->mergeable && n->held_nr && rx_frame_pending(n);
+		if (!more)
 			return;
 	}
 	/* More may wait: come back on the next turn, behind the loop's other work. */
