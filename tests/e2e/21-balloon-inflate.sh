@@ -88,8 +88,7 @@ else
 fi
 stop_ebb
 # The control waits three times as long as the inflate took, at least 10 s.
-control_s=$((3 * ${TOOK_S:-5}))
-[ "$control_s" -lt 10 ] && control_s=10
+control_s=$(control_window "${TOOK_S:-5}" 10)
 log "negative control: no inflate, the freed memory stays on the host for $control_s s"
 if inflate_after_touch noinflate 0 "$control_s"; then
 	if [ "$BEFORE_MIB" -ge 380 ] && [ $((BEFORE_MIB - AFTER_MIB)) -lt 32 ]; then

@@ -99,9 +99,7 @@ fi
 
 # The control watches three times as long as the policy needed, at least 30 s:
 # a fall the policy made in 20 s would show in 60.
-control_s=$((3 * ${WATCHED_S:-40}))
-[ "$control_s" -lt 30 ] && control_s=30
-[ "$control_s" -gt 120 ] && control_s=120
+control_s=$(control_window "${WATCHED_S:-40}" 30 120)
 log "negative control: the same guest, the policy left off, keeps its page cache for $control_s s"
 if page_cache cache-control 0 "$control_s"; then
 	if [ "$PEAK_MIB" -ge 256 ] && [ $((PEAK_MIB - LOW_MIB)) -lt 48 ]; then

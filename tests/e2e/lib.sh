@@ -30,6 +30,16 @@ finish() {
 	log "$E2E_NAME: all checks passed"
 }
 
+# control_window TOOK_S MIN_S [MAX_S] : how long a negative control watches:
+# three times what its positive run took, within MIN_S..MAX_S, so a slow lab
+# stretches the control as it stretched the run.
+control_window() {
+	local s=$((3 * $1))
+	[ "$s" -lt "$2" ] && s=$2
+	[ -n "${3:-}" ] && [ "$s" -gt "$3" ] && s=$3
+	echo "$s"
+}
+
 # expect_status NAME WANT : checks EBB_STATUS after ebb_run.
 expect_status() {
 	local what=$1 want=$2
