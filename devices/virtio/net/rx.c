@@ -93,6 +93,8 @@ int net_rx_rehold(struct net *n, uint16_t head)
 	enum vq_error err;
 	if (!vq || n->held_nr >= NET_QUEUE_SIZE)
 		return -EPROTO;
+	if (vq->broken)
+		return 0; /* the reset the ring waits for would drop it */
 	int ret = vq_chain_at(vq, head, &chain, &err);
 	if (ret == -EINVAL)
 		return -EPROTO;

@@ -72,6 +72,8 @@ int vsock_rx_rehold(struct vsock *v, uint16_t head)
 	struct virtq *vq = rxq(v);
 	struct vq_chain chain;
 	enum vq_error err;
+	if (vq && vq->broken)
+		return 0; /* the reset the ring waits for would drop it */
 	int ret = vq ? vq_chain_at(vq, head, &chain, &err) : -EINVAL;
 	if (ret == -EINVAL)
 		return -EPROTO;
