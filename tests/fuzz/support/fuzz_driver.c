@@ -198,6 +198,12 @@ static bool has_rings(struct fuzz_driver *d, unsigned int idx)
 
 static void track_head(struct fuzz_driver *d, unsigned int idx, uint16_t head)
 {
+	/*
+	 * More chains out than the ring has entries, which a driver may not do:
+	 * the device's used entries would wrap over ones not read yet.
+	 */
+	if (d->track[idx].nr_pending >= d->fake.q[idx].size)
+		d->hostile = true;
 	/* A head past the table never comes back: the device must call the ring corrupt. */
 	if (head < d->fake.q[idx].size) {
 		d->track[idx].pending[head]++;

@@ -14,8 +14,9 @@
  * completed, and at the end of an input every chain on a live queue has come
  * back (but for what the harness allows the device to hold). An input that
  * voids the driver's own bookkeeping (raw register writes, a made-up avail
- * index, a device write into the rings through a buffer it was given)
- * marks itself hostile, and only memory safety is checked from then on.
+ * index, a device write into the rings through a buffer it was given, more
+ * chains out than the ring has entries) marks itself hostile, and only
+ * memory safety is checked from then on.
  */
 
 #include <stdbool.h>
