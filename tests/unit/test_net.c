@@ -220,23 +220,27 @@ static void test_tx_malformed(void **state)
 	destroy(fx);
 }
 
-/* A 3000-byte frame into receive buffers of 1536 bytes from first on: two of them, byte for byte.
+/*
+ * A frame of len bytes, from seed on, into receive buffers of buf_len bytes
+ * laid out one after another from first: it must fill exactly two of them,
+ * byte for byte, and say so in num_buffers.
  */
-static void rx_3000_in_two(struct fixture *fx, uint64_t first)
+static void rx_frame_in_two(struct fixture *fx, uint64_t first, uint32_t buf_len, uint32_t len,
+			    uint8_t seed)
 {
-	peer_frame(fx, 3000, 1);
+	peer_frame(fx, len, seed);
 	fake_run_loop(&fx->fd, 100);
 	uint32_t lens[4];
 	assert_int_equal(drain_used(fx, NET_RXQ, lens, 4), 2);
-	assert_int_equal(lens[0], 1536);
-	assert_int_equal(lens[1], NET_HDR_LEN + 3000 - 1536);
-	uint8_t *b0 = fake_ptr(&fx->fd, first, 1536);
+	assert_int_equal(lens[0], buf_len);
+	assert_int_equal(lens[1], NET_HDR_LEN + len - buf_len);
+	uint8_t *b0 = fake_ptr(&fx->fd, first, buf_len);
 	uint16_t num_buffers;
 	memcpy(&num_buffers, b0 + 10, 2);
 	assert_int_equal(num_buffers, 2);
-	assert_int_equal(b0[NET_HDR_LEN], byte_at(1));
-	uint8_t *b1 = fake_ptr(&fx->fd, first + 1536, 1536);
-	assert_int_equal(b1[0], byte_at(1536 - NET_HDR_LEN + 1));
+	assert_int_equal(b0[NET_HDR_LEN], byte_at(seed));
+	uint8_t *b1 = fake_ptr(&fx->fd, first + buf_len, buf_len);
+	assert_int_equal(b1[0], byte_at(buf_len - NET_HDR_LEN + seed));
 }
 
 static void test_rx_mergeable(void **state)
@@ -244,7 +248,7 @@ static void test_rx_mergeable(void **state)
 	struct fixture *fx = up(GSO | F(VIRTIO_NET_F_MRG_RXBUF));
 	uint64_t first = rx_bufs(fx, 64, 1536);
 	fake_kick(&fx->fd, NET_RXQ);
-	rx_3000_in_two(fx, first);
+	rx_frame_in_two(fx, first, 1536, 3000, 1);
 	assert_int_equal(fx->n.counters.rx_frames, 1);
 	assert_int_equal(fx->n.counters.rx_bytes, 3000);
 	destroy(fx);
@@ -305,16 +309,7 @@ static void test_rx_chains_too_small_do_not_spin(void **state)
 	assert_int_equal(fx->n.counters.rx_dropped, 1);
 	assert_int_equal(fx->n.held_nr, NET_QUEUE_SIZE);
 
-	peer_frame(fx, 100, 5);
-	fake_run_loop(&fx->fd, 100);
-	uint32_t lens[3];
-	assert_int_equal(drain_used(fx, NET_RXQ, lens, 3), 2);
-	assert_int_equal(lens[0], 64);
-	assert_int_equal(lens[1], NET_HDR_LEN + 100 - 64);
-	uint8_t *b = fake_ptr(&fx->fd, first, 128);
-	assert_int_equal(b[10], 2);
-	assert_int_equal(b[NET_HDR_LEN], byte_at(5));
-	assert_int_equal(b[64], byte_at(64 - NET_HDR_LEN + 5));
+	rx_frame_in_two(fx, first, 64, 100, 5);
 	assert_int_equal(fx->n.counters.rx_frames, 1);
 	destroy(fx);
 }
@@ -331,7 +326,7 @@ static void test_rx_small_ring(void **state)
 	bring_up_rings(fx, GSO | F(VIRTIO_NET_F_MRG_RXBUF), 32);
 	uint64_t first = rx_bufs(fx, 32, 1536);
 	fake_kick(&fx->fd, NET_RXQ);
-	rx_3000_in_two(fx, first);
+	rx_frame_in_two(fx, first, 1536, 3000, 1);
 
 	/* 30 chains, 45 KiB, are held: a 47 KiB frame waits for the two the driver gives back. */
 	peer_frame(fx, 47 * 1024, 2);

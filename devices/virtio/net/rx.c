@@ -297,7 +297,7 @@ void net_rx_run(struct net *n)
 			more = rx_deliver_pending(n, vq);
 		else if (!n->tap_readable || rx_limited(n))
 			more = false;
-		else if (rx_room(n, n->rx_need) || rx_fill_or_wait(n, vq, n->rx_need))
+		else if (rx_fill_or_wait(n, vq, n->rx_need))
 			more = rx_frame(n, vq);
 		else
 			more = n->mergeable && n->held_nr && rx_frame_pending(n);
