@@ -41,6 +41,8 @@ struct mem_discard_stats {
 	/* Discards that asked the host to split a partly covered huge page first. */
 	uint64_t thp_split_requests;
 	uint64_t thp_split_errors;
+	/* Whole 2 MiB blocks mapped afresh, which frees their page tables. */
+	uint64_t blocks_remapped;
 };
 
 /* Transparent huge pages for anon guest RAM. */
@@ -80,6 +82,14 @@ struct guest_memory {
 	enum mem_thp thp;
 	bool thp_may_back;
 	int khugepaged_max_ptes_none;
+	/*
+	 * Anon RAM only: a discard maps whole 2 MiB blocks afresh (mem_discard),
+	 * and gives them the mapping's name and advice again: MADV_HUGEPAGE or
+	 * MADV_NOHUGEPAGE (-1: neither).
+	 */
+	bool remap_discards;
+	bool named;
+	int thp_advice;
 	struct mem_dirty *dirty; /* dirty-page tracking (memory_dirty.c), NULL when off */
 	unsigned int nr_file_ranges;
 	struct mem_file_range file_ranges[MEM_MAX_FILE_RANGES];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "base/util.h"
 #include "devices/virtio/balloon/balloon.h"
@@ -87,6 +88,10 @@ static const struct seccomp_rule balloon_seccomp[] = {
 			 "keep khugepaged from filling a reported hole under 2 MiB back in"),
 	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_HUGEPAGE), "advice == MADV_HUGEPAGE",
 			 "--thp: huge pages again for a 2 MiB block the guest reported whole"),
+	SECCOMP_ALLOW_IF(madvise, SECCOMP_ARG_EQ(2, MADV_DONTDUMP), "advice == MADV_DONTDUMP",
+			 "a 2 MiB block a discard mapped afresh stays out of core dumps"),
+	SECCOMP_ALLOW_IF(prctl, SECCOMP_ARG_EQ(0, PR_SET_VMA), "option == PR_SET_VMA",
+			 "a block a discard mapped afresh gets guest RAM's name, to merge back"),
 	SECCOMP_ALLOW_IF(fallocate, SECCOMP_ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
 			 "mode == PUNCH_HOLE|KEEP_SIZE",
 			 "give back memfd and hugetlbfs guest memory"),
