@@ -66,6 +66,8 @@ static const struct seccomp_rule vmm_rules[] = {
 	ALLOW_IF(madvise, ARG_EQ(2, MADV_DONTNEED), "advice == MADV_DONTNEED",
 		 "glibc trims a thread's stack when it exits"),
 	IOCTL(KVM_IRQ_LINE, "console input raises the UART interrupt"),
+	IOCTL(KVM_SET_USER_MEMORY_REGION,
+	      "a spare memory slot made and deleted frees KVM's page tables of memory given back"),
 	IOCTL(TCSETS, "restore the terminal on exit"),
 	ALLOW(futex, "locks and cross-thread calls"),
 	ALLOW(clock_gettime, "timestamps when the vDSO cannot answer"),

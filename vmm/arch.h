@@ -61,6 +61,13 @@ struct arch {
 	const char *name;
 	/* The most vCPUs the architecture's boot tables can describe. */
 	unsigned int max_vcpus;
+	/*
+	 * Where KVM keeps the page tables of guest memory given back (it empties
+	 * them) until any memory slot is deleted, a guest-physical page that no
+	 * RAM or device uses: a slot made there and deleted frees them. 0 where
+	 * KVM frees them with the memory.
+	 */
+	uint64_t spare_slot_gpa;
 
 	/* Checks KVM for what the architecture needs; makes its per-VM state. */
 	int (*probe)(int kvm_fd, struct arch_vm **out);

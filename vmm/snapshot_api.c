@@ -281,6 +281,7 @@ static bool fresh(const struct vmm *vmm)
 	bool same = cfg->mem_mib == def.mem_mib && cfg->vcpus == def.vcpus &&
 		    cfg->backing == def.backing && cfg->thp == def.thp && cfg->acpi == def.acpi &&
 		    cfg->mem_merge == def.mem_merge && cfg->share_kernel == def.share_kernel &&
+		    cfg->free_page_tables == def.free_page_tables &&
 		    cfg->track_dirty_pages == def.track_dirty_pages &&
 		    memcmp(cfg->devices.settings, def.devices.settings,
 			   sizeof(def.devices.settings)) == 0;

@@ -72,6 +72,7 @@ json_t *snapshot_config_json(const struct vm_config *cfg)
 	    set(machine, "mem_size_mib", json_integer(cfg->mem_mib)) < 0 ||
 	    set(ebb, "acpi", json_boolean(cfg->acpi)) < 0 ||
 	    set(memory, "merge", json_boolean(cfg->mem_merge)) < 0 ||
+	    set(memory, "free_page_tables", json_boolean(cfg->free_page_tables)) < 0 ||
 	    set(ebb, "memory", memory) < 0)
 		goto fail_doc;
 	if (add_devices(doc, ebb, &cfg->devices) < 0)

@@ -23,7 +23,7 @@ int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start)
 	vm->arch = &host_arch;
 	vm->cfg = cfg;
 	vm->start_time = *start;
-	vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->table_trim.timer_fd = -1;
 	vm->exit_code = -1;
 	bus_init(&vm->mmio_bus, "mmio");
 	pthread_mutex_init(&vm->pause_lock, NULL);
@@ -93,8 +93,7 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
-/* The smallest block any device type gives back; 0 when none is asked for. */
-static uint64_t smallest_discard(const struct vm_config *cfg)
+uint64_t vm_smallest_discard(const struct vm_config *cfg)
 {
 	const struct device_registry *r = cfg->devices.registry;
 	uint64_t smallest = 0;
@@ -121,7 +120,7 @@ static enum mem_thp guest_ram_thp(const struct vm_config *cfg)
 {
 	if (cfg->thp)
 		return MEM_THP_ADVISE;
-	uint64_t granule = smallest_discard(cfg);
+	uint64_t granule = vm_smallest_discard(cfg);
 	if (cfg->backing == MEM_BACKING_ANON && granule && granule < MiB(2))
 		return MEM_THP_NEVER;
 	return MEM_THP_SYSTEM;
@@ -144,6 +143,8 @@ int vm_map_memory(struct vm *vm)
 		return ret;
 	}
 	vm->mem_ready = true;
+	if (!vm->cfg->free_page_tables)
+		vm->mem.remap_discards = false;
 	if (vm->cfg->mem_merge) {
 		ret = mem_advise_mergeable(&vm->mem);
 		if (ret < 0) {
@@ -200,6 +201,8 @@ void vm_destroy(struct vm *vm)
 	}
 	vm_destroy_devices(vm);
 	event_loop_destroy(&vm->loop);
+	if (vm->table_trim.timer_fd >= 0)
+		close(vm->table_trim.timer_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -211,7 +214,7 @@ void vm_destroy(struct vm *vm)
 	vm->arch->destroy(vm->arch_vm);
 	vm->arch_vm = NULL;
 	free(vm->cmdline);
-	vm->vm_fd = vm->kvm_fd = vm->exit_fd = -1;
+	vm->vm_fd = vm->kvm_fd = vm->exit_fd = vm->table_trim.timer_fd = -1;
 }
 
 void vm_request_exit(struct vm *vm, int code, const char *fmt, ...)

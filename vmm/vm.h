@@ -23,6 +23,16 @@
 
 struct vm;
 
+/* page_tables.c: KVM's page tables of memory given back, freed now and then. */
+struct page_table_trim {
+	int timer_fd;
+	uint64_t discarded_at_tick; /* bytes_discarded at the last tick, */
+	uint64_t discarded_at_trim; /* and at the last trim */
+	uint64_t trims;		    /* atomic */
+	unsigned int ticks_since_trim;
+	bool failed;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -46,6 +56,7 @@ struct vm {
 
 	struct guest_memory mem;
 	bool mem_ready;
+	struct page_table_trim table_trim;
 	struct bus mmio_bus;
 	struct event_loop loop;
 
@@ -76,6 +87,12 @@ int vm_init(struct vm *vm, struct vm_config *cfg, const struct timespec *start);
 int vm_open_kvm(struct vm *vm);
 /* Maps guest RAM (the configured size and backing). */
 int vm_map_memory(struct vm *vm);
+/* The smallest block any configured device gives back; 0 when none does. */
+uint64_t vm_smallest_discard(const struct vm_config *cfg);
+/* Before the event loop's thread starts: where KVM keeps them, the trim's timer. */
+int vm_start_page_table_trim(struct vm *vm);
+/* At exit, once the event loop has stopped. */
+void vm_log_page_table_trims(const struct vm *vm);
 /* Creates the KVM VM: irqchip, memory slots for the mapped RAM, platform devices. */
 int vm_create_kvm(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -246,7 +246,7 @@ int vmm_boot(struct vmm *vmm)
 int vmm_start_threads(struct vmm *vmm)
 {
 	struct vm *vm = &vmm->vm;
-	if (start_metrics_timer(vmm) < 0 ||
+	if (start_metrics_timer(vmm) < 0 || vm_start_page_table_trim(vm) < 0 ||
 	    event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 || vcpus_start(vm) < 0) {
 		log_err("starting the VM's threads: %s", strerror(errno));
 		return EBB_EXIT_VM_ERROR;
@@ -347,6 +347,7 @@ static void teardown(struct vmm *vmm)
 	vcpus_stop(vm);
 	event_loop_stop(&vm->loop);
 	event_loop_join(&vm->loop);
+	vm_log_page_table_trims(vm);
 	if (vmm->metrics_fd >= 0) {
 		vmm_flush_metrics(vmm);
 		close(vmm->metrics_fd);

@@ -360,6 +360,21 @@ static void test_config_rules(void **state)
 	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'share_kernel': 1}}}", &err), -EINVAL);
 	assert_string_equal(err.path, "ebb.memory.share_kernel");
 	config_free(&cfg);
+
+	/* free_page_tables is on unless asked off, with any backing. */
+	config_init(&cfg);
+	assert_true(cfg.free_page_tables);
+	assert_int_equal(load(&cfg,
+			      "{'ebb': {'memory_backing': 'memfd', 'memory': {'free_page_tables': "
+			      "false}}}",
+			      &err),
+			 0);
+	assert_false(cfg.free_page_tables);
+	assert_false(cfg.share_kernel);
+	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'free_page_tables': 'no'}}}", &err),
+			 -EINVAL);
+	assert_string_equal(err.path, "ebb.memory.free_page_tables");
+	config_free(&cfg);
 }
 
 int main(void)

@@ -275,7 +275,8 @@ log_tail() {
 # free), AFTER_KIB
 # (at the end of the window) and RECLAIM_S (the first sample within 32 MiB
 # of BEFORE_KIB, or "none"); and PEAK_PTE_KIB and AFTER_PTE_KIB, ebb's page
-# tables (VmPTE) at the same moments.
+# tables (VmPTE) at the same moments, PEAK_KVM_PT_KIB and AFTER_KVM_PT_KIB
+# KVM's (the host's SecPageTables: run one VM at a time).
 reclaim_measure() {
 	reclaim_sample "$@" && return 0
 	# A stuck guest is stopped here, so it neither loads the next
@@ -292,6 +293,8 @@ reclaim_measure() {
 
 # page_table_kib PID : the process's page tables, KiB (0 if unreadable).
 page_table_kib() { awk '/^VmPTE:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# kvm_page_table_kib : KVM's page tables on this host, KiB (0 if not shown).
+kvm_page_table_kib() { awk '/^SecPageTables:/ { print $2; f = 1 } END { if (!f) print 0 }' /proc/meminfo; }
 
 reclaim_sample() {
 	local name=$1 backing=$2 window=$3
@@ -300,6 +303,7 @@ reclaim_sample() {
 	local pid=$EBB_PID memfd=""
 	RECLAIM_S=none
 	BEFORE_KIB=0 PEAK_KIB=0 AFTER_KIB=0 PEAK_PTE_KIB=0 AFTER_PTE_KIB=0
+	PEAK_KVM_PT_KIB=0 AFTER_KVM_PT_KIB=0
 	wait_for "$OUT/$name.out" '^EBB-GUEST-READY' 180 "$pid" || return 1
 	[ "$backing" = memfd ] && memfd=$(memfd_fd "$pid")
 	wait_for "$OUT/$name.out" '^EBB-HOG start' 60 "$pid" || return 1
@@ -320,7 +324,10 @@ reclaim_sample() {
 		kill -0 "$pid" 2>/dev/null || return 1
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		read_usage "$backing" "$pid" "$memfd" || return 1
-		[ "$USAGE_KIB" -gt "$PEAK_KIB" ] && PEAK_KIB=$USAGE_KIB && PEAK_PTE_KIB=$(page_table_kib "$pid")
+		if [ "$USAGE_KIB" -gt "$PEAK_KIB" ]; then
+			PEAK_KIB=$USAGE_KIB PEAK_PTE_KIB=$(page_table_kib "$pid")
+			PEAK_KVM_PT_KIB=$(kvm_page_table_kib)
+		fi
 		sleep 0.1
 	done
 	local t0=$EPOCHREALTIME
@@ -338,7 +345,7 @@ reclaim_sample() {
 		sleep 0.2
 	done
 	AFTER_KIB=$USAGE_KIB
-	AFTER_PTE_KIB=$(page_table_kib "$pid")
+	AFTER_PTE_KIB=$(page_table_kib "$pid") AFTER_KVM_PT_KIB=$(kvm_page_table_kib)
 	kill -TERM "$pid" 2>/dev/null || true
 	wait_exit "$pid" 20 || true
 	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"

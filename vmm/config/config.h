@@ -45,6 +45,7 @@ struct vm_config {
 	bool acpi; /* describe devices with ACPI tables (x86), not the command line */
 	bool mem_merge; /* ebb.memory.merge: KSM may merge identical guest pages */
 	bool share_kernel; /* ebb.memory.share_kernel: an ELF kernel's pages mapped from its file */
+	bool free_page_tables;	/* ebb.memory.free_page_tables: discards free host page tables */
 	bool track_dirty_pages; /* machine-config: KVM logs guest writes, for Diff snapshots */
 
 	/* every device, with its type's ebb-only settings */

@@ -267,13 +267,17 @@ static const struct schema_field memory_fields[] = {
 	{ .name = "share_kernel",
 	  .type = SCHEMA_BOOL,
 	  .offset = offsetof(struct ebb_stage, share_kernel) },
+	{ .name = "free_page_tables",
+	  .type = SCHEMA_BOOL,
+	  .offset = offsetof(struct ebb_stage, free_page_tables) },
 };
 
 static const struct schema memory_schema = SCHEMA_OF(memory_fields);
 
 /*
  * "memory": {"merge": true}: KSM may merge identical guest pages;
- * {"share_kernel": true}: guests booted from one ELF kernel share its pages.
+ * {"share_kernel": true}: guests booted from one ELF kernel share its pages;
+ * {"free_page_tables": false}: discards keep the host's page tables.
  */
 static int parse_memory(struct schema_ctx *c, json_t *v, void *stage)
 {
@@ -309,6 +313,7 @@ int ebb_parse(struct schema_ctx *c, json_t *v, const struct vm_config *cfg, stru
 	st->acpi = cfg->acpi;
 	st->mem_merge = cfg->mem_merge;
 	st->share_kernel = cfg->share_kernel;
+	st->free_page_tables = cfg->free_page_tables;
 	st->parts[0] = (struct schema_part){ .schema = &ebb_schema, .stage = st };
 	st->nr_parts = 1 + device_confs_settings_parts(&cfg->devices, &st->parts[1],
 						       st->device_stage, sizeof(st->device_stage));
@@ -375,6 +380,7 @@ void ebb_apply(struct schema_ctx *c, struct vm_config *cfg, struct ebb_stage *st
 	if (ebb_has(st, "memory")) {
 		cfg->mem_merge = st->mem_merge;
 		cfg->share_kernel = st->share_kernel;
+		cfg->free_page_tables = st->free_page_tables;
 	}
 	device_confs_apply_settings(c, &cfg->devices, &st->parts[1], st->nr_parts - 1);
 }

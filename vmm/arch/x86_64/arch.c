@@ -238,6 +238,7 @@ static const struct seccomp_rule snapshot_seccomp[] = {
 const struct arch host_arch = {
 	.name = "x86_64",
 	.max_vcpus = X86_MAX_VCPUS,
+	.spare_slot_gpa = X86_MMIO_GAP_START,
 	.probe = x86_probe,
 	.destroy = x86_destroy,
 	.ram_layout = x86_ram_layout,

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM's page tables for guest memory the guest gave back. x86's KVM
+ * empties them when the memory goes (its MMU notifier) but keeps them:
+ * 4 KiB for every 2 MiB the guest ever touched, 1 MiB for an idle guest
+ * that once used 400 MiB. Deleting any memory slot makes it drop all of
+ * them, and the vCPUs fault back in what they use. So once a guest has
+ * given back enough and then nothing for a tick, the event loop makes a
+ * one-page slot at a spare guest-physical address and deletes it again;
+ * not more often than every TRIM_MIN_TICKS, so a guest that keeps freeing
+ * and touching memory pays its faults rarely.
+ */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+#define TRIM_TICK_S	 1
+#define TRIM_MIN_TICKS	 10
+#define TRIM_AFTER_BYTES MiB(32) /* a trim costs the vCPUs a fault per page they use */
+
+static int set_spare_slot(struct vm *vm, uint64_t size)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = vm->mem.nr_regions,
+		.guest_phys_addr = vm->arch->spare_slot_gpa,
+		.memory_size = size,
+		/* Any page of guest RAM; the guest never reaches the slot. */
+		.userspace_addr = (uintptr_t)vm->mem.regions[0].hva,
+	};
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+static void trim_tick(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct page_table_trim *t = &vm->table_trim;
+	uint64_t ticks;
+	(void)events;
+	if (read(t->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks) || t->failed)
+		return;
+	uint64_t discarded =
+		__atomic_load_n(&vm->mem.discard_stats.bytes_discarded, __ATOMIC_RELAXED);
+	bool quiet = discarded == t->discarded_at_tick;
+	t->discarded_at_tick = discarded;
+	if (t->ticks_since_trim < TRIM_MIN_TICKS)
+		t->ticks_since_trim++;
+	if (!quiet || discarded - t->discarded_at_trim < TRIM_AFTER_BYTES ||
+	    t->ticks_since_trim < TRIM_MIN_TICKS)
+		return;
+	t->discarded_at_trim = discarded;
+	t->ticks_since_trim = 0;
+	int ret = set_spare_slot(vm, 4096);
+	if (ret == 0)
+		ret = set_spare_slot(vm, 0);
+	if (ret < 0) {
+		t->failed = true;
+		log_warn("freeing KVM's page tables with a spare memory slot %u at 0x%llx: %s; "
+			 "they stay from now on",
+			 vm->mem.nr_regions, (unsigned long long)vm->arch->spare_slot_gpa,
+			 strerror(-ret));
+		return;
+	}
+	__atomic_add_fetch(&t->trims, 1, __ATOMIC_RELAXED);
+}
+
+void vm_log_page_table_trims(const struct vm *vm)
+{
+	const struct page_table_trim *t = &vm->table_trim;
+	if (t->timer_fd >= 0)
+		log_info("KVM's page tables freed %llu times (%llu MiB given back since the last)",
+			 (unsigned long long)__atomic_load_n(&t->trims, __ATOMIC_RELAXED),
+			 (unsigned long long)((t->discarded_at_tick - t->discarded_at_trim) >> 20));
+}
+
+int vm_start_page_table_trim(struct vm *vm)
+{
+	if (!vm->arch->spare_slot_gpa || !vm->cfg->free_page_tables ||
+	    !vm_smallest_discard(vm->cfg) || vm->mem.nr_regions == 0)
+		return 0;
+	struct page_table_trim *t = &vm->table_trim;
+	t->ticks_since_trim = TRIM_MIN_TICKS;
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->timer_fd < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { TRIM_TICK_S, 0 },
+				  .it_interval = { TRIM_TICK_S, 0 } };
+	if (timerfd_settime(t->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	return event_loop_add(&vm->loop, t->timer_fd, EPOLLIN, trim_tick, vm, NULL);
+}
