@@ -73,7 +73,13 @@ for mode in ${MODES:-ebb-policy qemu-reporting}; do
 		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "${CMD[@]}") \
 			>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
 		pids+=($!)
-		wait_for "$OUT/$name.out" '^EBB-IDLE' 300 "$!" || die "$name did not reach idle"
+		if ! wait_for "$OUT/$name.out" '^EBB-IDLE' 300 "$!"; then
+			# Stopped by SIGTERM, ebb logs its vCPUs' registers into $name.err.
+			log_stuck "$name" "${pids[-1]}"
+			kill -TERM "${pids[-1]}" 2>/dev/null || true
+			wait_exit "${pids[-1]}" 20 || true
+			die "$name did not reach idle"
+		fi
 		sleep 8
 		log "$name idle, cgroup at $(($(cat "$cg/memory.current") >> 20)) MiB"
 	done
