@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -104,6 +105,18 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn
 	if (out)
 		*out = src;
 	return 0;
+}
+
+int event_loop_add_periodic(struct event_loop *loop, unsigned int period_s, event_fn fn,
+			    void *opaque, int *fd)
+{
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*fd < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { period_s, 0 }, .it_interval = { period_s, 0 } };
+	if (timerfd_settime(*fd, 0, &its, NULL) < 0)
+		return -errno;
+	return event_loop_add(loop, *fd, EPOLLIN, fn, opaque, NULL);
 }
 
 void event_loop_remove(struct event_loop *loop, struct event_source *src)

@@ -40,6 +40,12 @@ void event_loop_destroy(struct event_loop *loop);
 
 int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn, void *opaque,
 		   struct event_source **out);
+/*
+ * A timerfd firing every period_s seconds, watched by the loop; *fd is set as
+ * soon as it exists (the caller closes it), -1 before. fn reads it.
+ */
+int event_loop_add_periodic(struct event_loop *loop, unsigned int period_s, event_fn fn,
+			    void *opaque, int *fd);
 /* Safe from inside a callback; the source is freed after the current batch. */
 void event_loop_remove(struct event_loop *loop, struct event_source *src);
 int event_loop_add_batch_hook(struct event_loop *loop, event_hook_fn fn, void *opaque);

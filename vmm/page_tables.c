@@ -14,9 +14,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -87,12 +85,5 @@ int vm_start_page_table_trim(struct vm *vm)
 		return 0;
 	struct page_table_trim *t = &vm->table_trim;
 	t->ticks_since_trim = TRIM_MIN_TICKS;
-	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (t->timer_fd < 0)
-		return -errno;
-	struct itimerspec its = { .it_value = { TRIM_TICK_S, 0 },
-				  .it_interval = { TRIM_TICK_S, 0 } };
-	if (timerfd_settime(t->timer_fd, 0, &its, NULL) < 0)
-		return -errno;
-	return event_loop_add(&vm->loop, t->timer_fd, EPOLLIN, trim_tick, vm, NULL);
+	return event_loop_add_periodic(&vm->loop, TRIM_TICK_S, trim_tick, vm, &t->timer_fd);
 }

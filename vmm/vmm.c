@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,15 +188,8 @@ static int start_metrics_timer(struct vmm *vmm)
 {
 	if (vmm->metrics_fd < 0)
 		return 0;
-	vmm->metrics_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (vmm->metrics_timer_fd < 0)
-		return -errno;
-	struct itimerspec its = { .it_value = { METRICS_PERIOD_S, 0 },
-				  .it_interval = { METRICS_PERIOD_S, 0 } };
-	if (timerfd_settime(vmm->metrics_timer_fd, 0, &its, NULL) < 0)
-		return -errno;
-	return event_loop_add(&vmm->vm.loop, vmm->metrics_timer_fd, EPOLLIN, metrics_timer_fired,
-			      vmm, NULL);
+	return event_loop_add_periodic(&vmm->vm.loop, METRICS_PERIOD_S, metrics_timer_fired, vmm,
+				       &vmm->metrics_timer_fd);
 }
 
 int vmm_flush_metrics(struct vmm *vmm)
