@@ -202,12 +202,23 @@ static void set_regions(struct guest_memory *mem, uint8_t *base, uint64_t total,
 	}
 }
 
+/* Which pages are resident: for Full snapshots and the zero-page sweep. */
+static void open_pagemap(struct guest_memory *mem)
+{
+	mem->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (mem->pagemap_fd < 0)
+		log_warn("memory: /proc/self/pagemap: %s (a Full snapshot writes all of RAM; "
+			 "zero pages stay)",
+			 strerror(errno));
+}
+
 int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp thp,
 	     const struct mem_region *layout, unsigned int nr_regions)
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
 	mem->file_fd = -1;
+	mem->pagemap_fd = -1;
 	mem->backing = backing;
 	if (backing == MEM_BACKING_FILE)
 		return -EINVAL; /* mem_init_file() */
@@ -278,6 +289,7 @@ int mem_init(struct guest_memory *mem, enum mem_backing backing, enum mem_thp th
 	mem->remap_discards =
 		backing == MEM_BACKING_ANON && !mem->thp_may_back && !dontneed_frees_page_tables();
 	set_regions(mem, base, total, layout, nr_regions);
+	open_pagemap(mem);
 	return 0;
 
 err_unmap:
@@ -335,6 +347,7 @@ int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *lay
 {
 	memset(mem, 0, sizeof(*mem));
 	mem->fd = -1;
+	mem->pagemap_fd = -1;
 	mem->file_fd = fd;
 	mem->backing = MEM_BACKING_FILE;
 	mem->page_size = 4096;
@@ -357,6 +370,7 @@ int mem_init_file(struct guest_memory *mem, int fd, const struct mem_region *lay
 	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, base, total, RAM_NAME);
 	madvise(base, total, MADV_DONTDUMP);
 	set_regions(mem, base, total, layout, nr_regions);
+	open_pagemap(mem);
 	return 0;
 }
 
@@ -369,8 +383,10 @@ void mem_destroy(struct guest_memory *mem)
 		close(mem->fd);
 	if (mem->file_fd >= 0)
 		close(mem->file_fd);
+	if (mem->pagemap_fd >= 0)
+		close(mem->pagemap_fd);
 	mem->base = NULL;
-	mem->fd = mem->file_fd = -1;
+	mem->fd = mem->file_fd = mem->pagemap_fd = -1;
 }
 
 static const struct mem_region *find_region(const struct guest_memory *mem, uint64_t gpa,

@@ -91,6 +91,7 @@ struct guest_memory {
 	bool named;
 	int thp_advice;
 	struct mem_dirty *dirty; /* dirty-page tracking (memory_dirty.c), NULL when off */
+	int pagemap_fd;		 /* /proc/self/pagemap, opened at init (before seccomp); -1 */
 	unsigned int nr_file_ranges;
 	struct mem_file_range file_ranges[MEM_MAX_FILE_RANGES];
 };
@@ -177,6 +178,40 @@ int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge);
 
 /* Bytes of guest RAM that are resident on the host (mincore/fd blocks). */
 uint64_t mem_resident_bytes(const struct guest_memory *mem);
+
+/*
+ * ---- zero pages (memory_zero.c) ----
+ * Pages of anon guest RAM that the guest wrote and that hold only zeros (the
+ * kernel's bss, hash tables it sized at boot and never filled) cost the host
+ * as much as any other. A discarded one reads back as zeros, and the host
+ * maps its shared zero page until the guest writes it again. Found in two
+ * steps: a scan while the guest runs marks candidates, bounded per call; a
+ * discard, while nothing writes guest RAM, looks at each again first.
+ */
+struct mem_zero_sweep {
+	uint64_t *marks; /* candidates: a bit per 4 KiB page of the host mapping */
+	uint64_t nr_pages;
+	uint64_t cursor; /* next page to scan, then next mark to look at */
+	uint64_t marked;
+	uint64_t pm[512]; /* pagemap entries of the pages being looked at */
+};
+
+/* -ENOTSUP unless anon RAM without transparent huge pages and a pagemap. */
+int mem_zero_sweep_init(struct mem_zero_sweep *z, const struct guest_memory *mem);
+void mem_zero_sweep_destroy(struct mem_zero_sweep *z);
+/*
+ * Scans up to max_pages pages from the cursor and marks those that are
+ * resident, the process's own and all zero. Returns true once the scan has
+ * reached the end of guest RAM; the cursor is then back at the start.
+ */
+bool mem_zero_scan(struct mem_zero_sweep *z, const struct guest_memory *mem, uint64_t max_pages);
+/*
+ * Looks at up to max_pages marked pages from the cursor, discards those
+ * still resident, own and zero, and clears their marks. Nothing may write
+ * guest RAM meanwhile (the caller stops the vCPUs and device work). Returns
+ * the bytes discarded, or negative errno; z->marked is 0 once all are done.
+ */
+int64_t mem_zero_discard(struct mem_zero_sweep *z, struct guest_memory *mem, uint64_t max_pages);
 
 /*
  * ---- dirty-page tracking (memory_dirty.c) ----

@@ -48,6 +48,7 @@ static const struct flag flags[] = {
 	{ "mem-merge", VALUE_TRUE, "ebb.memory.merge", true },
 	{ "share-kernel", VALUE_TRUE, "ebb.memory.share_kernel", true },
 	{ "keep-page-tables", VALUE_FALSE, "ebb.memory.free_page_tables", true },
+	{ "keep-zero-pages", VALUE_FALSE, "ebb.memory.free_zero_pages", true },
 	{ "balloon-target-mib", VALUE_NUMBER, "balloon.amount_mib", true },
 	{ "balloon-reporting", VALUE_TRUE, "balloon.free_page_reporting", true },
 	{ "balloon-deflate-on-oom", VALUE_TRUE, "balloon.deflate_on_oom", true },
@@ -113,6 +114,7 @@ static void print_help(void)
 	       "                             every guest booted from it (anon only; the file must\n"
 	       "                             not change while guests run)\n"
 	       "  --keep-page-tables         discards keep the host's page tables (ebb and KVM's)\n"
+	       "  --keep-zero-pages          guest RAM that holds only zeros stays resident\n"
 	       "\n"
 	       "Balloon (virtio-balloon):\n"
 	       "  --balloon-target-mib N     add a balloon with this target size\n"

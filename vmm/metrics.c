@@ -62,7 +62,8 @@ json_t *vmm_metrics_json(struct vmm *vmm)
 	const struct bus *io =
 		vm->arch_vm && vm->arch->io_bus ? vm->arch->io_bus(vm->arch_vm) : NULL;
 	json_t *m = json_pack(
-		"{s:I, s:{s:I, s:I}, s:{s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		"{s:I, s:{s:I, s:I}, s:{s:I}, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:I}}",
 		"utc_timestamp_ms", (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api",
 		"requests", (json_int_t)vmm->api_requests, "errors", (json_int_t)vmm->api_errors,
 		"vcpu", "exits", (json_int_t)exits, "bus", bus_metrics(io, &vm->mmio_bus), "memory",
@@ -72,7 +73,11 @@ json_t *vmm_metrics_json(struct vmm *vmm)
 		(json_int_t)vm->mem.discard_stats.thp_split_requests, "thp_split_errors",
 		(json_int_t)vm->mem.discard_stats.thp_split_errors, "blocks_remapped",
 		(json_int_t)vm->mem.discard_stats.blocks_remapped, "kvm_page_table_trims",
-		(json_int_t)__atomic_load_n(&vm->table_trim.trims, __ATOMIC_RELAXED));
+		(json_int_t)__atomic_load_n(&vm->table_trim.trims, __ATOMIC_RELAXED),
+		"zero_page_sweeps",
+		(json_int_t)__atomic_load_n(&vm->zero_sweep.sweeps, __ATOMIC_RELAXED),
+		"zero_pages_freed_bytes",
+		(json_int_t)__atomic_load_n(&vm->zero_sweep.bytes_freed, __ATOMIC_RELAXED));
 	for (unsigned int i = 0; m && i < vm->nr_devices; i++) {
 		struct device *d = &vm->devices[i];
 		if (d->dev && d->type->counters)

@@ -8,7 +8,8 @@
  * given back enough and then nothing for a tick, the event loop makes a
  * one-page slot at a spare guest-physical address and deletes it again;
  * not more often than every TRIM_MIN_TICKS, so a guest that keeps freeing
- * and touching memory pays its faults rarely.
+ * and touching memory pays its faults rarely. The same tick drives the
+ * zero-page sweep (zero_pages.c).
  */
 #include "vmm/vm.h"
 
@@ -36,18 +37,16 @@ static int set_spare_slot(struct vm *vm, uint64_t size)
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
 }
 
-static void trim_tick(void *opaque, uint32_t events)
+static bool trim_wanted(const struct vm *vm)
 {
-	struct vm *vm = opaque;
+	return vm->arch->spare_slot_gpa && vm->cfg->free_page_tables && vm->mem.nr_regions > 0;
+}
+
+static void trim(struct vm *vm, bool quiet, uint64_t discarded)
+{
 	struct page_table_trim *t = &vm->table_trim;
-	uint64_t ticks;
-	(void)events;
-	if (read(t->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks) || t->failed)
+	if (t->failed || !trim_wanted(vm))
 		return;
-	uint64_t discarded =
-		__atomic_load_n(&vm->mem.discard_stats.bytes_discarded, __ATOMIC_RELAXED);
-	bool quiet = discarded == t->discarded_at_tick;
-	t->discarded_at_tick = discarded;
 	if (t->ticks_since_trim < TRIM_MIN_TICKS)
 		t->ticks_since_trim++;
 	if (!quiet || discarded - t->discarded_at_trim < TRIM_AFTER_BYTES ||
@@ -69,21 +68,42 @@ static void trim_tick(void *opaque, uint32_t events)
 	__atomic_add_fetch(&t->trims, 1, __ATOMIC_RELAXED);
 }
 
+static void quiet_tick(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct page_table_trim *t = &vm->table_trim;
+	uint64_t ticks;
+	(void)events;
+	if (read(t->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	uint64_t discarded =
+		__atomic_load_n(&vm->mem.discard_stats.bytes_discarded, __ATOMIC_RELAXED);
+	bool quiet = discarded == t->discarded_at_tick;
+	t->discarded_at_tick = discarded;
+	trim(vm, quiet, discarded);
+	vm_zero_sweep_tick(vm, quiet, discarded);
+}
+
 void vm_log_page_table_trims(const struct vm *vm)
 {
 	const struct page_table_trim *t = &vm->table_trim;
-	if (t->timer_fd >= 0)
+	if (t->timer_fd >= 0 && trim_wanted(vm))
 		log_info("KVM's page tables freed %llu times (%llu MiB given back since the last)",
 			 (unsigned long long)__atomic_load_n(&t->trims, __ATOMIC_RELAXED),
 			 (unsigned long long)((t->discarded_at_tick - t->discarded_at_trim) >> 20));
 }
 
-int vm_start_page_table_trim(struct vm *vm)
+int vm_start_quiet_tick(struct vm *vm)
 {
-	if (!vm->arch->spare_slot_gpa || !vm->cfg->free_page_tables ||
-	    !vm_smallest_discard(vm->cfg) || vm->mem.nr_regions == 0)
+	/* Only a device that gives memory back makes the guest quiet after it. */
+	if (!vm_smallest_discard(vm->cfg))
+		return 0;
+	int ret = vm_zero_sweep_init(vm);
+	if (ret < 0)
+		return ret;
+	if (!trim_wanted(vm) && !vm->zero_sweep.on)
 		return 0;
 	struct page_table_trim *t = &vm->table_trim;
 	t->ticks_since_trim = TRIM_MIN_TICKS;
-	return event_loop_add_periodic(&vm->loop, TRIM_TICK_S, trim_tick, vm, &t->timer_fd);
+	return event_loop_add_periodic(&vm->loop, TRIM_TICK_S, quiet_tick, vm, &t->timer_fd);
 }

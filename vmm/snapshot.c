@@ -42,13 +42,6 @@ int snapshot_attach(struct vmm *vmm)
 	return ret;
 }
 
-void snapshot_detach(struct vmm *vmm)
-{
-	if (vmm->snapshot.pagemap_fd >= 0)
-		close(vmm->snapshot.pagemap_fd);
-	vmm->snapshot.pagemap_fd = -1;
-}
-
 /*
  * What the event loop adds to its allowlist for snapshots: creating the two
  * files next to their targets (never through a symlink) and renaming them

@@ -34,7 +34,6 @@ struct json_t;
 
 /* What a VM keeps for snapshots while it lives. */
 struct vmm_snapshot {
-	int pagemap_fd;	      /* /proc/self/pagemap, opened before seccomp */
 	bool restored;	      /* made from a snapshot */
 	unsigned int created; /* snapshots written */
 };
@@ -44,9 +43,8 @@ struct seccomp_extra;
 #define SNAPSHOT_SECCOMP_EXTRAS 2
 unsigned int snapshot_seccomp_extras(struct seccomp_extra *extra);
 
-/* After the VM exists, before its threads run: the dirty log source, the pagemap. */
+/* After the VM exists, before its threads run: the dirty log source. */
 int snapshot_attach(struct vmm *vmm);
-void snapshot_detach(struct vmm *vmm);
 
 enum snapshot_type {
 	SNAPSHOT_FULL,

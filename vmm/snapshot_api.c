@@ -282,6 +282,7 @@ static bool fresh(const struct vmm *vmm)
 		    cfg->backing == def.backing && cfg->thp == def.thp && cfg->acpi == def.acpi &&
 		    cfg->mem_merge == def.mem_merge && cfg->share_kernel == def.share_kernel &&
 		    cfg->free_page_tables == def.free_page_tables &&
+		    cfg->free_zero_pages == def.free_zero_pages &&
 		    cfg->track_dirty_pages == def.track_dirty_pages &&
 		    memcmp(cfg->devices.settings, def.devices.settings,
 			   sizeof(def.devices.settings)) == 0;

@@ -73,6 +73,7 @@ json_t *snapshot_config_json(const struct vm_config *cfg)
 	    set(ebb, "acpi", json_boolean(cfg->acpi)) < 0 ||
 	    set(memory, "merge", json_boolean(cfg->mem_merge)) < 0 ||
 	    set(memory, "free_page_tables", json_boolean(cfg->free_page_tables)) < 0 ||
+	    set(memory, "free_zero_pages", json_boolean(cfg->free_zero_pages)) < 0 ||
 	    set(ebb, "memory", memory) < 0)
 		goto fail_doc;
 	if (add_devices(doc, ebb, &cfg->devices) < 0)

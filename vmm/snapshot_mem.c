@@ -81,11 +81,6 @@ int snapshot_mem_attach(struct vmm *vmm)
 		.opaque = vm,
 	};
 	mem_set_dirty_source(&vm->mem, &src);
-	vmm->snapshot.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (vmm->snapshot.pagemap_fd < 0)
-		log_warn(
-			"snapshots: /proc/self/pagemap: %s (a Full snapshot will write all of RAM)",
-			strerror(errno));
 	if (vmm->cfg->track_dirty_pages)
 		return mem_track_start(&vm->mem);
 	return 0;
@@ -314,7 +309,7 @@ int snapshot_mem_write(struct vmm *vmm, int fd, enum snapshot_type type,
 		return -ENOMEM;
 	ps->mem = mem;
 	ps->type = type;
-	ps->pagemap_fd = vmm->snapshot.pagemap_fd;
+	ps->pagemap_fd = vmm->vm.mem.pagemap_fd;
 	ps->memfd = (struct extent_cursor){ .fd = mem->backing == MEM_BACKING_MEMFD ? mem->fd : -1,
 					    .size = mem->mapping_size };
 	ps->origin = (struct extent_cursor){ .fd = mem->file_fd, .size = mem->mapping_size };

@@ -203,6 +203,7 @@ void vm_destroy(struct vm *vm)
 	event_loop_destroy(&vm->loop);
 	if (vm->table_trim.timer_fd >= 0)
 		close(vm->table_trim.timer_fd);
+	vm_zero_sweep_destroy(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

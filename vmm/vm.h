@@ -33,6 +33,17 @@ struct page_table_trim {
 	bool failed;
 };
 
+/* zero_pages.c: guest RAM that holds only zeros, given back when the guest is quiet. */
+struct zero_sweep {
+	struct mem_zero_sweep mem;
+	bool on;
+	bool sweeping, scanned;
+	uint64_t discarded_at_sweep; /* bytes_discarded when the last sweep ended */
+	unsigned int ticks_since_sweep;
+	uint64_t sweeps;      /* atomic */
+	uint64_t bytes_freed; /* atomic */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -57,6 +68,7 @@ struct vm {
 	struct guest_memory mem;
 	bool mem_ready;
 	struct page_table_trim table_trim;
+	struct zero_sweep zero_sweep;
 	struct bus mmio_bus;
 	struct event_loop loop;
 
@@ -89,10 +101,20 @@ int vm_open_kvm(struct vm *vm);
 int vm_map_memory(struct vm *vm);
 /* The smallest block any configured device gives back; 0 when none does. */
 uint64_t vm_smallest_discard(const struct vm_config *cfg);
-/* Before the event loop's thread starts: where KVM keeps them, the trim's timer. */
-int vm_start_page_table_trim(struct vm *vm);
+/*
+ * Before the event loop's thread starts: one tick a second for what is
+ * given back once the guest is quiet, KVM's page tables (where KVM keeps
+ * them) and zero pages.
+ */
+int vm_start_quiet_tick(struct vm *vm);
 /* At exit, once the event loop has stopped. */
 void vm_log_page_table_trims(const struct vm *vm);
+/* zero_pages.c */
+int vm_zero_sweep_init(struct vm *vm);
+void vm_zero_sweep_destroy(struct vm *vm);
+/* On the event loop's thread, from the tick: quiet when nothing was given back since the last. */
+void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded);
+void vm_log_zero_sweeps(const struct vm *vm);
 /* Creates the KVM VM: irqchip, memory slots for the mapped RAM, platform devices. */
 int vm_create_kvm(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -238,7 +238,7 @@ int vmm_boot(struct vmm *vmm)
 int vmm_start_threads(struct vmm *vmm)
 {
 	struct vm *vm = &vmm->vm;
-	if (start_metrics_timer(vmm) < 0 || vm_start_page_table_trim(vm) < 0 ||
+	if (start_metrics_timer(vmm) < 0 || vm_start_quiet_tick(vm) < 0 ||
 	    event_loop_start_thread(&vm->loop, loop_thread_setup, vm) < 0 || vcpus_start(vm) < 0) {
 		log_err("starting the VM's threads: %s", strerror(errno));
 		return EBB_EXIT_VM_ERROR;
@@ -340,6 +340,7 @@ static void teardown(struct vmm *vmm)
 	event_loop_stop(&vm->loop);
 	event_loop_join(&vm->loop);
 	vm_log_page_table_trims(vm);
+	vm_log_zero_sweeps(vm);
 	if (vmm->metrics_fd >= 0) {
 		vmm_flush_metrics(vmm);
 		close(vmm->metrics_fd);
@@ -353,7 +354,6 @@ static void teardown(struct vmm *vmm)
 		close(vmm->signal_fd);
 	if (vmm->ctl_ready)
 		event_loop_destroy(&vmm->ctl);
-	snapshot_detach(vmm);
 	vm_destroy(vm);
 }
 
@@ -367,7 +367,6 @@ int vmm_run(struct vm_config *cfg, const struct timespec *start, vmm_route_fn ro
 	vmm->cfg = cfg;
 	vmm->route = route;
 	vmm->signal_fd = vmm->metrics_fd = vmm->metrics_timer_fd = -1;
-	vmm->snapshot.pagemap_fd = -1;
 	vmm->console.saved_flags = -1;
 	vmm->console.space_fd = -1;
 	struct vm *vm = &vmm->vm;

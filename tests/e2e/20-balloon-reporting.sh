@@ -4,10 +4,11 @@
 # the negative control for each backing: without reporting it stays. Anon
 # RAM's page tables go with it; memfd RAM's, the control, stay. KVM's go
 # with either backing, and stay with --keep-page-tables (the control).
+# Anon RAM that holds only zeros goes too, and stays with --keep-zero-pages.
 # lab: --mem 4096
 # timeout: 900
 source "$(dirname "$0")/lib.sh"
-require_files "$EBB" "$KERNEL" "$INITRD"
+require_files "$EBB" "$KERNEL" "$INITRD" "$ZERO_PAGES"
 
 MIB=1024
 vm=(--mem-mib 512 --vcpus 1)
@@ -51,6 +52,18 @@ expect_tables() {
 	fi
 }
 
+# expect_zero_pages : the anon run's guest RAM holds less that is only
+# zeros than the keep run's (--keep-zero-pages), which holds the guest's
+# boot-time zeros (its kernel's bss alone is over 1 MiB) at the end.
+expect_zero_pages() {
+	if [ "$KEEP_ZERO_KIB" -ge 1024 ] && [ "$ANON_ZERO_KIB" -ge 0 ] &&
+		[ "$ANON_ZERO_KIB" -le $((KEEP_ZERO_KIB - 512)) ]; then
+		pass "zero pages: anon's guest RAM ends with $ANON_ZERO_KIB KiB of them, keep's (--keep-zero-pages) $KEEP_ZERO_KIB"
+	else
+		fail "zero pages: anon's guest RAM ends with $ANON_ZERO_KIB KiB of them, keep's (--keep-zero-pages) $KEEP_ZERO_KIB"
+	fi
+}
+
 # expect_kept NAME : without reporting, the freed memory stays on the host.
 expect_kept() {
 	local name=$1
@@ -69,13 +82,18 @@ expect_tables freed anon vmm
 expect_tables freed anon kvm
 expect_grep "anon: ebb freed KVM's page tables with a spare slot" "$OUT/anon.err" \
 	"KVM's page tables freed [1-9][0-9]* times"
+expect_grep "anon: ebb gave back zero pages" "$OUT/anon.err" \
+	'zero pages: [1-9][0-9]* KiB of guest RAM given back in [1-9][0-9]* sweeps'
+ANON_ZERO_KIB=$AFTER_ZERO_KIB
 
-log "negative control: reporting on, page tables kept (--keep-page-tables)"
-reclaim_run keep anon 300 10 "${vm[@]}" --balloon-reporting --keep-page-tables ||
+log "negative control: reporting on, page tables and zero pages kept (--keep-page-tables --keep-zero-pages)"
+reclaim_run keep anon 300 10 "${vm[@]}" --balloon-reporting --keep-page-tables --keep-zero-pages ||
 	fail "keep: run failed"
 expect_reclaimed keep
 expect_tables kept keep vmm
 expect_tables kept keep kvm
+KEEP_ZERO_KIB=$AFTER_ZERO_KIB
+expect_zero_pages
 
 log "negative control: no reporting, the memory stays"
 reclaim_run control anon 300 10 "${vm[@]}" --balloon-target-mib 0 || fail "control: run failed"

@@ -375,6 +375,16 @@ static void test_config_rules(void **state)
 			 -EINVAL);
 	assert_string_equal(err.path, "ebb.memory.free_page_tables");
 	config_free(&cfg);
+
+	/* free_zero_pages likewise, and apart from free_page_tables. */
+	config_init(&cfg);
+	assert_true(cfg.free_zero_pages);
+	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'free_zero_pages': false}}}", &err), 0);
+	assert_false(cfg.free_zero_pages);
+	assert_true(cfg.free_page_tables);
+	assert_int_equal(load(&cfg, "{'ebb': {'memory': {'free_zero_pages': 0}}}", &err), -EINVAL);
+	assert_string_equal(err.path, "ebb.memory.free_zero_pages");
+	config_free(&cfg);
 }
 
 int main(void)

@@ -12,6 +12,7 @@ set -euo pipefail
 
 EBB=${EBB:-build/ebb}
 EBB_TRACE=${EBB_TRACE:-build/ebb-trace}
+ZERO_PAGES=${ZERO_PAGES:-build/zero-pages}
 KERNEL=${KERNEL:-build/guest/bzImage}
 VMLINUX=${VMLINUX:-build/guest/vmlinux}
 INITRD=${INITRD:-build/guest/initramfs.cpio.gz}
@@ -276,7 +277,8 @@ log_tail() {
 # (at the end of the window) and RECLAIM_S (the first sample within 32 MiB
 # of BEFORE_KIB, or "none"); and PEAK_PTE_KIB and AFTER_PTE_KIB, ebb's page
 # tables (VmPTE) at the same moments, PEAK_KVM_PT_KIB and AFTER_KVM_PT_KIB
-# KVM's (the host's SecPageTables: run one VM at a time).
+# KVM's (the host's SecPageTables: run one VM at a time); AFTER_ZERO_KIB,
+# the guest RAM that is ebb's own and holds only zeros at the end.
 reclaim_measure() {
 	reclaim_sample "$@" && return 0
 	# A stuck guest is stopped here, so it neither loads the next
@@ -296,6 +298,15 @@ page_table_kib() { awk '/^VmPTE:/ { print $2; f = 1 } END { if (!f) print 0 }' "
 # kvm_page_table_kib : KVM's page tables on this host, KiB (0 if not shown).
 kvm_page_table_kib() { awk '/^SecPageTables:/ { print $2; f = 1 } END { if (!f) print 0 }' /proc/meminfo; }
 
+# zero_page_kib PID : KiB of PID's guest RAM that is its own and holds only
+# zeros (build/zero-pages); -1 when it cannot tell.
+zero_page_kib() {
+	local s e out
+	read -r s e <<<"$(guest_ram_range "$1")"
+	out=$("$ZERO_PAGES" "$1" "$s" "$e" 2>/dev/null) || out="-1 -1"
+	echo "${out#* }"
+}
+
 reclaim_sample() {
 	local name=$1 backing=$2 window=$3
 	shift 3
@@ -303,7 +314,7 @@ reclaim_sample() {
 	local pid=$EBB_PID memfd=""
 	RECLAIM_S=none
 	BEFORE_KIB=0 PEAK_KIB=0 AFTER_KIB=0 PEAK_PTE_KIB=0 AFTER_PTE_KIB=0
-	PEAK_KVM_PT_KIB=0 AFTER_KVM_PT_KIB=0
+	PEAK_KVM_PT_KIB=0 AFTER_KVM_PT_KIB=0 AFTER_ZERO_KIB=-1
 	wait_for "$OUT/$name.out" '^EBB-GUEST-READY' 180 "$pid" || return 1
 	[ "$backing" = memfd ] && memfd=$(memfd_fd "$pid")
 	wait_for "$OUT/$name.out" '^EBB-HOG start' 60 "$pid" || return 1
@@ -346,6 +357,7 @@ reclaim_sample() {
 	done
 	AFTER_KIB=$USAGE_KIB
 	AFTER_PTE_KIB=$(page_table_kib "$pid") AFTER_KVM_PT_KIB=$(kvm_page_table_kib)
+	AFTER_ZERO_KIB=$(zero_page_kib "$pid")
 	kill -TERM "$pid" 2>/dev/null || true
 	wait_exit "$pid" 20 || true
 	log "$name: before $((BEFORE_KIB / 1024)) MiB, peak $((PEAK_KIB / 1024)) MiB, after $((AFTER_KIB / 1024)) MiB, back within 32 MiB at ${RECLAIM_S}s"

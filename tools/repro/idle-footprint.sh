@@ -6,7 +6,8 @@
 # falling, its memory.stat divided by GUESTS says what kind of memory an idle
 # guest costs (the page cache of files, shared by all, counts once), the
 # last VMM's smaps say which of its mappings hold its private memory, its
-# pagemap which 2 MiB blocks of guest RAM are resident, and the last guest
+# pagemap which 2 MiB blocks of guest RAM are resident and how much of it
+# holds only zeros, and the last guest
 # prints its /proc/meminfo, free lists and /proc/iomem IDLE_S s after its
 # free (the policy squeezes an idle guest only after a minute or more).
 # Not part of make bench; run it in the lab:
@@ -92,6 +93,7 @@ for mode in ${MODES:-ebb-policy qemu-reporting}; do
 		mappings "${pids[-1]}"
 		echo "-- its guest RAM's resident memory per 2 MiB block"
 		ram_blocks "${pids[-1]}"
+		echo "  $(zero_page_kib "${pids[-1]}") KiB of it hold only zeros (build/zero-pages)"
 		echo "-- the guest's view"
 		sed -n '/^MemTotal/,/^EBB-MEMINFO-END/p' "$OUT/$name.out" | tr -d '\r' |
 			grep -E '^(MemTotal|MemFree|MemAvailable|Cached|Shmem|Slab|SUnreclaim|Node|Free pages count|page_reporting|[0-9a-f]+-|  [0-9a-f]+-|\[)' || true

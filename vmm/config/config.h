@@ -46,6 +46,7 @@ struct vm_config {
 	bool mem_merge; /* ebb.memory.merge: KSM may merge identical guest pages */
 	bool share_kernel; /* ebb.memory.share_kernel: an ELF kernel's pages mapped from its file */
 	bool free_page_tables;	/* ebb.memory.free_page_tables: discards free host page tables */
+	bool free_zero_pages;	/* ebb.memory.free_zero_pages: zero pages given back when quiet */
 	bool track_dirty_pages; /* machine-config: KVM logs guest writes, for Diff snapshots */
 
 	/* every device, with its type's ebb-only settings */

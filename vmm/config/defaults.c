@@ -13,6 +13,7 @@ void config_init_with(struct vm_config *cfg, const struct device_registry *regis
 	cfg->backing = MEM_BACKING_ANON;
 	cfg->acpi = true;
 	cfg->free_page_tables = true;
+	cfg->free_zero_pages = true;
 	cfg->level = LOG_INFO;
 	device_confs_init(&cfg->devices, registry);
 }

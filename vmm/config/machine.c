@@ -270,6 +270,9 @@ static const struct schema_field memory_fields[] = {
 	{ .name = "free_page_tables",
 	  .type = SCHEMA_BOOL,
 	  .offset = offsetof(struct ebb_stage, free_page_tables) },
+	{ .name = "free_zero_pages",
+	  .type = SCHEMA_BOOL,
+	  .offset = offsetof(struct ebb_stage, free_zero_pages) },
 };
 
 static const struct schema memory_schema = SCHEMA_OF(memory_fields);
@@ -277,7 +280,8 @@ static const struct schema memory_schema = SCHEMA_OF(memory_fields);
 /*
  * "memory": {"merge": true}: KSM may merge identical guest pages;
  * {"share_kernel": true}: guests booted from one ELF kernel share its pages;
- * {"free_page_tables": false}: discards keep the host's page tables.
+ * {"free_page_tables": false}: discards keep the host's page tables;
+ * {"free_zero_pages": false}: pages of guest RAM that hold only zeros stay.
  */
 static int parse_memory(struct schema_ctx *c, json_t *v, void *stage)
 {
@@ -314,6 +318,7 @@ int ebb_parse(struct schema_ctx *c, json_t *v, const struct vm_config *cfg, stru
 	st->mem_merge = cfg->mem_merge;
 	st->share_kernel = cfg->share_kernel;
 	st->free_page_tables = cfg->free_page_tables;
+	st->free_zero_pages = cfg->free_zero_pages;
 	st->parts[0] = (struct schema_part){ .schema = &ebb_schema, .stage = st };
 	st->nr_parts = 1 + device_confs_settings_parts(&cfg->devices, &st->parts[1],
 						       st->device_stage, sizeof(st->device_stage));
@@ -381,6 +386,7 @@ void ebb_apply(struct schema_ctx *c, struct vm_config *cfg, struct ebb_stage *st
 		cfg->mem_merge = st->mem_merge;
 		cfg->share_kernel = st->share_kernel;
 		cfg->free_page_tables = st->free_page_tables;
+		cfg->free_zero_pages = st->free_zero_pages;
 	}
 	device_confs_apply_settings(c, &cfg->devices, &st->parts[1], st->nr_parts - 1);
 }

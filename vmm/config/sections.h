@@ -52,6 +52,7 @@ struct ebb_stage {
 	bool mem_merge;
 	bool share_kernel;
 	bool free_page_tables;
+	bool free_zero_pages;
 	struct schema_part parts[1 + DEVICE_MAX_TYPES];
 	unsigned int nr_parts;
 	uint64_t device_stage[DEVICE_MAX_TYPES * DEVICE_SETTINGS_SIZE / sizeof(uint64_t)];
