@@ -65,7 +65,17 @@ static void trim(struct vm *vm, bool quiet, uint64_t discarded)
 			 strerror(-ret));
 		return;
 	}
-	__atomic_add_fetch(&t->trims, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&t->trims, 1, __ATOMIC_RELAXED) == 1)
+		t->first_s = vm_uptime_s(vm);
+	t->last_s = vm_uptime_s(vm);
+}
+
+double vm_uptime_s(const struct vm *vm)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - vm->start_time.tv_sec) +
+	       (now.tv_nsec - vm->start_time.tv_nsec) / 1e9;
 }
 
 static void quiet_tick(void *opaque, uint32_t events)
@@ -88,9 +98,11 @@ void vm_log_page_table_trims(const struct vm *vm)
 {
 	const struct page_table_trim *t = &vm->table_trim;
 	if (t->timer_fd >= 0 && trim_wanted(vm))
-		log_info("KVM's page tables freed %llu times (%llu MiB given back since the last)",
+		log_info("KVM's page tables freed %llu times (%llu MiB given back since the last; "
+			 "the first %.1f s after start, the last %.1f s)",
 			 (unsigned long long)__atomic_load_n(&t->trims, __ATOMIC_RELAXED),
-			 (unsigned long long)((t->discarded_at_tick - t->discarded_at_trim) >> 20));
+			 (unsigned long long)((t->discarded_at_tick - t->discarded_at_trim) >> 20),
+			 t->first_s, t->last_s);
 }
 
 int vm_start_quiet_tick(struct vm *vm)

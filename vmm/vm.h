@@ -29,6 +29,7 @@ struct page_table_trim {
 	uint64_t discarded_at_tick; /* bytes_discarded at the last tick, */
 	uint64_t discarded_at_trim; /* and at the last trim */
 	uint64_t trims;		    /* atomic */
+	double first_s, last_s;	    /* since ebb started: when the first and last trim ran */
 	unsigned int ticks_since_trim;
 	bool failed;
 };
@@ -42,6 +43,7 @@ struct zero_sweep {
 	unsigned int ticks_since_sweep;
 	uint64_t sweeps;      /* atomic */
 	uint64_t bytes_freed; /* atomic */
+	double first_s, last_s; /* since ebb started: when the first and last sweep ended */
 };
 
 struct vcpu {
@@ -107,6 +109,8 @@ uint64_t vm_smallest_discard(const struct vm_config *cfg);
  * them) and zero pages.
  */
 int vm_start_quiet_tick(struct vm *vm);
+/* Seconds since ebb started, for the exit lines. */
+double vm_uptime_s(const struct vm *vm);
 /* At exit, once the event loop has stopped. */
 void vm_log_page_table_trims(const struct vm *vm);
 /* zero_pages.c */

@@ -88,15 +88,19 @@ void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded)
 	/* What this sweep gave back does not count towards the next. */
 	s->discarded_at_sweep =
 		__atomic_load_n(&vm->mem.discard_stats.bytes_discarded, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->sweeps, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&s->sweeps, 1, __ATOMIC_RELAXED) == 1)
+		s->first_s = vm_uptime_s(vm);
+	s->last_s = vm_uptime_s(vm);
 }
 
 void vm_log_zero_sweeps(const struct vm *vm)
 {
 	const struct zero_sweep *s = &vm->zero_sweep;
 	if (s->mem.marks)
-		log_info("zero pages: %llu KiB of guest RAM given back in %llu sweeps",
+		log_info("zero pages: %llu KiB of guest RAM given back in %llu sweeps (the first "
+			 "ended %.1f s after start, the last %.1f s)",
 			 (unsigned long long)(__atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED) >>
 					      10),
-			 (unsigned long long)__atomic_load_n(&s->sweeps, __ATOMIC_RELAXED));
+			 (unsigned long long)__atomic_load_n(&s->sweeps, __ATOMIC_RELAXED),
+			 s->first_s, s->last_s);
 }
