@@ -30,6 +30,7 @@ struct page_table_trim {
 	uint64_t discarded_at_trim; /* and at the last trim */
 	uint64_t trims;		    /* atomic */
 	double first_s, last_s;	    /* since ebb started: when the first and last trim ran */
+	unsigned int boot_ticks;
 	unsigned int ticks_since_trim;
 	bool failed;
 };
