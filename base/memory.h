@@ -212,6 +212,8 @@ bool mem_zero_scan(struct mem_zero_sweep *z, const struct guest_memory *mem, uin
  * the bytes discarded, or negative errno; z->marked is 0 once all are done.
  */
 int64_t mem_zero_discard(struct mem_zero_sweep *z, struct guest_memory *mem, uint64_t max_pages);
+/* Drops every mark and puts the cursor back at the start: a sweep given up. */
+void mem_zero_forget(struct mem_zero_sweep *z);
 
 /*
  * ---- dirty-page tracking (memory_dirty.c) ----

@@ -169,3 +169,11 @@ int64_t mem_zero_discard(struct mem_zero_sweep *z, struct guest_memory *mem, uin
 	}
 	return freed;
 }
+
+void mem_zero_forget(struct mem_zero_sweep *z)
+{
+	if (z->marks)
+		memset(z->marks, 0, (z->nr_pages + BITS - 1) / BITS * sizeof(uint64_t));
+	z->marked = 0;
+	z->cursor = 0;
+}

@@ -69,6 +69,8 @@ static const struct seccomp_rule vmm_rules[] = {
 	IOCTL(KVM_SET_USER_MEMORY_REGION,
 	      "a spare memory slot made and deleted frees KVM's page tables of memory given back"),
 	ALLOW(pread64, "read /proc/self/pagemap (opened at start): which zero pages are resident"),
+	ALLOW(mincore,
+	      "how much guest RAM is resident: a zero-page sweep waits for it to hold still"),
 	IOCTL(TCSETS, "restore the terminal on exit"),
 	ALLOW(futex, "locks and cross-thread calls"),
 	ALLOW(clock_gettime, "timestamps when the vDSO cannot answer"),

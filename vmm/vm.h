@@ -42,6 +42,10 @@ struct zero_sweep {
 	bool sweeping, scanned;
 	uint64_t discarded_at_sweep; /* bytes_discarded when the last sweep ended */
 	unsigned int ticks_since_sweep;
+	/* Guest RAM resident at the last sample, and the sweep's lowest sample. */
+	uint64_t resident_last, resident_low;
+	unsigned int steady_ticks; /* samples in a row that found RAM not growing */
+	uint64_t given_up;	   /* atomic: sweeps stopped because RAM grew */
 	uint64_t sweeps;      /* atomic */
 	uint64_t bytes_freed; /* atomic */
 	double first_s, last_s; /* since ebb started: when the first and last sweep ended */

@@ -21,6 +21,14 @@
 #define SWEEP_AFTER_BYTES MiB(32)
 #define SCAN_PAGES	  (MiB(64) / 4096) /* per tick, while the guest runs */
 #define DISCARD_PAGES	  (MiB(16) / 4096) /* per pause of the vCPUs */
+/*
+ * A sweep is for an idle guest. One that is filling memory is "quiet" too,
+ * since it gives nothing back, but the pages it has just zeroed are about to
+ * be written: a sweep waits until guest RAM has held still for a few ticks
+ * and stops as soon as it grows again.
+ */
+#define STEADY_TICKS 3
+#define GROWTH_SLACK MiB(2)
 
 int vm_zero_sweep_init(struct vm *vm)
 {
@@ -64,6 +72,25 @@ static bool discard_marked(struct vm *vm)
 	return s->mem.marked == 0;
 }
 
+/* Samples resident guest RAM; returns true when it grew since the last sample. */
+static bool ram_grew(struct vm *vm)
+{
+	struct zero_sweep *s = &vm->zero_sweep;
+	uint64_t resident = mem_resident_bytes(&vm->mem);
+	bool grew = resident > s->resident_last + GROWTH_SLACK;
+	s->resident_last = resident;
+	s->steady_ticks = grew ? 0 : MIN(s->steady_ticks + 1, STEADY_TICKS);
+	return grew;
+}
+
+static void give_up(struct zero_sweep *s)
+{
+	mem_zero_forget(&s->mem);
+	s->sweeping = false;
+	s->steady_ticks = 0;
+	__atomic_add_fetch(&s->given_up, 1, __ATOMIC_RELAXED);
+}
+
 void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded)
 {
 	struct zero_sweep *s = &vm->zero_sweep;
@@ -72,11 +99,26 @@ void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded)
 	if (s->ticks_since_sweep < SWEEP_MIN_TICKS)
 		s->ticks_since_sweep++;
 	if (!s->sweeping) {
-		if (!quiet || discarded - s->discarded_at_sweep < SWEEP_AFTER_BYTES ||
-		    s->ticks_since_sweep < SWEEP_MIN_TICKS)
+		/* Sampled only once a sweep is due: mincore walks all of RAM's page tables. */
+		if (discarded - s->discarded_at_sweep < SWEEP_AFTER_BYTES ||
+		    s->ticks_since_sweep < SWEEP_MIN_TICKS) {
+			s->steady_ticks = 0;
+			return;
+		}
+		ram_grew(vm);
+		if (!quiet || s->steady_ticks < STEADY_TICKS)
 			return;
 		s->sweeping = true;
 		s->scanned = false;
+		s->resident_low = s->resident_last;
+	} else {
+		/* Measured from the sweep's lowest sample: its own discards lower RAM too. */
+		ram_grew(vm);
+		if (s->resident_last > s->resident_low + GROWTH_SLACK) {
+			give_up(s);
+			return;
+		}
+		s->resident_low = MIN(s->resident_low, s->resident_last);
 	}
 	if (!s->scanned && !mem_zero_scan(&s->mem, &vm->mem, SCAN_PAGES))
 		return;
@@ -98,9 +140,10 @@ void vm_log_zero_sweeps(const struct vm *vm)
 	const struct zero_sweep *s = &vm->zero_sweep;
 	if (s->mem.marks)
 		log_info("zero pages: %llu KiB of guest RAM given back in %llu sweeps (the first "
-			 "ended %.1f s after start, the last %.1f s)",
+			 "ended %.1f s after start, the last %.1f s; %llu given up as RAM grew)",
 			 (unsigned long long)(__atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED) >>
 					      10),
 			 (unsigned long long)__atomic_load_n(&s->sweeps, __ATOMIC_RELAXED),
-			 s->first_s, s->last_s);
+			 s->first_s, s->last_s,
+			 (unsigned long long)__atomic_load_n(&s->given_up, __ATOMIC_RELAXED));
 }

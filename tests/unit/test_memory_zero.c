@@ -111,6 +111,36 @@ static void test_zero_pages_found_and_given_back(void **state)
 	mem_destroy(&mem);
 }
 
+/* A sweep given up half-way (the guest's RAM grew) leaves nothing behind. */
+static void test_zero_sweep_forgotten(void **state)
+{
+	(void)state;
+	struct guest_memory mem;
+	struct mem_zero_sweep z;
+	two_regions(&mem, MEM_BACKING_ANON);
+	assert_int_equal(mem_zero_sweep_init(&z, &mem), 0);
+	fill(&mem, 5, 3, 0);
+	fill(&mem, MiB(12) / PAGE, 2, 0);
+	assert_false(mem_zero_scan(&z, &mem, 1000));
+	assert_int_equal(z.marked, 3);
+	uint64_t resident_before = mem_resident_bytes(&mem);
+	assert_true(resident_before >= 5 * PAGE);
+
+	mem_zero_forget(&z);
+	assert_int_equal(z.marked, 0);
+	assert_int_equal(mem_zero_discard(&z, &mem, 100), 0);
+	assert_true(resident(&mem, 5));
+	assert_int_equal(mem_resident_bytes(&mem), resident_before);
+	/* The next sweep starts from the beginning and finds all of them. */
+	scan_all(&z, &mem);
+	assert_int_equal(z.marked, 5);
+	assert_int_equal(mem_zero_discard(&z, &mem, 100), 5 * PAGE);
+	assert_int_equal(mem_resident_bytes(&mem), resident_before - 5 * PAGE);
+
+	mem_zero_sweep_destroy(&z);
+	mem_destroy(&mem);
+}
+
 static void test_zero_sweep_needs_private_ram(void **state)
 {
 	(void)state;
@@ -127,6 +157,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zero_pages_found_and_given_back),
+		cmocka_unit_test(test_zero_sweep_forgotten),
 		cmocka_unit_test(test_zero_sweep_needs_private_ram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
