@@ -21,13 +21,18 @@
 #define PM_BATCH	  ARRAY_SIZE(((struct mem_zero_sweep *)0)->pm)
 #define BITS		  64
 
+static size_t marks_bytes(const struct mem_zero_sweep *z)
+{
+	return (z->nr_pages + BITS - 1) / BITS * sizeof(uint64_t);
+}
+
 int mem_zero_sweep_init(struct mem_zero_sweep *z, const struct guest_memory *mem)
 {
 	memset(z, 0, sizeof(*z));
 	if (mem->backing != MEM_BACKING_ANON || mem->thp_may_back || mem->pagemap_fd < 0)
 		return -ENOTSUP;
 	z->nr_pages = mem->mapping_size / PAGE;
-	z->marks = calloc((z->nr_pages + BITS - 1) / BITS, sizeof(uint64_t));
+	z->marks = calloc(1, marks_bytes(z));
 	return z->marks ? 0 : -ENOMEM;
 }
 
@@ -173,7 +178,7 @@ int64_t mem_zero_discard(struct mem_zero_sweep *z, struct guest_memory *mem, uin
 void mem_zero_forget(struct mem_zero_sweep *z)
 {
 	if (z->marks)
-		memset(z->marks, 0, (z->nr_pages + BITS - 1) / BITS * sizeof(uint64_t));
+		memset(z->marks, 0, marks_bytes(z));
 	z->marked = 0;
 	z->cursor = 0;
 }

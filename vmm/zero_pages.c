@@ -72,15 +72,14 @@ static bool discard_marked(struct vm *vm)
 	return s->mem.marked == 0;
 }
 
-/* Samples resident guest RAM; returns true when it grew since the last sample. */
-static bool ram_grew(struct vm *vm)
+/* Samples resident guest RAM and counts the samples in a row it did not grow. */
+static void sample_resident(struct vm *vm)
 {
 	struct zero_sweep *s = &vm->zero_sweep;
 	uint64_t resident = mem_resident_bytes(&vm->mem);
 	bool grew = resident > s->resident_last + GROWTH_SLACK;
 	s->resident_last = resident;
 	s->steady_ticks = grew ? 0 : MIN(s->steady_ticks + 1, STEADY_TICKS);
-	return grew;
 }
 
 static void give_up(struct zero_sweep *s)
@@ -105,7 +104,7 @@ void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded)
 			s->steady_ticks = 0;
 			return;
 		}
-		ram_grew(vm);
+		sample_resident(vm);
 		if (!quiet || s->steady_ticks < STEADY_TICKS)
 			return;
 		s->sweeping = true;
@@ -113,7 +112,7 @@ void vm_zero_sweep_tick(struct vm *vm, bool quiet, uint64_t discarded)
 		s->resident_low = s->resident_last;
 	} else {
 		/* Measured from the sweep's lowest sample: its own discards lower RAM too. */
-		ram_grew(vm);
+		sample_resident(vm);
 		if (s->resident_last > s->resident_low + GROWTH_SLACK) {
 			give_up(s);
 			return;
