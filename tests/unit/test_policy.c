@@ -191,10 +191,22 @@ static void test_host_pressure_squeezes_harder(void **state)
 	assert_int_equal(target_mib(fx), 20);
 	close(fx->b.pressure.psi_fd);
 	fx->b.pressure.psi_fd = text_fd("some avg10=42.50 avg60=10.00 avg300=1.00 total=9\n");
+	log_set_level(LOG_INFO); /* the start and end of pressure are logged, once each */
 	stats(fx, 14); /* the margin is now 8 MiB: 6 over it */
 	assert_true(fx->b.policy.host_pressure);
 	assert_int_equal(fx->b.policy.psi_some_avg10_x100, 4250);
 	assert_int_equal(target_mib(fx), 26);
+	assert_int_equal(fx->b.log_pressure.in_window, 1);
+	guest_holds(fx, 26);
+	stats(fx, 8);
+	assert_int_equal(fx->b.log_pressure.in_window, 1);
+	close(fx->b.pressure.psi_fd);
+	fx->b.pressure.psi_fd = text_fd("some avg10=0.00 avg60=9.00 avg300=1.00 total=9\n");
+	stats(fx, 8); /* calm again: 8 short of the 16 MiB margin */
+	assert_false(fx->b.policy.host_pressure);
+	assert_int_equal(fx->b.log_pressure.in_window, 2);
+	assert_int_equal(target_mib(fx), 18);
+	log_set_level(LOG_ERROR);
 	down(fx);
 }
 

@@ -152,7 +152,7 @@ struct balloon {
 	struct balloon_hinting hinting;
 	struct balloon_counters counters;
 	struct balloon_holes holes;
-	struct log_limit log_oom, log_target, log_stats, log_acked, log_policy;
+	struct log_limit log_oom, log_target, log_stats, log_acked, log_policy, log_pressure;
 
 	/* The automatic policy (policy.c): its live settings, what it saw, where it looks. */
 	struct balloon_policy_conf policy_conf;

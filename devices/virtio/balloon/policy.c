@@ -141,6 +141,25 @@ static void set_target(struct balloon *b, uint32_t mib, const char *fmt, ...)
 	log_debug_limited(&b->log_policy, "balloon: policy target %u MiB: %s", mib, st->reason);
 }
 
+/*
+ * Host pressure moves every guest's margin at once, which an operator reading
+ * one guest's log could not tell from the guest's own demand.
+ */
+static void log_pressure_change(struct balloon *b, uint32_t margin)
+{
+	const struct balloon_policy_state *st = &b->policy;
+	char psi[24] = "unknown", headroom[24] = "unknown";
+	if (st->psi_some_avg10_x100 >= 0)
+		snprintf(psi, sizeof(psi), "%d.%02d%%", st->psi_some_avg10_x100 / 100,
+			 st->psi_some_avg10_x100 % 100);
+	if (st->headroom_mib >= 0)
+		snprintf(headroom, sizeof(headroom), "%lld MiB", (long long)st->headroom_mib);
+	log_info_limited(&b->log_pressure,
+			 "balloon: policy: host memory pressure %s (PSI some avg10 %s, cgroup "
+			 "headroom %s); margin now %u MiB",
+			 st->host_pressure ? "began" : "ended", psi, headroom, margin);
+}
+
 static void hold(struct balloon *b, const char *why)
 {
 	snprintf(b->policy.reason, sizeof(b->policy.reason), "holding: %s", why);
@@ -179,10 +198,13 @@ void balloon_policy_update(struct balloon *b)
 	}
 	st->available_mib = (uint64_t)avail;
 	balloon_pressure_read(&b->pressure, &st->psi_some_avg10_x100, &st->headroom_mib);
+	bool was_pressure = st->host_pressure;
 	st->host_pressure = (st->psi_some_avg10_x100 >= 0 &&
 			     st->psi_some_avg10_x100 >= (int32_t)pc->psi_some_percent * 100) ||
 			    (st->headroom_mib >= 0 && st->headroom_mib < (int64_t)pc->margin_mib);
 	uint32_t margin = st->host_pressure ? pressure_margin : pc->margin_mib;
+	if (st->host_pressure != was_pressure)
+		log_pressure_change(b, margin);
 	uint32_t interval = MAX(b->stats_interval_s, 1u);
 	uint32_t ram_mib = (uint32_t)(b->mem->ram_size >> 20);
 	uint32_t target = b->requested_pages / BALLOON_PAGES_PER_MIB;
