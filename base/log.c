@@ -144,6 +144,15 @@ log_vmsg(enum log_level level, const char *file, int line, const char *suffix, c
 	}
 }
 
+int errmsg(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

@@ -3,6 +3,7 @@
 #define EBB_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_ERROR,
@@ -29,6 +30,13 @@ const char *log_last_error(void);
 void log_clear_last_error(void);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * For functions that explain a failure in their caller's buffer rather than
+ * the log: writes the message into err (errlen bytes) and returns ret.
+ */
+int errmsg(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /*

@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 _Static_assert(sizeof(struct snapfile_header) == SNAPFILE_HEADER_LEN, "header layout");
@@ -121,18 +121,6 @@ void snapfile_writer_free(struct snapfile_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* The architecture field as text: printable characters up to the first NUL. */
 static void arch_text(const char in[SNAPFILE_ARCH_LEN], char out[SNAPFILE_ARCH_LEN + 1])
 {
@@ -149,19 +137,20 @@ static int check_sections(const struct snapfile *f, char *err, size_t errlen)
 	for (uint32_t i = 0; i < f->nr_sections; i++) {
 		struct snapfile_section s;
 		if (end - pos < SNAPFILE_SECTION_LEN)
-			return fail(err, errlen, -EINVAL,
-				    "section %u of %u starts past the end of the file", i + 1,
-				    f->nr_sections);
+			return errmsg(err, errlen, -EINVAL,
+				      "section %u of %u starts past the end of the file", i + 1,
+				      f->nr_sections);
 		memcpy(&s, f->data + pos, sizeof(s));
 		pos += SNAPFILE_SECTION_LEN;
 		if (s.len > end - pos || ALIGN_UP(s.len, 8ull) > end - pos)
-			return fail(err, errlen, -EINVAL,
-				    "section %u of %u claims %llu bytes, more than the file holds",
-				    i + 1, f->nr_sections, (unsigned long long)s.len);
+			return errmsg(
+				err, errlen, -EINVAL,
+				"section %u of %u claims %llu bytes, more than the file holds",
+				i + 1, f->nr_sections, (unsigned long long)s.len);
 		pos += ALIGN_UP(s.len, 8ull);
 	}
 	if (pos != end)
-		return fail(err, errlen, -EINVAL, "%zu bytes after the last section", end - pos);
+		return errmsg(err, errlen, -EINVAL, "%zu bytes after the last section", end - pos);
 	return 0;
 }
 
@@ -171,44 +160,46 @@ int snapfile_open(struct snapfile *f, const void *data, size_t len, const char *
 	struct snapfile_header h;
 	memset(f, 0, sizeof(*f));
 	if (len == 0)
-		return fail(err, errlen, -EINVAL, "the file is empty");
+		return errmsg(err, errlen, -EINVAL, "the file is empty");
 	if (len < sizeof(h.magic) && memcmp(data, SNAPFILE_MAGIC, len) == 0)
-		return fail(err, errlen, -EINVAL, "truncated: %zu bytes", len);
+		return errmsg(err, errlen, -EINVAL, "truncated: %zu bytes", len);
 	if (len < sizeof(h.magic) || memcmp(data, SNAPFILE_MAGIC, sizeof(h.magic)) != 0)
-		return fail(err, errlen, -EINVAL, "not an ebb snapshot (no \"EBBSNAP\" magic)");
+		return errmsg(err, errlen, -EINVAL, "not an ebb snapshot (no \"EBBSNAP\" magic)");
 	if (len < SNAPFILE_HEADER_LEN)
-		return fail(err, errlen, -EINVAL,
-			    "truncated: %zu bytes, shorter than the %d-byte header", len,
-			    SNAPFILE_HEADER_LEN);
+		return errmsg(err, errlen, -EINVAL,
+			      "truncated: %zu bytes, shorter than the %d-byte header", len,
+			      SNAPFILE_HEADER_LEN);
 	memcpy(&h, data, sizeof(h));
 	if (h.version != SNAPFILE_VERSION)
-		return fail(err, errlen, -EPROTONOSUPPORT,
-			    "snapshot format version %u; this ebb reads version %d", h.version,
-			    SNAPFILE_VERSION);
+		return errmsg(err, errlen, -EPROTONOSUPPORT,
+			      "snapshot format version %u; this ebb reads version %d", h.version,
+			      SNAPFILE_VERSION);
 	if (h.header_len != SNAPFILE_HEADER_LEN)
-		return fail(err, errlen, -EINVAL, "header size %u, want %d", h.header_len,
-			    SNAPFILE_HEADER_LEN);
+		return errmsg(err, errlen, -EINVAL, "header size %u, want %d", h.header_len,
+			      SNAPFILE_HEADER_LEN);
 	arch_text(h.arch, f->arch);
 	if (strncmp(h.arch, arch, SNAPFILE_ARCH_LEN) != 0)
-		return fail(err, errlen, -EXDEV,
-			    "the snapshot was made on %s; this ebb runs %s VMs", f->arch, arch);
+		return errmsg(err, errlen, -EXDEV,
+			      "the snapshot was made on %s; this ebb runs %s VMs", f->arch, arch);
 	if (h.file_size != len)
-		return fail(err, errlen, -EINVAL,
-			    h.file_size > len ? "truncated: %zu bytes of the %llu the header names"
-					      : "%zu bytes, but the header names %llu",
-			    len, (unsigned long long)h.file_size);
+		return errmsg(err, errlen, -EINVAL,
+			      h.file_size > len
+				      ? "truncated: %zu bytes of the %llu the header names"
+				      : "%zu bytes, but the header names %llu",
+			      len, (unsigned long long)h.file_size);
 	if (len < SNAPFILE_HEADER_LEN + SNAPFILE_TRAILER_LEN)
-		return fail(err, errlen, -EINVAL, "truncated: no room for the trailer");
+		return errmsg(err, errlen, -EINVAL, "truncated: no room for the trailer");
 	uint32_t trailer[2];
 	memcpy(trailer, (const uint8_t *)data + len - SNAPFILE_TRAILER_LEN, sizeof(trailer));
 	if (trailer[1] != SNAPFILE_END_MAGIC)
-		return fail(err, errlen, -EINVAL, "damaged: the trailer is missing");
+		return errmsg(err, errlen, -EINVAL, "damaged: the trailer is missing");
 	uint32_t crc = snapfile_crc32c(0, data, len - SNAPFILE_TRAILER_LEN);
 	if (crc != trailer[0])
-		return fail(err, errlen, -EINVAL,
-			    "damaged: checksum 0x%08x, the file says 0x%08x (the file was changed "
-			    "or corrupted)",
-			    crc, trailer[0]);
+		return errmsg(
+			err, errlen, -EINVAL,
+			"damaged: checksum 0x%08x, the file says 0x%08x (the file was changed "
+			"or corrupted)",
+			crc, trailer[0]);
 	f->data = data;
 	f->len = len;
 	f->flags = h.flags;

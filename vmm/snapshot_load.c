@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +33,6 @@ struct loaded {
 	void *prepared[DEVICE_MAX_CONFS];
 };
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static int read_state_file(const char *path, struct loaded *l, const char *arch, char *err,
 			   size_t errlen)
 {
@@ -53,23 +40,23 @@ static int read_state_file(const char *path, struct loaded *l, const char *arch,
 	/* O_NONBLOCK: a FIFO named by mistake is refused below instead of hanging here. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "snapshot_path %s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "snapshot_path %s: %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SNAPFILE_MAX_SIZE) {
 		int e = errno;
 		close(fd);
 		if (!S_ISREG(st.st_mode))
-			return fail(err, errlen, -EINVAL, "snapshot_path %s: not a regular file",
-				    path);
-		return fail(err, errlen, -EFBIG, "snapshot_path %s: %s", path,
-			    st.st_size > SNAPFILE_MAX_SIZE ? "too big for a state file"
-							   : strerror(e));
+			return errmsg(err, errlen, -EINVAL, "snapshot_path %s: not a regular file",
+				      path);
+		return errmsg(err, errlen, -EFBIG, "snapshot_path %s: %s", path,
+			      st.st_size > SNAPFILE_MAX_SIZE ? "too big for a state file"
+							     : strerror(e));
 	}
 	size_t len = (size_t)st.st_size;
 	l->data = malloc(len ? len : 1);
 	if (!l->data) {
 		close(fd);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -83,7 +70,7 @@ static int read_state_file(const char *path, struct loaded *l, const char *arch,
 	close(fd);
 	int ret = snapfile_open(&l->file, l->data, done, arch, why, sizeof(why));
 	if (ret < 0)
-		return fail(err, errlen, ret, "snapshot_path %s: %s", path, why);
+		return errmsg(err, errlen, ret, "snapshot_path %s: %s", path, why);
 	return 0;
 }
 
@@ -94,12 +81,13 @@ static int json_section(const struct loaded *l, uint32_t tag, json_t **out, char
 	size_t len;
 	json_error_t jerr;
 	if (snapfile_find(&l->file, tag, 0, &text, &len) < 0)
-		return fail(err, errlen, -EINVAL, "the snapshot has no %.4s section",
-			    (const char *)&tag);
+		return errmsg(err, errlen, -EINVAL, "the snapshot has no %.4s section",
+			      (const char *)&tag);
 	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*out || !json_is_object(*out))
-		return fail(err, errlen, -EINVAL,
-			    "the snapshot's %.4s section is not a JSON object", (const char *)&tag);
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot's %.4s section is not a JSON object",
+			      (const char *)&tag);
 	return 0;
 }
 
@@ -118,36 +106,36 @@ static int check_machine(struct vm *vm, const struct loaded *l, char *err, size_
 	json_t *regions = json_object_get(meta, "regions");
 	if (meta_int(meta, "vcpus") != (json_int_t)vm->cfg->vcpus ||
 	    meta_int(meta, "mem_size") != (json_int_t)MiB(vm->cfg->mem_mib))
-		return fail(err, errlen, -EINVAL,
-			    "the snapshot's description (META) disagrees with its configuration");
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot's description (META) disagrees with its configuration");
 	if (!json_is_array(regions) || json_array_size(regions) != nr)
-		return fail(err, errlen, -EINVAL,
-			    "the snapshot's RAM layout is not this machine's");
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot's RAM layout is not this machine's");
 	for (unsigned int i = 0; i < nr; i++) {
 		json_t *r = json_array_get(regions, i);
 		json_t *gpa = json_array_get(r, 0), *size = json_array_get(r, 1);
 		if (!json_is_integer(gpa) || !json_is_integer(size) ||
 		    (uint64_t)json_integer_value(gpa) != layout[i].gpa ||
 		    (uint64_t)json_integer_value(size) != layout[i].size)
-			return fail(err, errlen, -EINVAL,
-				    "the snapshot's RAM layout is not this machine's");
+			return errmsg(err, errlen, -EINVAL,
+				      "the snapshot's RAM layout is not this machine's");
 	}
 	if (snapfile_count(&l->file, SNAP_VCPU) != vm->cfg->vcpus)
-		return fail(err, errlen, -EINVAL,
-			    "the snapshot holds %u vCPUs, its configuration %u",
-			    snapfile_count(&l->file, SNAP_VCPU), vm->cfg->vcpus);
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot holds %u vCPUs, its configuration %u",
+			      snapfile_count(&l->file, SNAP_VCPU), vm->cfg->vcpus);
 	json_t *devices = json_object_get(meta, "devices");
 	if (!json_is_array(devices) || json_array_size(devices) != vm->nr_devices ||
 	    snapfile_count(&l->file, SNAP_DEVICE) != vm->nr_devices)
-		return fail(err, errlen, -EINVAL,
-			    "the snapshot's devices are not the ones its configuration makes");
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot's devices are not the ones its configuration makes");
 	for (unsigned int i = 0; i < vm->nr_devices; i++) {
 		json_t *name = json_array_get(devices, i);
 		if (!json_is_string(name) || strcmp(json_string_value(name), vm->devices[i].name))
-			return fail(err, errlen, -EINVAL,
-				    "device %u of the snapshot is %s, its configuration makes %s",
-				    i, json_is_string(name) ? json_string_value(name) : "?",
-				    vm->devices[i].name);
+			return errmsg(err, errlen, -EINVAL,
+				      "device %u of the snapshot is %s, its configuration makes %s",
+				      i, json_is_string(name) ? json_string_value(name) : "?",
+				      vm->devices[i].name);
 	}
 	return 0;
 }
@@ -160,17 +148,17 @@ static int open_memory(struct loaded *l, const struct snapshot_load_args *a, uin
 		      : json_is_string(named) ? json_string_value(named)
 					      : NULL;
 	if (!l->mem_path)
-		return fail(err, errlen, -EINVAL, "no memory file: the snapshot names none");
+		return errmsg(err, errlen, -EINVAL, "no memory file: the snapshot names none");
 	l->mem_fd = open(l->mem_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (l->mem_fd < 0)
-		return fail(err, errlen, -errno, "memory file %s: %s", l->mem_path,
-			    strerror(errno));
+		return errmsg(err, errlen, -errno, "memory file %s: %s", l->mem_path,
+			      strerror(errno));
 	struct stat st;
 	if (fstat(l->mem_fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "memory file %s: not a regular file",
-			    l->mem_path);
+		return errmsg(err, errlen, -EINVAL, "memory file %s: not a regular file",
+			      l->mem_path);
 	if ((uint64_t)st.st_size != ram)
-		return fail(
+		return errmsg(
 			err, errlen, -EINVAL,
 			"memory file %s: %lld bytes, but the snapshot's RAM is %llu (%llu MiB): "
 			"not this snapshot's memory file",
@@ -194,21 +182,21 @@ static int apply_overrides(json_t *conf, const struct snapshot_load_args *a, cha
 				found = iface;
 		}
 		if (!found)
-			return fail(
+			return errmsg(
 				err, errlen, -EINVAL,
 				"network_overrides: the snapshot has no network interface \"%s\"",
 				id ? id : "");
 		if (json_object_set(found, "host_dev_name", json_object_get(o, "host_dev_name")))
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	if (a->vsock_override) {
 		json_t *vsock = json_object_get(conf, "vsock");
 		if (!json_is_object(vsock))
-			return fail(err, errlen, -EINVAL,
-				    "vsock_override: the snapshot's VM has no vsock device");
+			return errmsg(err, errlen, -EINVAL,
+				      "vsock_override: the snapshot's VM has no vsock device");
 		if (json_object_set(vsock, "uds_path",
 				    json_object_get(a->vsock_override, "uds_path")))
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -233,14 +221,14 @@ static int prepare(struct vmm *vmm, const struct snapshot_load_args *a, struct l
 	char *text = json_dumps(conf, JSON_COMPACT);
 	json_decref(conf);
 	if (!text)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	ret = snapshot_config_apply(vmm->cfg, text, strlen(text), err, errlen);
 	free(text);
 	if (ret < 0)
 		return ret;
 	vmm->cfg->track_dirty_pages = a->track_dirty_pages;
 	if (vm_plan_devices(vm) < 0)
-		return fail(err, errlen, -EINVAL, "%s", log_last_error());
+		return errmsg(err, errlen, -EINVAL, "%s", log_last_error());
 	ret = check_machine(vm, l, err, errlen);
 	if (ret == 0)
 		ret = open_memory(l, a, MiB(vmm->cfg->mem_mib), err, errlen);
@@ -248,20 +236,21 @@ static int prepare(struct vmm *vmm, const struct snapshot_load_args *a, struct l
 		return ret;
 	log_clear_last_error();
 	if (vm_prepare_devices(vm, l->prepared) < 0)
-		return fail(err, errlen, -EINVAL, "%s", log_last_error());
+		return errmsg(err, errlen, -EINVAL, "%s", log_last_error());
 	if (vm->kvm_fd < 0 && vm_open_kvm(vm) < 0)
-		return fail(err, errlen, -ENODEV, "%s", log_last_error());
+		return errmsg(err, errlen, -ENODEV, "%s", log_last_error());
 	unsigned int limit = MIN(vm->max_vcpus, vm->arch->max_vcpus);
 	if (vmm->cfg->vcpus > limit)
-		return fail(err, errlen, -EINVAL, "the snapshot has %u vCPUs; this host allows %u",
-			    vmm->cfg->vcpus, limit);
+		return errmsg(err, errlen, -EINVAL,
+			      "the snapshot has %u vCPUs; this host allows %u", vmm->cfg->vcpus,
+			      limit);
 	struct mem_region layout[MEM_MAX_REGIONS];
 	unsigned int nr = vm->arch->ram_layout(MiB(vmm->cfg->mem_mib), layout);
 	ret = mem_init_file(&vm->mem, l->mem_fd, layout, nr);
 	l->mem_fd = -1; /* the memory owns it now */
 	if (ret < 0)
-		return fail(err, errlen, ret, "mapping the memory file %s: %s", l->mem_path,
-			    strerror(-ret));
+		return errmsg(err, errlen, ret, "mapping the memory file %s: %s", l->mem_path,
+			      strerror(-ret));
 	vm->mem_ready = true;
 	if (vmm->cfg->mem_merge && mem_advise_mergeable(&vm->mem) < 0)
 		log_warn("restore: ebb.memory.merge: MADV_MERGEABLE failed; no merging");
@@ -318,14 +307,14 @@ static int build(struct vmm *vmm, const struct snapshot_load_args *a, struct loa
 	if (vm_create_kvm(vm) < 0 || vcpus_create(vm, 0) < 0 ||
 	    (vm->arch->vcpus_created && vm->arch->vcpus_created(vm->arch_vm, vm->nr_vcpus) < 0) ||
 	    vm_create_devices(vm, l->prepared) < 0)
-		return fail(err, errlen, -EIO, "building the VM: %s", log_last_error());
+		return errmsg(err, errlen, -EIO, "building the VM: %s", log_last_error());
 	if (section_stream(l, SNAP_ARCH, 0, &s) < 0)
-		return fail(err, errlen, -EPROTO, "the snapshot has no VM state");
+		return errmsg(err, errlen, -EPROTO, "the snapshot has no VM state");
 	ret = vm->arch->vm_restore(vm->arch_vm, &s, a->clock_realtime);
 	if (ret == 0 && !state_at_end(&s))
 		ret = -EPROTO;
 	if (ret < 0)
-		return fail(err, errlen, ret, "restoring the VM's state: %s", strerror(-ret));
+		return errmsg(err, errlen, ret, "restoring the VM's state: %s", strerror(-ret));
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		ret = section_stream(l, SNAP_VCPU, i, &s);
 		if (ret == 0)
@@ -333,13 +322,13 @@ static int build(struct vmm *vmm, const struct snapshot_load_args *a, struct loa
 		if (ret == 0 && !state_at_end(&s))
 			ret = -EPROTO;
 		if (ret < 0)
-			return fail(err, errlen, ret, "restoring vCPU %u: %s", i, strerror(-ret));
+			return errmsg(err, errlen, ret, "restoring vCPU %u: %s", i, strerror(-ret));
 	}
 	for (unsigned int i = 0; i < vm->nr_devices; i++) {
 		ret = restore_device(&vm->devices[i], l, i);
 		if (ret < 0)
-			return fail(err, errlen, ret, "restoring %s: %s", vm->devices[i].name,
-				    strerror(-ret));
+			return errmsg(err, errlen, ret, "restoring %s: %s", vm->devices[i].name,
+				      strerror(-ret));
 	}
 	return 0;
 }

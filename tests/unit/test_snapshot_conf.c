@@ -40,7 +40,8 @@ static const char *source_config =
 	" \"vsock\": {\"vsock_id\": \"v\", \"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"},\n"
 	" \"ebb\": {\"acpi\": false, \"memory\": {\"merge\": true}, \"reporting_queue_size\": "
 	"128,\n"
-	"         \"page_reporting\": {\"profile\": \"stock\", \"delay_ms\": 500, \"order\": 5},\n"
+	"         \"page_reporting\": {\"profile\": \"stock\", \"delay_ms\": 500, \"order\": 5,\n"
+	"                            \"settled_order\": 3, \"settle_ms\": 20000},\n"
 	"         \"balloon\": {\"policy\": {\"enabled\": true, \"margin_mib\": 96}}}\n"
 	"}\n";
 
@@ -137,6 +138,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(ds->reporting.delay_ms, 500);
 	assert_int_equal(ds->reporting.budget, -1);
 	assert_int_equal(ds->reporting.order, 5);
+	assert_int_equal(ds->reporting.settled_order, 3);
+	assert_int_equal(ds->reporting.settle_ms, 20000);
 	assert_true(ds->policy.enabled);
 	assert_int_equal(ds->policy.margin_mib, 96);
 	assert_memory_equal(ss, ds, sizeof(*ss));

@@ -250,9 +250,13 @@ static json_t *dump_page_reporting(const void *stage)
 {
 	const struct reporting_tunables *r = &((const struct balloon_settings *)stage)->reporting;
 	json_t *o = json_pack("{s:s}", "profile", reporting_profiles[r->profile]);
-	const struct { const char *key; int64_t v; } set[] = {
-		{ "delay_ms", r->delay_ms }, { "budget", r->budget },
+	const struct {
+		const char *key;
+		int64_t v;
+	} set[] = {
+		{ "delay_ms", r->delay_ms },	       { "budget", r->budget },
 		{ "watermark_mib", r->watermark_mib }, { "order", r->order },
+		{ "settled_order", r->settled_order }, { "settle_ms", r->settle_ms },
 	};
 	for (size_t i = 0; o && i < sizeof(set) / sizeof(set[0]); i++)
 		if (set[i].v >= 0)

@@ -14,14 +14,15 @@
 #define TOPO_LEVEL_SMT	8 /* leaf 0xb ECX[15:8] level types */
 #define TOPO_LEVEL_CORE 2
 
-struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd)
+/* KVM says E2BIG until the table is large enough: grow it until it fits. */
+static struct kvm_cpuid2 *get_cpuid_table(int fd, unsigned long request)
 {
-	for (unsigned int nent = 128; nent <= 4096; nent *= 2) {
+	for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
 		if (!c)
 			return NULL;
 		c->nent = nent;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+		if (ioctl(fd, request, c) == 0)
 			return c;
 		int err = errno;
 		free(c);
@@ -29,6 +30,16 @@ struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd)
 			return NULL;
 	}
 	return NULL;
+}
+
+struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd)
+{
+	return get_cpuid_table(kvm_fd, KVM_GET_SUPPORTED_CPUID);
+}
+
+struct kvm_cpuid2 *x86_cpuid_of_vcpu(int vcpu_fd)
+{
+	return get_cpuid_table(vcpu_fd, KVM_GET_CPUID2);
 }
 
 /* Bits needed to number n things: 1 -> 0, 2 -> 1, 3..4 -> 2, ... */

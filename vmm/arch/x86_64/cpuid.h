@@ -6,6 +6,8 @@
 
 /* KVM_GET_SUPPORTED_CPUID, allocated; free() it. NULL on failure. */
 struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd);
+/* KVM_GET_CPUID2: the CPUID a vCPU was given, allocated; free() it. NULL on failure. */
+struct kvm_cpuid2 *x86_cpuid_of_vcpu(int vcpu_fd);
 
 /*
  * Sets the filtered CPUID on one vCPU: its APIC id, the topology of

@@ -10,7 +10,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "vmm/arch/x86_64/layout.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define SETUP_HDR_OFFSET   0x1f1
@@ -27,22 +27,10 @@
 #define DEFAULT_ALIGNMENT  0x1000000
 #define ELF_CMDLINE_MAX	   (X86_CMDLINE_MAX - 1)
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static int probe_bzimage(struct kernel_image *img, char *err, size_t errlen)
 {
 	if (img->size < SETUP_HDR_OFFSET + sizeof(struct setup_header))
-		return fail(err, errlen, -ENOEXEC, "too small to be a kernel");
+		return errmsg(err, errlen, -ENOEXEC, "too small to be a kernel");
 	/* The header ends where its jump at 0x200 lands; older ones are shorter than the struct. */
 	size_t hdr_end = 0x202 + img->data[0x201];
 	size_t hdr_len = MIN(hdr_end - SETUP_HDR_OFFSET, sizeof(img->hdr));
@@ -52,16 +40,16 @@ static int probe_bzimage(struct kernel_image *img, char *err, size_t errlen)
 	if (h->header != HDRS_MAGIC)
 		return -ENOEXEC;
 	if (h->version < MIN_BOOT_PROTOCOL)
-		return fail(err, errlen, -ENOEXEC,
-			    "bzImage uses boot protocol %u.%02u; ebb needs 2.12 or later",
-			    h->version >> 8, h->version & 0xff);
+		return errmsg(err, errlen, -ENOEXEC,
+			      "bzImage uses boot protocol %u.%02u; ebb needs 2.12 or later",
+			      h->version >> 8, h->version & 0xff);
 	if (!(h->xloadflags & XLF_KERNEL_64))
-		return fail(err, errlen, -ENOEXEC, "bzImage has no 64-bit entry point");
+		return errmsg(err, errlen, -ENOEXEC, "bzImage has no 64-bit entry point");
 
 	uint64_t setup_size = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
 	if (setup_size >= img->size)
-		return fail(err, errlen, -ENOEXEC, "bzImage setup (%llu bytes) is truncated",
-			    (unsigned long long)setup_size);
+		return errmsg(err, errlen, -ENOEXEC, "bzImage setup (%llu bytes) is truncated",
+			      (unsigned long long)setup_size);
 
 	uint64_t pm_size = img->size - setup_size;
 	uint64_t align = h->kernel_alignment ? h->kernel_alignment : DEFAULT_ALIGNMENT;
@@ -82,17 +70,17 @@ static int probe_elf(struct kernel_image *img, char *err, size_t errlen)
 		return -ENOEXEC;
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->data;
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, -ENOEXEC, "ELF file is not 64-bit little-endian");
+		return errmsg(err, errlen, -ENOEXEC, "ELF file is not 64-bit little-endian");
 	if (eh->e_machine != EM_X86_64)
-		return fail(err, errlen, -ENOEXEC, "ELF file is not for x86_64 (e_machine %u)",
-			    eh->e_machine);
+		return errmsg(err, errlen, -ENOEXEC, "ELF file is not for x86_64 (e_machine %u)",
+			      eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen, -ENOEXEC, "ELF file is not an executable (e_type %u)",
-			    eh->e_type);
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
-	    eh->e_phoff > img->size ||
+		return errmsg(err, errlen, -ENOEXEC, "ELF file is not an executable (e_type %u)",
+			      eh->e_type);
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phoff > img->size ||
 	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > img->size - eh->e_phoff)
-		return fail(err, errlen, -ENOEXEC, "ELF program headers are missing or truncated");
+		return errmsg(err, errlen, -ENOEXEC,
+			      "ELF program headers are missing or truncated");
 
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(img->data + eh->e_phoff);
 	uint64_t lo = UINT64_MAX, hi = 0;
@@ -103,19 +91,19 @@ static int probe_elf(struct kernel_image *img, char *err, size_t errlen)
 		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > img->size ||
 		    ph[i].p_filesz > img->size - ph[i].p_offset ||
 		    __builtin_add_overflow(ph[i].p_paddr, ph[i].p_memsz, &end))
-			return fail(err, errlen, -ENOEXEC, "ELF segment %u is malformed", i);
+			return errmsg(err, errlen, -ENOEXEC, "ELF segment %u is malformed", i);
 		lo = MIN(lo, ph[i].p_paddr);
 		hi = MAX(hi, end);
 	}
 	if (hi == 0)
-		return fail(err, errlen, -ENOEXEC, "ELF file has no loadable segment");
+		return errmsg(err, errlen, -ENOEXEC, "ELF file has no loadable segment");
 	if (lo < X86_HIMEM_START)
-		return fail(err, errlen, -ENOEXEC,
-			    "ELF segment at 0x%llx overlaps ebb's boot structures below 1 MiB",
-			    (unsigned long long)lo);
+		return errmsg(err, errlen, -ENOEXEC,
+			      "ELF segment at 0x%llx overlaps ebb's boot structures below 1 MiB",
+			      (unsigned long long)lo);
 	if (eh->e_entry < lo || eh->e_entry >= hi)
-		return fail(err, errlen, -ENOEXEC, "ELF entry 0x%llx is outside its segments",
-			    (unsigned long long)eh->e_entry);
+		return errmsg(err, errlen, -ENOEXEC, "ELF entry 0x%llx is outside its segments",
+			      (unsigned long long)eh->e_entry);
 
 	img->format = KERNEL_ELF;
 	img->entry = eh->e_entry;
@@ -138,26 +126,26 @@ int kernel_image_open(const char *path, struct kernel_image *img, char *err, siz
 	err[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s", strerror(errno));
+		return errmsg(err, errlen, -errno, "%s", strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "%s", strerror(e));
+		return errmsg(err, errlen, -e, "%s", strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, -EINVAL, "not a regular file");
+		return errmsg(err, errlen, -EINVAL, "not a regular file");
 	}
 	if (st.st_size == 0) {
 		close(fd);
-		return fail(err, errlen, -ENOEXEC, "file is empty");
+		return errmsg(err, errlen, -ENOEXEC, "file is empty");
 	}
 	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "cannot map: %s", strerror(e));
+		return errmsg(err, errlen, -e, "cannot map: %s", strerror(e));
 	}
 	img->fd = fd;
 	img->data = data;
@@ -167,7 +155,8 @@ int kernel_image_open(const char *path, struct kernel_image *img, char *err, siz
 	if (ret == -ENOEXEC && !err[0])
 		ret = probe_bzimage(img, err, errlen);
 	if (ret == -ENOEXEC && !err[0])
-		fail(err, errlen, ret, "not a Linux kernel (neither a bzImage nor an ELF vmlinux)");
+		errmsg(err, errlen, ret,
+		       "not a Linux kernel (neither a bzImage nor an ELF vmlinux)");
 	if (ret < 0)
 		kernel_image_close(img);
 	return ret;
@@ -227,8 +216,8 @@ int kernel_image_load(const struct kernel_image *img, struct guest_memory *mem, 
 	if (img->format == KERNEL_BZIMAGE) {
 		if (share)
 			return -ENOEXEC;
-		uint64_t setup = ((uint64_t)(img->hdr.setup_sects ? img->hdr.setup_sects : 4) + 1) *
-				 512;
+		uint64_t setup =
+			((uint64_t)(img->hdr.setup_sects ? img->hdr.setup_sects : 4) + 1) * 512;
 		return mem_write(mem, X86_KERNEL_LOAD_ADDR, img->data + setup, img->size - setup);
 	}
 

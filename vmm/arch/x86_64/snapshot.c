@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "vmm/arch/x86_64/cpuid.h"
 #include "vmm/arch/x86_64/snapshot.h"
 #include "vmm/arch/x86_64/x86.h"
 
@@ -203,23 +204,6 @@ static bool is_tsc_deadline(uint32_t index)
 		}                                                           \
 	} while (0)
 
-static struct kvm_cpuid2 *get_cpuid(int vcpu_fd)
-{
-	for (unsigned int nent = 64; nent <= 4096; nent *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c)
-			return NULL;
-		c->nent = nent;
-		if (ioctl(vcpu_fd, KVM_GET_CPUID2, c) == 0)
-			return c;
-		int err = errno;
-		free(c);
-		if (err != E2BIG)
-			return NULL;
-	}
-	return NULL;
-}
-
 int x86_vcpu_save(struct arch_vm *a, int vcpu_fd, struct state_stream *s)
 {
 	struct vcpu_caps caps = { .version = VCPU_STATE_VERSION,
@@ -239,7 +223,7 @@ int x86_vcpu_save(struct arch_vm *a, int vcpu_fd, struct state_stream *s)
 	/* MP state first: reading it lets the LAPIC take pending INIT/SIPI, which changes the rest.
 	 */
 	GET(KVM_GET_MP_STATE, &mp);
-	cpuid = get_cpuid(vcpu_fd);
+	cpuid = x86_cpuid_of_vcpu(vcpu_fd);
 	if (!cpuid) {
 		ret = -errno ? -errno : -ENOMEM;
 		log_err("snapshot: KVM_GET_CPUID2: %s", strerror(-ret));
