@@ -7,7 +7,6 @@
 #include <libgen.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,18 +50,6 @@ struct api_conn {
 
 /* ---- the listening socket ---- */
 
-static int fail_msg(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail_msg(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* True when something accepts connections on path. */
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
@@ -78,25 +65,26 @@ static int bind_socket(const char *path, int *out, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail_msg(err, errlen, -ENAMETOOLONG, "API socket path %s is longer than %zu bytes",
-				path, sizeof(sa.sun_path) - 1);
+		return errmsg(err, errlen, -ENAMETOOLONG,
+			      "API socket path %s is longer than %zu bytes", path,
+			      sizeof(sa.sun_path) - 1);
 	strcpy(sa.sun_path, path);
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fail_msg(err, errlen, -errno, "API socket: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "API socket: %s", strerror(errno));
 	int bound = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	if (bound < 0 && errno == EADDRINUSE) {
 		struct stat st;
 		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 			close(fd);
-			return fail_msg(err, errlen, -EEXIST,
-					"API socket path %s exists and is not a socket", path);
+			return errmsg(err, errlen, -EEXIST,
+				      "API socket path %s exists and is not a socket", path);
 		}
 		if (socket_is_live(&sa)) {
 			close(fd);
-			return fail_msg(err, errlen, -EADDRINUSE,
-					"API socket %s is in use by another process", path);
+			return errmsg(err, errlen, -EADDRINUSE,
+				      "API socket %s is in use by another process", path);
 		}
 		/* Left behind by a process that died: replace it. */
 		log_info("api: replacing stale socket %s", path);
@@ -106,13 +94,13 @@ static int bind_socket(const char *path, int *out, char *err, size_t errlen)
 	if (bound < 0) {
 		int e = errno;
 		close(fd);
-		return fail_msg(err, errlen, -e, "API socket %s: %s", path, strerror(e));
+		return errmsg(err, errlen, -e, "API socket %s: %s", path, strerror(e));
 	}
 	if (listen(fd, API_MAX_CONNECTIONS) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(path);
-		return fail_msg(err, errlen, -e, "API socket %s: listen: %s", path, strerror(e));
+		return errmsg(err, errlen, -e, "API socket %s: listen: %s", path, strerror(e));
 	}
 	*out = fd;
 	return 0;
@@ -122,7 +110,7 @@ int api_server_create(const char *path, struct api_server **out, char *err, size
 {
 	struct api_server *api = calloc(1, sizeof(*api));
 	if (!api)
-		return fail_msg(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	api->listen_fd = api->dir_fd = api->stop_fd = api->epfd = -1;
 	api->path = strdup(path);
 	char *copy = strdup(path), *copy2 = strdup(path);
@@ -130,15 +118,15 @@ int api_server_create(const char *path, struct api_server **out, char *err, size
 		free(copy);
 		free(copy2);
 		api_server_destroy(api);
-		return fail_msg(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	api->name = strdup(basename(copy));
 	api->dir_fd = open(dirname(copy2), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	free(copy);
 	free(copy2);
-	int ret = api->dir_fd < 0 ? fail_msg(err, errlen, -errno, "API socket directory for %s: %s",
-					     path, strerror(errno)) :
-				    bind_socket(path, &api->listen_fd, err, errlen);
+	int ret = api->dir_fd < 0 ? errmsg(err, errlen, -errno, "API socket directory for %s: %s",
+					   path, strerror(errno))
+				  : bind_socket(path, &api->listen_fd, err, errlen);
 	if (ret < 0) {
 		api_server_destroy(api);
 		return ret;
