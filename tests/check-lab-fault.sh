@@ -73,6 +73,33 @@ stuck stuck 120 "[ 200.9] 	(detected by 1, t=36765 jiffies, g=3805, q=428 ncpus=
 stuck running 120 "[  74.8] 	(detected by 1, t=5254 jiffies, g=3805, q=428 ncpus=2)"
 stuck stuck 120 "[ 200.9] 	(t=31000 jiffies g=3805 q=428 ncpus=2)"
 stuck running 120 "[  20.1] virtio_net: all good"
+# A CMD that failed gets L1's kernel's word on a process it killed, which
+# died without one of its own; a CMD that passed does not.
+death_notes() {  # STATUS DMESG_LINE -> the notes the runner prints
+	(
+		run_dir=$dir
+		console_log=$dir/console.log
+		lab_fail() { exit 125; }
+		lab_note() { printf 'lab: %s\n' "$*" >&2; }
+		# shellcheck source=/dev/null
+		source "$top/tools/lab/boot.sh"
+		echo "$1" >"$dir/status"
+		printf '[    1.0] booting\n' >"$console_log"
+		printf '[    1.0] booting\n%s\n' "$2" >"$dir/dmesg"
+		lab_exit_with_cmd_status
+	) 2>&1 >/dev/null || true
+}
+death() {  # WANT_NOTE STATUS DMESG_LINE
+	local got
+	got=$(death_notes "$2" "$3")
+	if [ "$got" = "$1" ]; then echo "ok: status $2 with '$3' -> '$got'"; else echo "FAILED: status $2 with '$3' -> '$got', want '$1'"; bad=1; fi
+}
+sigsys='[  42.0] audit: type=1326 audit(1.2:3): auid=0 uid=0 pid=512 comm="ebb-vcpu0" exe="/work/ebb" sig=31 arch=c000003e syscall=12 compat=0 ip=0x7f00 code=0x80000000'
+death "lab: L1 kernel: $sigsys" 1 "$sigsys"
+death "" 0 "$sigsys"
+segv='[  42.0] ebb[512]: segfault at 8 ip 000055d0 sp 00007ffc error 4 in ebb[55d0+1000]'
+death "lab: L1 kernel: $segv" 143 "$segv"
+death "" 1 "[  42.0] virtio_net: all good"
 # L1's KVM parameters: EBB_LAB_KVM_PARAMS (even empty) wins; a retry of a
 # lab failure gets the arch's retry parameters (x86: shadow paging).
 params() {  # WANT ENV...

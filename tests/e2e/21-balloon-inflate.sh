@@ -37,7 +37,7 @@ inflate_after_touch() {
 	BEFORE_MIB=0 AFTER_MIB=0
 	wait_for "$OUT/$name.out" '^EBB-HOG freed' 180 "$PID" || return 1
 	sleep 2
-	read_rss "$PID" || return 1
+	read_rss "$PID" || { rss_gone "$name"; return 1; }
 	BEFORE_MIB=$((RSS_KIB / MIB))
 	start=$SECONDS
 	api PATCH /balloon "{\"amount_mib\": $target}"
@@ -46,10 +46,12 @@ inflate_after_touch() {
 		wait_for "$OUT/$name.err" "guest holds $target MiB, the target" 120 "$PID" || return 1
 	fi
 	sleep "$wait_s"
-	read_rss "$PID" || return 1
+	read_rss "$PID" || { rss_gone "$name"; return 1; }
 	AFTER_MIB=$((RSS_KIB / MIB)) TOOK_S=$((SECONDS - start))
 	log "$name: RSS $BEFORE_MIB MiB once the guest freed 400 MiB, $AFTER_MIB MiB $TOOK_S s after target $target"
 }
+
+rss_gone() { log "process $PID exited ($(exit_status_of "$PID")) before $1's RSS reading"; }
 
 stop_ebb() {
 	kill -TERM "$PID" 2>/dev/null || true

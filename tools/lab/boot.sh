@@ -186,6 +186,10 @@ L1_FAULT_RE='lab: L2 state leak|BUG: |Oops|general protection fault|soft lockup 
 # (tests/e2e/run-all).
 L2_LAB_SHUTDOWN_RE='lab: L2 shutdown exit: .* reason shutdown rip 0xffffffff[89][0-9a-f]{7} .*intr_info 0x80000b0e error_code 0x000000(10|18)'
 
+# L1's kernel log lines about a process killed: by seccomp (audit type 1326),
+# a fatal signal, the OOM killer.
+L1_PROCESS_DEATH_RE='type=1326|segfault at|traps: |general protection|Out of memory|Killed process|oom-kill'
+
 # The first line of L1's console that matches L1_FAULT_RE or
 # L2_LAB_SHUTDOWN_RE, if any.
 l1_fault() {
@@ -207,6 +211,9 @@ lab_exit_with_cmd_status() {
 		# evidence for whoever reads the failure.
 		local line
 		while IFS= read -r line; do lab_note "${line#*lab: }"; done < <(grep -o 'lab: L2 shutdown exit: .*' "$console_log" 2>/dev/null | head -n 4)
+		# A process that died without a word of its own (a seccomp kill,
+		# a segfault, the OOM killer): only L1's kernel log says so.
+		while IFS= read -r line; do lab_note "L1 kernel: $line"; done < <(grep -E "$L1_PROCESS_DEATH_RE" "$run_dir/dmesg" 2>/dev/null | head -n 6)
 	fi
 	exit "$rc"
 }

@@ -75,6 +75,20 @@ ebb_run() {
 	set -e
 }
 
+# exit_status_of PID : how PID, a child that has ended, ended ("status 1",
+# "signal SIGSEGV"). Bash keeps that status for a later wait on PID too.
+exit_status_of() {
+	local st=0
+	wait "$1" 2>/dev/null || st=$?
+	if [ "$st" = 127 ] && ! kill -0 "$1" 2>/dev/null; then
+		echo "status 127 or not a child of this shell"
+	elif [ "$st" -gt 128 ]; then
+		echo "signal SIG$(kill -l $((st - 128)) 2>/dev/null || echo "$((st - 128))")"
+	else
+		echo "status $st"
+	fi
+}
+
 # wait_for FILE REGEX TIMEOUT PID : true once REGEX appears in FILE; false on
 # timeout or when PID died first.
 wait_for() {
@@ -87,7 +101,7 @@ wait_for() {
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			grep -qE -- "$regex" "$file" 2>/dev/null && return 0
-			log "process $pid exited before '$regex' appeared in $file"
+			log "process $pid exited ($(exit_status_of "$pid")) before '$regex' appeared in $file"
 			return 1
 		fi
 		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
