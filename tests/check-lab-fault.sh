@@ -86,8 +86,8 @@ death_notes() {  # STATUS DMESG_LINE -> the notes the runner prints
 		echo "$1" >"$dir/status"
 		printf '[    1.0] booting\n' >"$console_log"
 		printf '[    1.0] booting\n%s\n' "$2" >"$dir/dmesg"
-		lab_exit_with_cmd_status
-	) 2>&1 >/dev/null || true
+		lab_exit_with_cmd_status >/dev/null
+	) 2>&1 || true
 }
 death() {  # WANT_NOTE STATUS DMESG_LINE
 	local got
