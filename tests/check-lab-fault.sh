@@ -5,18 +5,25 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# The run's state as tools/lab/run leaves it: a status file and a console log.
-verdict() {  # STATUS CONSOLE_LINE -> prints the exit status the runner gives
+# The run's state as tools/lab/run leaves it (a status file, a console log,
+# L1's dmesg), then the runner's verdict on it: its notes and lab_fail's
+# reason on stderr, its exit status as the subshell's.
+finish_run() {  # STATUS CONSOLE_LINE [DMESG_LINE]
 	(
 		run_dir=$dir
 		console_log=$dir/console.log
 		lab_fail() { printf 'lab: %s\n' "$*" >&2; exit 125; }
+		lab_note() { printf 'lab: %s\n' "$*" >&2; }
 		# shellcheck source=/dev/null
 		source "$top/tools/lab/boot.sh"
 		echo "$1" >"$dir/status"
 		printf '[    1.0] booting\n%s\n' "$2" >"$console_log"
+		printf '[    1.0] booting\n%s\n' "${3:-}" >"$dir/dmesg"
 		lab_exit_with_cmd_status
-	) 2>/dev/null && echo 0 || echo $?
+	)
+}
+verdict() {  # STATUS CONSOLE_LINE -> prints the exit status the runner gives
+	finish_run "$1" "$2" 2>/dev/null && echo 0 || echo $?
 }
 bad=0
 expect() {  # WANT STATUS LINE
@@ -76,18 +83,7 @@ stuck running 120 "[  20.1] virtio_net: all good"
 # A CMD that failed gets L1's kernel's word on a process it killed, which
 # died without one of its own; a CMD that passed does not.
 death_notes() {  # STATUS DMESG_LINE -> the notes the runner prints
-	(
-		run_dir=$dir
-		console_log=$dir/console.log
-		lab_fail() { exit 125; }
-		lab_note() { printf 'lab: %s\n' "$*" >&2; }
-		# shellcheck source=/dev/null
-		source "$top/tools/lab/boot.sh"
-		echo "$1" >"$dir/status"
-		printf '[    1.0] booting\n' >"$console_log"
-		printf '[    1.0] booting\n%s\n' "$2" >"$dir/dmesg"
-		lab_exit_with_cmd_status >/dev/null
-	) 2>&1 || true
+	{ finish_run "$1" "" "$2" >/dev/null; } 2>&1 || true
 }
 death() {  # WANT_NOTE STATUS DMESG_LINE
 	local got
