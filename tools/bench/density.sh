@@ -25,7 +25,9 @@
 # (make bench retries it in a fresh lab when the lab died), it keeps the
 # pairs already in density.csv and runs only the others.
 #   BENCH_DENSITY_CAP (64), BENCH_DENSITY_SETTLE_S (8), BENCH_DENSITY_MODES,
-#   BENCH_DENSITY_WORKLOADS, BENCH_POLICY_MARGIN_MIB (16)
+#   BENCH_DENSITY_WORKLOADS, BENCH_POLICY_MARGIN_MIB (16),
+#   BENCH_DENSITY_LAUNCH_S (300: how long one launch may take to reach idle;
+#   in a 1-vCPU lab the idle guests share its CPU, so late launches are slow)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${BENCH:-build/bench}/density
@@ -33,6 +35,7 @@ source tools/lib/vm.sh
 source tools/bench/lib.sh
 CAP=${BENCH_DENSITY_CAP:-64}
 SETTLE=${BENCH_DENSITY_SETTLE_S:-8}
+LAUNCH_S=${BENCH_DENSITY_LAUNCH_S:-300}
 LIMIT_MIB=2048
 read -r -a MODES <<<"${BENCH_DENSITY_MODES:-ebb-off qemu-reporting ebb-fast ebb-policy ebb-policy-shared ebb-policy-merge qemu-reporting-ksm}"
 read -r -a WORKLOADS <<<"${BENCH_DENSITY_WORKLOADS:-touch cache}"
@@ -137,7 +140,7 @@ run_pair() {
 		(echo "$BASHPID" >"$cg/cgroup.procs" && exec "${CMD[@]}") \
 			>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
 		pids+=($!)
-		if ! wait_for "$OUT/$name.out" '^EBB-IDLE' 300 "$!"; then
+		if ! wait_for "$OUT/$name.out" '^EBB-IDLE' "$LAUNCH_S" "$!"; then
 			fit=$((i - 1)) ended=died
 			[ "$(oom_kills "$cg")" -gt 0 ] && ended=oom
 			log "density: $name did not reach idle ($(oom_kills "$cg") OOM kills in the cgroup)"
