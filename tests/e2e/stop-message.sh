@@ -6,3 +6,7 @@
 # retries a failure that shows it, and 10-boot.sh, whose idle guest must not.
 # shellcheck disable=SC2034 # read by the scripts that source this file
 halted_device_vector_re='halted with interrupts on and vector 0x(2[0-9a-f]|[3-9a-d][0-9a-f]|e[0-9ab]) (pending|in service) in its local APIC'
+# tools/lab/guest-irq-frames's line for an interrupt the hypervisor delivered
+# while the guest had interrupts off (tools/lib/vm.sh runs it on a guest
+# that stopped making progress).
+irq_with_if_off_re='^guest-irq-frames: .* entered over .* with interrupts off'

@@ -141,6 +141,7 @@ run_pair() {
 			>"$OUT/$name.out" 2>"$OUT/$name.err" </dev/null &
 		pids+=($!)
 		if ! wait_for "$OUT/$name.out" '^EBB-IDLE' "$LAUNCH_S" "$!"; then
+			guest_irq_frames "$!" # the lab's hang (SPEC finding 16) names itself
 			fit=$((i - 1)) ended=died
 			[ "$(oom_kills "$cg")" -gt 0 ] && ended=oom
 			log "density: $name did not reach idle ($(oom_kills "$cg") OOM kills in the cgroup)"

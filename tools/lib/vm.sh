@@ -36,9 +36,26 @@ die() {
 	exit 1
 }
 
+# guest_irq_frames PID: looks in the RAM of PID's guest (ebb or QEMU) for an
+# interrupt delivered while the guest had interrupts off, which hardware never
+# does and the lab has done (docs/SPEC.md, finding 16). What it finds goes to
+# $OUT/guest-irq-frames.log, where tests/e2e/run-all looks, and to stderr.
+GUEST_IRQ_FRAMES=${GUEST_IRQ_FRAMES:-build/guest-irq-frames}
+guest_irq_frames() {
+	local pid=$1 comm found
+	[ -x "$GUEST_IRQ_FRAMES" ] && [ -r "$VMLINUX" ] || return 0
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 0
+	case $comm in ebb | qemu-system-*) ;; *) return 0 ;; esac
+	[ -s "$OUT/vmlinux.syms" ] || nm -n "$VMLINUX" >"$OUT/vmlinux.syms" 2>/dev/null || return 0
+	found=$("$GUEST_IRQ_FRAMES" "$OUT/vmlinux.syms" "$pid" 2>/dev/null) || return 0
+	printf '%s\n' "$found" | tee -a "$OUT/guest-irq-frames.log" >&2
+}
+
+# On a failure, a guest still running may be one the lab hung.
 cleanup_started() {
-	local pid
+	local status=$? pid
 	for pid in "${STARTED_PIDS[@]}"; do
+		[ "$status" = 0 ] || guest_irq_frames "$pid"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 }
@@ -127,6 +144,7 @@ wait_exit() {
 				EXIT_STATUS=timeout
 				return 1
 			fi
+			guest_irq_frames "$pid"
 			log "process $pid still runs after ${timeout}s: SIGTERM"
 			kill -TERM "$pid" 2>/dev/null || true
 			term_sent=1
