@@ -52,31 +52,22 @@ expect() {
 	fi
 }
 
-fresh() { truncate -s 0 "$dir/ram" && truncate -s 4M "$dir/ram"; }
+# one NAME STATUS REGEX OFFSET RETURN IP CS FLAGS: a RAM file with that one frame.
+one() {
+	truncate -s 0 "$dir/ram" && truncate -s 4M "$dir/ram"
+	frame "$dir/ram" "$4" "$5" "$6" "$7" "$8"
+	expect "$1" "$2" "$3"
+}
 
-fresh
-frame "$dir/ram" $((0x1f5e10)) ffffffff81000316 ffffffff8100011f 10 13
-expect "IF clear: found" 0 '^guest-irq-frames: ram\+0x1f5e10: asm_sysvec_apic_timer_interrupt entered over update_vsyscall\+0x1f with interrupts off \(rflags 0x13\)$'
-
-fresh
-frame "$dir/ram" $((0x1f5e10)) ffffffff81000316 ffffffff8100011f 10 246
-expect "IF set: nothing" 1 '^$'
-
-fresh
-frame "$dir/ram" $((0x1f5e10)) ffffffff81000396 ffffffff8100011f 10 13
-expect "a page fault's frame (not an interrupt stub): nothing" 1 '^$'
-
-fresh
-frame "$dir/ram" $((0x1f5e10)) ffffffff81000316 ffffffff8100011f 33 13
-expect "user-mode cs: nothing" 1 '^$'
-
-fresh
-frame "$dir/ram" $((0x1f5e10)) ffffffff81000316 00007f0000001000 10 13
-expect "ip outside kernel text: nothing" 1 '^$'
-
-fresh
-frame "$dir/ram" $((0x100000 - 0x40)) ffffffff81000350 ffffffff81000207 10 86
-expect "across a 1 MiB chunk: found" 0 'ram\+0xfffc0: asm_common_interrupt entered over clear_page_rep\+0x7 with interrupts off \(rflags 0x86\)$'
+stub=ffffffff81000316 ip=ffffffff8100011f at=$((0x1f5e10))
+one "IF clear: found" 0 '^guest-irq-frames: ram\+0x1f5e10: asm_sysvec_apic_timer_interrupt entered over update_vsyscall\+0x1f with interrupts off \(rflags 0x13\)$' \
+	$at $stub $ip 10 13
+one "IF set: nothing" 1 '^$' $at $stub $ip 10 246
+one "a page fault's frame (not an interrupt stub): nothing" 1 '^$' $at ffffffff81000396 $ip 10 13
+one "user-mode cs: nothing" 1 '^$' $at $stub $ip 33 13
+one "ip outside kernel text: nothing" 1 '^$' $at $stub 00007f0000001000 10 13
+one "across a 1 MiB chunk: found" 0 'ram\+0xfffc0: asm_common_interrupt entered over clear_page_rep\+0x7 with interrupts off \(rflags 0x86\)$' \
+	$((0x100000 - 0x40)) ffffffff81000350 ffffffff81000207 10 86
 
 echo 'nothing here' >"$dir/syms"
 expect "a symbols file without _text: error" 2 'no _text/_etext'
