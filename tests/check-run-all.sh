@@ -61,6 +61,8 @@ echo '${lost/0x21/0xfd}' >"$dir/e2e-out/50-ipi-pending/vm.err"; echo "FAIL: no r
 SCRIPT
 chmod +x "$dir/50-ipi-pending.sh"
 sed -i '2i # lab: --mem 6144' "$dir/10-ebb-fails-once.sh"
+# wait_for's timeout, with the console lines it logged (tools/lib/vm.sh).
+sed -i '2i echo "[13:45:04.271] timed out after 300s waiting for READY in vm.out"; echo "[13:45:04.272] last of vm.out: / # the prompt"; seq 6' "$dir/30-ebb-hangs-once.sh"
 # The lab's contract without a VM: options, "--", then CMD.
 cat >"$dir/fake-lab" <<'LAB'
 #!/bin/bash
@@ -112,6 +114,7 @@ fi
 check "the summary repeats why an item failed" "^    FAIL: 10-ebb-fails-once said why"
 check "the summary carries ebb's error lines" "^    .*boot.err:.*\\[ebb\\] error vCPU 0: triple fault"
 check "and those of an ebb started with --log-path" "^    .*api.log:.*from --log-path"
+check "and the console's last lines a timed-out wait logged" "^    \[13:45:04.272\] last of vm.out: / # the prompt"
 check "and where a hung guest's vCPUs were when ebb was stopped" "^    .*hung.err:.*\\[ebb\\] info  vCPU 0 stopped after 257 exits"
 if grep -q "guest holds 320" "$dir/out"; then echo "FAILED: an info line reached the summary"; bad=1; else echo "ok: only error and stopped-vCPU lines"; fi
 check "the retry is a warning" "WARNING: retried after a lab failure: 20-lab-fails-once (try 1: the lab failed"

@@ -30,11 +30,12 @@ metric() { # metric NAME : the vsock counter NAME from GET /metrics
 }
 
 # The guest: an echo server on 5000, a sender on 5001 that the host never
-# reads, then a shell on the console: ebb's stdin is a FIFO, so the test
+# reads (either not listening after 60 s prints its log there), then a
+# shell on the console: ebb's stdin is a FIFO, so the test
 # types the guest's later steps (say) and reads their results on its console.
 FIFO=$SOCK_DIR/console
 mkfifo "$FIFO"
-guest="ebb-vsock -t 1500 -n 2 listen vsock:5000 echo > /tmp/echo.log & ebb-vsock -t 1500 listen vsock:5001 send 268435456 > /tmp/flood.log 2>&1 & until grep -q listening /tmp/echo.log && grep -q listening /tmp/flood.log; do sleep 0.2; done; echo EBB-VSOCK-READY; exec sh"
+guest="ebb-vsock -t 1500 -n 2 listen vsock:5000 echo > /tmp/echo.log & ebb-vsock -t 1500 listen vsock:5001 send 268435456 > /tmp/flood.log 2>&1 & n=0; until grep -q listening /tmp/echo.log && grep -q listening /tmp/flood.log; do sleep 0.2; n=\$((n + 1)); [ \$n != 300 ] || cat /tmp/echo.log /tmp/flood.log; done; echo EBB-VSOCK-READY; exec sh"
 cat >"$OUT/vsock.json" <<JSON
 {
   "boot-source": {"kernel_image_path": "$KERNEL", "initrd_path": "$INITRD",

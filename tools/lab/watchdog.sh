@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # tools/lab/watchdog.sh: watching L1 and explaining its failures, sourced by
 # tools/lab/run.  While QEMU runs: stream CMD's output, and stop a run that
-# hit --timeout, a soft lockup or hung task in L1, a silent stall, an L2
+# hit --timeout, a soft lockup or hung task in L1, a silent stall, a stopped
+# heartbeat, an L2
 # state leak CMD outlived, a boot that never came up, or a poweroff that
 # never came.  Before QEMU is killed, dump where L1 was (QEMU's threads, L1's
 # kernel base, every CPU's registers).
 # Afterwards: one "lab: " reason from what the run left behind.
 #
 # Uses from run: cpus, timeout, boot_timeout, lockup_limit_s, stall_limit_s,
-# leak_grace_s, kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir,
+# heartbeat_limit_s, leak_grace_s, kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir,
 # console_log, qemu_pid, tick_fd, up, pump, report_up, elapsed_us.
 # Sets: why_stopped, qemu_rc.
 
@@ -114,7 +115,7 @@ dump_stuck_l1() {
 # L1 was stuck) and reaped, and the last output streamed.
 lab_watch() {
 	local now_us size done_us='' tick=0.1 next_health_check_us=0
-	local last_size=-1 last_activity_us=0 leak_us=''
+	local last_size=-1 last_activity_us=0 leak_us='' beat last_beat='' last_beat_us=0
 	why_stopped=
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ "$up" = 0 ] && [ -e "$run_dir/up" ]; then
@@ -145,6 +146,17 @@ lab_watch() {
 				why_stopped=leak
 				break
 			fi
+			# Judged only once a first count came: an L1 that never
+			# wrote one is boot_timeout's or the stall check's.
+			beat=$(cat "$run_dir/heartbeat" 2>/dev/null || true)
+			if [ "$up" = 0 ] || { [ -n "$beat" ] && [ "$beat" != "$last_beat" ]; }; then
+				[ -z "$beat" ] || last_beat=$beat
+				last_beat_us=$now_us
+			elif [ -n "$last_beat" ] && [ -z "$done_us" ] && [ "$heartbeat_limit_s" -gt 0 ] &&
+				((now_us - last_beat_us >= heartbeat_limit_s * 1000000)); then
+				why_stopped=heartbeat
+				break
+			fi
 			size=$(activity_size)
 			# A slow, quiet boot is boot_timeout's to judge, not a stall.
 			if [ "$size" != "$last_size" ] || [ "$up" = 0 ]; then
@@ -162,7 +174,7 @@ lab_watch() {
 		read -r -t "$tick" -u "$tick_fd" _ || true
 	done
 	if [ -n "$why_stopped" ]; then
-		case $why_stopped in stall | lockup | timeout | boot) dump_stuck_l1 >"$run_dir/stall" 2>&1 || true ;; esac
+		case $why_stopped in stall | heartbeat | lockup | timeout | boot) dump_stuck_l1 >"$run_dir/stall" 2>&1 || true ;; esac
 		stop_pid "$qemu_pid"
 	fi
 	qemu_rc=0
@@ -178,6 +190,7 @@ lab_explain_failure() {
 	local reason panic qerr
 	case $why_stopped in
 	stall) lab_fail "L1 silent for $stall_limit_s s: no output from CMD, nothing on L1's console; QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
+	heartbeat) lab_fail "L1's clock stopped: its heartbeat on the run share unchanged for $heartbeat_limit_s s, so CMD's own timeouts are frozen too; QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
 	lockup) lab_fail "L1 kernel locked up (a CPU stuck, or a task blocked, for $lockup_limit_s s or more); QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
 	timeout) lab_fail "timed out after $timeout s (--timeout); QEMU killed (console log: $console_log; where L1 was: $run_dir/stall)" ;;
 	leak) lab_fail "CMD still running $leak_grace_s s after L1's watch reported: $(l2_state_leak | tr -s " " | cut -c 6-200); QEMU killed (console log: $console_log)" ;;

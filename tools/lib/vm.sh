@@ -51,11 +51,30 @@ guest_irq_frames() {
 	printf '%s\n' "$found" | tee -a "$OUT/guest-irq-frames.log" >&2
 }
 
-# On a failure, a guest still running may be one the lab hung.
-cleanup_started() {
-	local status=$? pid
+# alive_count: how many of STARTED_PIDS still run.
+alive_count() {
+	local pid n=0
 	for pid in "${STARTED_PIDS[@]}"; do
-		[ "$status" = 0 ] || guest_irq_frames "$pid"
+		! kill -0 "$pid" 2>/dev/null || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# On a failure, a guest still running may be one the lab hung. SIGTERM
+# first, so that its ebb logs where each vCPU was (a failure digest shows
+# those lines); SIGKILL whatever is left 5 s later.
+cleanup_started() {
+	local status=$? pid waited
+	if [ "$status" != 0 ]; then
+		for pid in "${STARTED_PIDS[@]}"; do
+			guest_irq_frames "$pid"
+			kill -TERM "$pid" 2>/dev/null || true
+		done
+		for ((waited = 0; waited < 50 && $(alive_count) > 0; waited++)); do
+			sleep 0.1
+		done
+	fi
+	for pid in "${STARTED_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 }
@@ -106,6 +125,15 @@ exit_status_of() {
 	fi
 }
 
+# log_last_lines FILE: FILE's last lines, each logged as "last of NAME: LINE",
+# so that a wait that timed out shows where the guest's console stopped.
+log_last_lines() {
+	local line
+	while IFS= read -r line; do
+		log "last of ${1##*/}: $line"
+	done < <(tail -n 6 "$1" 2>/dev/null | tr -d '\r' | cut -c1-200)
+}
+
 # wait_for FILE REGEX TIMEOUT PID : true once REGEX appears in FILE; false on
 # timeout or when PID died first.
 wait_for() {
@@ -119,10 +147,12 @@ wait_for() {
 		if ! kill -0 "$pid" 2>/dev/null; then
 			grep -qE -- "$regex" "$file" 2>/dev/null && return 0
 			log "process $pid exited ($(exit_status_of "$pid")) before '$regex' appeared in $file"
+			log_last_lines "$file"
 			return 1
 		fi
 		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
 			log "timed out after ${timeout}s waiting for '$regex' in $file"
+			log_last_lines "$file"
 			return 1
 		fi
 		sleep 0.05
