@@ -3,7 +3,8 @@
 # finds an interrupt entry frame pushed with IF clear, and nothing when IF
 # was set, when the return address is not an interrupt entry stub, when the
 # frame is a user-mode one, or when the ip is outside kernel text; a frame
-# across its 1 MiB read chunks is found too; a bad symbols file is an error.
+# across its 1 MiB read chunks is found too; a bad symbols file and a RAM
+# file that cannot be read are errors.
 #   tests/check-guest-irq-frames.sh BUILD/guest-irq-frames
 set -euo pipefail
 tool=${1:?usage: tests/check-guest-irq-frames.sh PATH-TO-guest-irq-frames}
@@ -68,6 +69,16 @@ one "user-mode cs: nothing" 1 '^$' $at $stub $ip 33 13
 one "ip outside kernel text: nothing" 1 '^$' $at $stub 00007f0000001000 10 13
 one "across a 1 MiB chunk: found" 0 'ram\+0xfffc0: asm_common_interrupt entered over clear_page_rep\+0x7 with interrupts off \(rflags 0x86\)$' \
 	$((0x100000 - 0x40)) ffffffff81000350 ffffffff81000207 10 86
+
+# A RAM "file" that cannot be read (a directory: EISDIR) is an error, not "none".
+rc=0
+out=$("$tool" "$dir/syms" --ram "$dir" 2>&1) || rc=$?
+if [ "$rc" = 2 ] && grep -qE '^guest-irq-frames: ram: cannot read at \+0x0 of 0x[0-9a-f]+: Is a directory$' <<<"$out"; then
+	echo "ok: an unreadable RAM file: error"
+else
+	echo "FAIL: an unreadable RAM file: status $rc (want 2), output: $out"
+	fails=$((fails + 1))
+fi
 
 echo 'nothing here' >"$dir/syms"
 expect "a symbols file without _text: error" 2 'no _text/_etext'

@@ -16,7 +16,8 @@
  * (asm_sysvec_*, asm_common_interrupt, asm_spurious_interrupt), and 0x88
  * bytes above it, past the 16 words of struct pt_regs below ip, the frame
  * the CPU pushed: a kernel text ip, cs 0x10, and rflags with IF clear.
- * Exit status: 0 one found (each printed), 1 none, 2 error.
+ * Exit status: 0 one found (each printed), 1 none in all of the RAM, 2
+ * none found and an error (part of the RAM unread, say).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK	     (1u << 20)
@@ -135,22 +137,34 @@ static void scan(const char *where, uint64_t base, const unsigned char *buf, siz
 	}
 }
 
-/* Reads [start, end) of fd in chunks that overlap by a frame's span. */
+/*
+ * Reads [start, end) of fd in chunks that overlap by a frame's span. A read
+ * error is one: "none found" must mean all of it was looked at.
+ */
 static int scan_fd(int fd, const char *where, uint64_t start, uint64_t end)
 {
 	unsigned char *buf = malloc(CHUNK + FRAME_SPAN);
+	int ret = 0;
 	if (!buf)
 		return -1;
 	for (uint64_t off = start; off < end; off += CHUNK) {
 		size_t want =
 			(size_t)(end - off < CHUNK + FRAME_SPAN ? end - off : CHUNK + FRAME_SPAN);
 		ssize_t got = pread(fd, buf, want, (off_t)off);
-		if (got <= 0)
+		if (got < 0) {
+			fprintf(stderr,
+				"guest-irq-frames: %s: cannot read at +0x%" PRIx64 " of 0x%" PRIx64
+				": %s\n",
+				where, off - start, end - start, strerror(errno));
+			ret = -1;
+			break;
+		}
+		if (got == 0)
 			break;
 		scan(where, off - start, buf, (size_t)got, CHUNK);
 	}
 	free(buf);
-	return 0;
+	return ret;
 }
 
 static int scan_process(const char *pid)
@@ -170,14 +184,15 @@ static int scan_process(const char *pid)
 	}
 	char line[512], perms[8];
 	uint64_t lo, hi;
-	int mappings = 0;
+	int mappings = 0, ret = 0;
 	while (fgets(line, sizeof(line), maps)) {
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &lo, &hi, perms) != 3 ||
 		    strncmp(perms, "rw", 2) || hi - lo < MIN_MAPPING)
 			continue;
 		char where[64];
 		snprintf(where, sizeof(where), "mapping 0x%" PRIx64, lo);
-		scan_fd(fd, where, lo, hi);
+		if (scan_fd(fd, where, lo, hi) < 0)
+			ret = -1;
 		mappings++;
 	}
 	fclose(maps);
@@ -185,7 +200,7 @@ static int scan_process(const char *pid)
 	if (!mappings)
 		fprintf(stderr,
 			"guest-irq-frames: process %s has no rw mapping of 32 MiB or more\n", pid);
-	return mappings ? 0 : -1;
+	return mappings ? ret : -1;
 }
 
 static void free_symbols(void)
@@ -212,15 +227,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "guest-irq-frames: %s: %s\n", argv[3], strerror(errno));
 			ret = -1;
 		} else {
-			off_t size = lseek(fd, 0, SEEK_END);
-			ret = scan_fd(fd, "ram", 0, size < 0 ? 0 : (uint64_t)size);
+			struct stat st;
+			ret = fstat(fd, &st) < 0 ? -1 : scan_fd(fd, "ram", 0, (uint64_t)st.st_size);
 			close(fd);
 		}
 	} else {
 		ret = scan_process(argv[2]);
 	}
 	free_symbols();
-	if (ret < 0)
-		return 2;
-	return found ? 0 : 1;
+	/* A frame found is proof enough; none found after an error proves nothing. */
+	if (found)
+		return 0;
+	return ret < 0 ? 2 : 1;
 }
