@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,7 +119,7 @@ static void test_names(void **state)
 	args_free(&a);
 
 	/* After "--", names may look like options... and are then checked as names. */
-	assert_int_equal(parse("stats -- -x", &a, err, sizeof(err)), -1);
+	assert_int_equal(parse("stats -- -x", &a, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "must start with a letter or a digit"));
 	args_free(&a);
 }
@@ -251,7 +252,7 @@ static void test_errors(void **state)
 		struct ctl_args a;
 		char err[256] = "";
 		int ret = parse(bad_lines[i].line, &a, err, sizeof(err));
-		if (ret != -1 || strcmp(err, bad_lines[i].error) != 0)
+		if (ret != -EINVAL || strcmp(err, bad_lines[i].error) != 0)
 			fail_msg("'%s': got %d '%s', want '%s'", bad_lines[i].line, ret, err,
 				 bad_lines[i].error);
 		/* One line, no "ebbctl: " prefix (main adds it). */
@@ -271,15 +272,15 @@ static void test_number_parsers(void **state)
 			 0);
 	assert_int_equal(v, UINT32_MAX);
 	assert_int_equal(args_parse_uint("--n", "4294967296", 0, UINT32_MAX, &v, err, sizeof(err)),
-			 -1);
-	assert_int_equal(args_parse_uint("--n", " 5", 0, 10, &v, err, sizeof(err)), -1);
+			 -EINVAL);
+	assert_int_equal(args_parse_uint("--n", " 5", 0, 10, &v, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--n: ' 5' is not a whole number");
 	assert_int_equal(args_parse_seconds("--t", "0.25", &d, err, sizeof(err)), 0);
 	assert_true(d == 0.25);
 	assert_int_equal(args_parse_seconds("--t", "1e2", &d, err, sizeof(err)), 0);
 	assert_true(d == 100);
-	assert_int_equal(args_parse_seconds("--t", "", &d, err, sizeof(err)), -1);
-	assert_int_equal(args_parse_seconds("--t", " 1", &d, err, sizeof(err)), -1);
+	assert_int_equal(args_parse_seconds("--t", "", &d, err, sizeof(err)), -EINVAL);
+	assert_int_equal(args_parse_seconds("--t", " 1", &d, err, sizeof(err)), -EINVAL);
 }
 
 static void test_snapshot_and_restore(void **state)
@@ -321,7 +322,7 @@ static void test_snapshot_and_restore(void **state)
 		{ "launch --config c --snapshot s", "--snapshot is not an option of launch" },
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		assert_int_equal(parse(bad[k].line, &a, err, sizeof(err)), -1);
+		assert_int_equal(parse(bad[k].line, &a, err, sizeof(err)), -EINVAL);
 		if (!strstr(err, bad[k].want))
 			fail_msg("'%s': got '%s', want '%s'", bad[k].line, err, bad[k].want);
 		args_free(&a);

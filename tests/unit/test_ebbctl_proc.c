@@ -78,11 +78,11 @@ static void test_parse_exit(void **state)
 	assert_int_equal(s, 143);
 	assert_int_equal(proc_parse_exit("signal 9\n", &s), 0);
 	assert_int_equal(s, -9);
-	assert_int_equal(proc_parse_exit("exit 0", &s), -1); /* half-written */
-	assert_int_equal(proc_parse_exit("exit 256\n", &s), -1);
-	assert_int_equal(proc_parse_exit("signal 0\n", &s), -1);
-	assert_int_equal(proc_parse_exit("", &s), -1);
-	assert_int_equal(proc_parse_exit("garbage\n", &s), -1);
+	assert_int_equal(proc_parse_exit("exit 0", &s), -EINVAL); /* half-written */
+	assert_int_equal(proc_parse_exit("exit 256\n", &s), -EINVAL);
+	assert_int_equal(proc_parse_exit("signal 0\n", &s), -EINVAL);
+	assert_int_equal(proc_parse_exit("", &s), -EINVAL);
+	assert_int_equal(proc_parse_exit("garbage\n", &s), -EINVAL);
 }
 
 static void test_exit_status_and_stdio(void **state)
@@ -221,7 +221,7 @@ static void test_exec_failure(void **state)
 	char *argv[] = { "/nonexistent/ebb", "--api-sock", f->sock, NULL };
 	pid_t pid;
 	char err[256] = "";
-	assert_int_equal(proc_spawn(argv, &f->files, &pid, err, sizeof(err)), -1);
+	assert_int_equal(proc_spawn(argv, &f->files, &pid, err, sizeof(err)), -EIO);
 	assert_string_equal(err, "cannot run /nonexistent/ebb: No such file or directory");
 	char *text = wait_file(f->exitfile);
 	assert_string_equal(text, "exit 127\n");
@@ -236,7 +236,7 @@ static void test_unwritable_console(void **state)
 	char *argv[] = { "/bin/true", NULL };
 	pid_t pid;
 	char err[256] = "";
-	assert_int_equal(proc_spawn(argv, &files, &pid, err, sizeof(err)), -1);
+	assert_int_equal(proc_spawn(argv, &files, &pid, err, sizeof(err)), -EIO);
 	assert_string_equal(err, "cannot open /nonexistent/console.log: No such file or directory");
 }
 

@@ -29,21 +29,21 @@ static void test_names(void **state)
 	assert_int_equal(rundir_check_name(longest, err, sizeof(err)), 0);
 	longest[RUNDIR_NAME_MAX] = 'a';
 	longest[RUNDIR_NAME_MAX + 1] = '\0';
-	assert_int_equal(rundir_check_name(longest, err, sizeof(err)), -1);
+	assert_int_equal(rundir_check_name(longest, err, sizeof(err)), -EINVAL);
 	assert_string_equal(
 		err, "VM name 'aaaaaaaaaaaaaaaaaaaa...' is 65 characters long, the limit is 64");
 
-	assert_int_equal(rundir_check_name("", err, sizeof(err)), -1);
+	assert_int_equal(rundir_check_name("", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "VM name is empty");
-	assert_int_equal(rundir_check_name(".hidden", err, sizeof(err)), -1);
+	assert_int_equal(rundir_check_name(".hidden", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "VM name '.hidden' must start with a letter or a digit");
-	assert_int_equal(rundir_check_name("..", err, sizeof(err)), -1);
-	assert_int_equal(rundir_check_name("-x", err, sizeof(err)), -1);
-	assert_int_equal(rundir_check_name("a b", err, sizeof(err)), -1);
+	assert_int_equal(rundir_check_name("..", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rundir_check_name("-x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rundir_check_name("a b", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err,
 			    "VM name 'a b': only letters, digits, '-', '_' and '.' are allowed");
-	assert_int_equal(rundir_check_name("a/b", err, sizeof(err)), -1);
-	assert_int_equal(rundir_check_prefix("a/b", err, sizeof(err)), -1);
+	assert_int_equal(rundir_check_name("a/b", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rundir_check_prefix("a/b", err, sizeof(err)), -EINVAL);
 	assert_string_equal(
 		err, "name prefix 'a/b': only letters, digits, '-', '_' and '.' are allowed");
 }
@@ -59,7 +59,7 @@ static void test_vm_names(void **state)
 	assert_string_equal(name, "web-1000");
 	char small[7];
 	assert_int_equal(rundir_vm_name(small, sizeof(small), "web", 10, 10), 0);
-	assert_int_equal(rundir_vm_name(small, sizeof(small), "web", 100, 100), -1);
+	assert_int_equal(rundir_vm_name(small, sizeof(small), "web", 100, 100), -ENAMETOOLONG);
 }
 
 static void test_prefix_from_config(void **state)
@@ -80,14 +80,15 @@ static void test_prefix_from_config(void **state)
 	assert_string_equal(p, "x.json");
 
 	assert_int_equal(rundir_prefix_from_config("dir/.json", p, sizeof(p), err, sizeof(err)),
-			 -1);
+			 -EINVAL);
 	assert_string_equal(err,
 			    "cannot name VMs after config file '.json' (name prefix '.json' must "
 			    "start with a letter or a digit); pass --name");
 	assert_int_equal(rundir_prefix_from_config("my vm.json", p, sizeof(p), err, sizeof(err)),
-			 -1);
+			 -EINVAL);
 	assert_non_null(strstr(err, "pass --name"));
-	assert_int_equal(rundir_prefix_from_config("dir/", p, sizeof(p), err, sizeof(err)), -1);
+	assert_int_equal(rundir_prefix_from_config("dir/", p, sizeof(p), err, sizeof(err)),
+			 -EINVAL);
 }
 
 static void test_resolve(void **state)
@@ -126,12 +127,13 @@ static void test_resolve(void **state)
 		rundir_resolve("r/.", NULL, NULL, 0, "/w", out, sizeof(out), err, sizeof(err)), 0);
 	assert_string_equal(out, "/w/r");
 	assert_int_equal(
-		rundir_resolve("rel", NULL, NULL, 0, "", out, sizeof(out), err, sizeof(err)), -1);
+		rundir_resolve("rel", NULL, NULL, 0, "", out, sizeof(out), err, sizeof(err)),
+		-EINVAL);
 	assert_non_null(strstr(err, "relative"));
 	char tiny[8];
 	assert_int_equal(rundir_resolve("/a/long/dir", NULL, NULL, 0, "/", tiny, sizeof(tiny), err,
 					sizeof(err)),
-			 -1);
+			 -EINVAL);
 }
 
 static void test_paths_and_order(void **state)
@@ -142,7 +144,8 @@ static void test_paths_and_order(void **state)
 	assert_int_equal(rundir_path(out, sizeof(out), "/run/ebb", "vm-1", NULL), 0);
 	assert_string_equal(out, "/run/ebb/vm-1");
 	char tiny[16];
-	assert_int_equal(rundir_path(tiny, sizeof(tiny), "/run/ebb", "vm-1", RUNDIR_SOCK), -1);
+	assert_int_equal(rundir_path(tiny, sizeof(tiny), "/run/ebb", "vm-1", RUNDIR_SOCK),
+			 -ENAMETOOLONG);
 
 	assert_true(rundir_name_cmp("vm-2", "vm-10") < 0);
 	assert_true(rundir_name_cmp("vm-10", "vm-9") > 0);

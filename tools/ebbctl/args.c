@@ -261,7 +261,7 @@ static int arg_error(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-	return -1;
+	return -EINVAL;
 }
 
 int args_parse_uint(const char *opt, const char *s, unsigned int min, unsigned int max,
@@ -604,8 +604,9 @@ int args_parse(int argc, char *const argv[], struct ctl_args *a, char *err, size
 			continue;
 		}
 		if (!only_names && arg[0] == '-' && arg[1] != '\0') {
-			if (parse_opt(a, argc, argv, &i, &seen, err, errlen) < 0)
-				return -1;
+			int ret = parse_opt(a, argc, argv, &i, &seen, err, errlen);
+			if (ret < 0)
+				return ret;
 			if (a->cmd == CMD_VERSION)
 				return 0;
 			continue;
@@ -618,8 +619,9 @@ int args_parse(int argc, char *const argv[], struct ctl_args *a, char *err, size
 			/* Options given before the command stay; only --run-dir can be one. */
 			continue;
 		}
-		if (add_name(a, arg, err, errlen) < 0)
-			return -1;
+		int ret = add_name(a, arg, err, errlen);
+		if (ret < 0)
+			return ret;
 	}
 	if (a->help || a->cmd == CMD_NONE || a->cmd == CMD_HELP)
 		return 0;

@@ -12,12 +12,12 @@
 static int load_running(const struct ctl *ctl, struct inst *in)
 {
 	char err[1024];
-	if (inst_load(in, ctl->run_dir, ctl->args->names[0], err, sizeof(err)) < 0 ||
-	    inst_require_running(in, err, sizeof(err)) < 0) {
+	int ret = inst_load(in, ctl->run_dir, ctl->args->names[0], err, sizeof(err));
+	if (ret == 0)
+		ret = inst_require_running(in, err, sizeof(err));
+	if (ret < 0)
 		ctl_err("%s", err);
-		return -1;
-	}
-	return 0;
+	return ret;
 }
 
 /* GET path on the named VM; the answer must be a JSON object. */

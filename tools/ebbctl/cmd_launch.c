@@ -41,14 +41,15 @@ static int find_ebb(const char *flag, char *out, size_t len)
 	const char *given = flag ? flag : getenv("EBB");
 	if (given && *given) {
 		if (!executable(given)) {
+			int ret = access(given, F_OK) == 0 ? -EACCES : -errno;
 			ctl_err("launch: %s %s: %s", flag ? "--ebb" : "$EBB", given,
-				access(given, F_OK) == 0 ? "not an executable file"
-							 : strerror(errno));
-			return -1;
+				ret == -EACCES ? "not an executable file" : strerror(-ret));
+			return ret;
 		}
 		if (!realpath(given, out)) {
-			ctl_err("launch: %s: %s", given, strerror(errno));
-			return -1;
+			int ret = -errno;
+			ctl_err("launch: %s: %s", given, strerror(-ret));
+			return ret;
 		}
 		return 0;
 	}
@@ -81,7 +82,7 @@ static int find_ebb(const char *flag, char *out, size_t len)
 	free(copy);
 	ctl_err("launch: cannot find the ebb binary (not next to ebbctl, not in $PATH); "
 		"pass --ebb PATH or set $EBB");
-	return -1;
+	return -ENOENT;
 }
 
 /* Refuses a name whose VM is still running; clears an exited one's entry. */
@@ -94,7 +95,7 @@ static int claim(struct launch *l, const char *run_dir)
 			ctl_err("%s: already running (pid %d); stop it first or pick another "
 				"--name",
 				old.name, (int)old.pid);
-			return -1;
+			return -EBUSY;
 		}
 		char how[32];
 		fmt_exit(how, sizeof(how), old.exit_status);
@@ -104,7 +105,7 @@ static int claim(struct launch *l, const char *run_dir)
 	int ret = rundir_remove(run_dir, l->in.name);
 	if (ret < 0 && ret != -ENOENT) {
 		ctl_err("%s: cannot clear %s: %s", l->in.name, l->in.dir, strerror(-ret));
-		return -1;
+		return ret;
 	}
 	return 0;
 }
@@ -124,7 +125,7 @@ static int start(struct launch *l, const char *ebb, const struct source *src)
 	if (ret < 0) {
 		snprintf(l->error, sizeof(l->error), "%s: cannot create %s: %s", l->in.name,
 			 l->in.dir, strerror(-ret));
-		return -1;
+		return ret;
 	}
 	char *argv[16] = {
 		(char *)ebb,  "--api-sock", l->in.sock,	      "--id",	     l->in.name,
@@ -152,9 +153,10 @@ static int start(struct launch *l, const char *ebb, const struct source *src)
 		.exitfile = l->in.exitfile,
 	};
 	char err[512];
-	if (proc_spawn(argv, &files, &l->in.pid, err, sizeof(err)) < 0) {
+	ret = proc_spawn(argv, &files, &l->in.pid, err, sizeof(err));
+	if (ret < 0) {
 		snprintf(l->error, sizeof(l->error), "%s: %s", l->in.name, err);
-		return -1;
+		return ret;
 	}
 	/*
 	 * Our own grandchild, not reaped before it ends, so the pid is safe to

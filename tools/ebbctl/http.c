@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ struct body_buf {
 
 int http_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_NOTHING) == CURLE_OK ? 0 : -1;
+	return curl_global_init(CURL_GLOBAL_NOTHING) == CURLE_OK ? 0 : -EIO;
 }
 
 void http_cleanup(void)
@@ -96,7 +97,7 @@ int http_request(const char *sock, const char *method, const char *path, const c
 	CURL *c = curl_easy_init();
 	if (!c) {
 		snprintf(err, errlen, "cannot set up libcurl");
-		return -1;
+		return -ENOMEM;
 	}
 
 	char url[1024];
@@ -137,14 +138,17 @@ int http_request(const char *sock, const char *method, const char *path, const c
 		else
 			describe(c, rc, errbuf, timeout_ms, err, errlen);
 		free(b.data);
-		ret = -1;
+		ret = b.too_big			       ? -EFBIG
+		      : rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+		      : rc == CURLE_COULDNT_CONNECT    ? -ECONNREFUSED
+						       : -EIO;
 	} else {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
 		reply->body = b.data ? b.data : strdup("");
 		reply->len = b.len;
 		if (!reply->body) {
 			snprintf(err, errlen, "out of memory");
-			ret = -1;
+			ret = -ENOMEM;
 		}
 	}
 	curl_slist_free_all(headers);

@@ -28,7 +28,7 @@ int inst_init(struct inst *in, const char *run_dir, const char *name, char *err,
 			 name, run_dir, name, RUNDIR_SOCK,
 			 strlen(run_dir) + strlen(name) + 2 + strlen(RUNDIR_SOCK),
 			 RUNDIR_SOCK_PATH_MAX);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	struct {
 		char *buf;
@@ -47,7 +47,7 @@ int inst_init(struct inst *in, const char *run_dir, const char *name, char *err,
 		if (rundir_path(paths[i].buf, INST_PATH_MAX, run_dir, name, paths[i].file) < 0) {
 			snprintf(err, errlen, "%s: run directory path %s is too long", name,
 				 run_dir);
-			return -1;
+			return -ENAMETOOLONG;
 		}
 	}
 	return 0;
@@ -76,23 +76,24 @@ bool inst_read_exit(struct inst *in)
 
 int inst_load(struct inst *in, const char *run_dir, const char *name, char *err, size_t errlen)
 {
-	if (inst_init(in, run_dir, name, err, errlen) < 0)
-		return -1;
+	int ret = inst_init(in, run_dir, name, err, errlen);
+	if (ret < 0)
+		return ret;
 	char text[64];
-	int ret = read_text(in->pidfile, text, sizeof(text));
+	ret = read_text(in->pidfile, text, sizeof(text));
 	if (ret == -ENOENT) {
 		snprintf(err, errlen, "%s: no such VM in %s", name, run_dir);
-		return -1;
+		return ret;
 	}
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s: %s", name, in->pidfile, strerror(-ret));
-		return -1;
+		return ret;
 	}
 	char *end;
 	long pid = strtol(text, &end, 10);
 	if (pid <= 0 || pid > INT32_MAX || (*end != '\n' && *end != '\0')) {
 		snprintf(err, errlen, "%s: %s does not hold a pid", name, in->pidfile);
-		return -1;
+		return -EINVAL;
 	}
 	in->pid = (pid_t)pid;
 	in->running = proc_is_ebb(in->pid, in->sock);
@@ -129,7 +130,7 @@ int inst_require_running(const struct inst *in, char *err, size_t errlen)
 	char how[32];
 	fmt_exit(how, sizeof(how), in->exit_status);
 	snprintf(err, errlen, "%s: not running (ebb ended: %s); see %s", in->name, how, in->log);
-	return -1;
+	return -ESRCH;
 }
 
 /* The fault_message of an error answer, or the raw body. */
@@ -158,7 +159,7 @@ int inst_api(const struct inst *in, const char *method, const char *path, json_t
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	if (body && !text) {
 		snprintf(err, errlen, "%s: out of memory", in->name);
-		return -1;
+		return -ENOMEM;
 	}
 
 	struct http_reply reply;
@@ -168,14 +169,14 @@ int inst_api(const struct inst *in, const char *method, const char *path, json_t
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: API socket %s: %s (is it running? see %s)", in->name,
 			 in->sock, why, in->log);
-		return -1;
+		return ret;
 	}
 	if (reply.status < 200 || reply.status > 299) {
 		fault_of(reply.body, why, sizeof(why));
 		snprintf(err, errlen, "%s: %s %s: HTTP %ld: %s", in->name, method, path,
 			 reply.status, why);
 		http_reply_free(&reply);
-		return -1;
+		return -EPROTO;
 	}
 	ret = 0;
 	if (answer && reply.len > 0) {
@@ -184,7 +185,7 @@ int inst_api(const struct inst *in, const char *method, const char *path, json_t
 		if (!*answer) {
 			snprintf(err, errlen, "%s: %s %s: the answer is not JSON: %s", in->name,
 				 method, path, jerr.text);
-			ret = -1;
+			ret = -EBADMSG;
 		}
 	}
 	http_reply_free(&reply);

@@ -50,12 +50,12 @@ static int install_stdio(int in, int out, int err)
 	for (int i = 0; i < 3; i++) {
 		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
 		if (high < 0)
-			return -1;
+			return -errno;
 		fds[i] = high;
 	}
 	for (int i = 0; i < 3; i++) {
 		if (dup2(fds[i], i) < 0)
-			return -1;
+			return -errno;
 	}
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
@@ -203,10 +203,10 @@ static int read_report(int fd, pid_t *pid, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", line + 6);
 	}
 	if (err[0])
-		return -1;
+		return -EIO;
 	if (*pid <= 0) {
 		snprintf(err, errlen, "the monitor process ended without starting ebb");
-		return -1;
+		return -ECHILD;
 	}
 	return 0;
 }
@@ -216,16 +216,18 @@ int proc_spawn(char *const argv[], const struct spawn_files *files, pid_t *pid, 
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+		int ret = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(-ret));
+		return ret;
 	}
 	fflush(NULL);
 	pid_t first = fork();
 	if (first < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		int ret = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(-ret));
 		close(p[0]);
 		close(p[1]);
-		return -1;
+		return ret;
 	}
 	if (first == 0) {
 		close(p[0]);
@@ -267,7 +269,7 @@ int proc_parse_exit(const char *text, int *status)
 		*status = -v;
 		return 0;
 	}
-	return -1;
+	return -EINVAL;
 }
 
 /* ---- watching ---- */
@@ -320,7 +322,7 @@ bool proc_is_ebb(pid_t pid, const char *sock)
 int proc_pidfd(pid_t pid)
 {
 	long fd = syscall(SYS_pidfd_open, pid, 0);
-	return fd < 0 ? -1 : (int)fd;
+	return fd < 0 ? -errno : (int)fd;
 }
 
 int proc_signal(pid_t pid, int pidfd, int sig)

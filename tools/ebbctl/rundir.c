@@ -21,7 +21,7 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-	return -1;
+	return -EINVAL;
 }
 
 static bool is_alnum(char c)
@@ -64,7 +64,7 @@ int rundir_vm_name(char *out, size_t len, const char *prefix, unsigned int i, un
 {
 	int n = count == 1 ? snprintf(out, len, "%s", prefix)
 			   : snprintf(out, len, "%s-%u", prefix, i);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int rundir_prefix_from_config(const char *config, char *out, size_t len, char *err, size_t errlen)
@@ -135,7 +135,7 @@ int rundir_path(char *out, size_t len, const char *dir, const char *name, const 
 {
 	int n = file ? snprintf(out, len, "%s/%s/%s", dir, name, file)
 		     : snprintf(out, len, "%s/%s", dir, name);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int rundir_name_cmp(const char *a, const char *b)
