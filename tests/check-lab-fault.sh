@@ -53,12 +53,19 @@ expect 125 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x
 expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000000"
 expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000008"
 expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x0000001c"
-# e2e 10's own triple-fault guest, a fault in user space, a write fault, and
-# a device interrupt's delivery (ci33) stay CMD's.
+# An external interrupt's delivery at a kernel text rip: ci61's timer tick
+# to a guest in native_safe_halt, ci33's device interrupt.
+expect 125 1 "$shutdown rip 0xffffffff8131628b info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x800000ec error_code 0x00000000"
+expect 125 1 "$shutdown rip 0xffffffff811b0fc0 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000021 error_code 0x00000000"
+# e2e 10's own triple-fault guest, a fault in user space, a write fault, an
+# exception vector (0x0d: a #GP, type 3), an NMI (type 2), and an external
+# interrupt outside kernel text stay CMD's.
 expect 1 1 "$shutdown rip 0x1000000 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000306 error_code 0x00000000"
 expect 1 1 "$shutdown rip 0x401a2c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000014"
 expect 1 1 "$shutdown rip 0xffffffff81019ded info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000002"
-expect 1 1 "$shutdown rip 0xffffffff811b0fc0 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000021 error_code 0x00000000"
+expect 1 1 "$shutdown rip 0xffffffff8131628b info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0d error_code 0x00000000"
+expect 1 1 "$shutdown rip 0xffffffff8131628b info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000202 error_code 0x00000000"
+expect 1 1 "$shutdown rip 0x401a2c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x800000ec error_code 0x00000000"
 expect 1 1 "$shutdown rip 0xffffffffc041520c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000010"
 # The watchdog ends a run once L1 has been stuck for lockup_limit_s, by the
 # age its kernel printed: a soft lockup, a blocked task, an RCU stall.

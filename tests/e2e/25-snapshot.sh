@@ -132,7 +132,11 @@ wait_for "$OUT/a.out" 'EBB-HOG touched mib=300' 180 $A || die "A: the hog did no
 
 run a FREED 'kill $!; sleep 1' $A || fail "A: could not free"
 # Reporting gives the 300 MiB back: wait for RSS to settle below 250 MiB.
-for _ in $(seq 60); do [ "$(rss_mib $A)" -lt 250 ] && break; sleep 0.5; done
+for _ in $(seq 60); do
+	kill -0 "$A" 2>/dev/null || die "A: ebb exited ($(exit_status_of "$A")) while its guest gave the hog's memory back"
+	[ "$(rss_mib "$A")" -lt 250 ] && break
+	sleep 0.5
+done
 SOCK=$SNAP/a.sock
 api PATCH /vm '{"state": "Paused"}'
 api GET /
