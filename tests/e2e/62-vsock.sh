@@ -30,7 +30,7 @@ metric() { # metric NAME : the vsock counter NAME from GET /metrics
 }
 
 # The guest: an echo server on 5000, a sender on 5001 that the host never
-# reads (either not listening after 60 s prints its log there), then a
+# reads (either not listening after about 60 s prints its log there), then a
 # shell on the console: ebb's stdin is a FIFO, so the test
 # types the guest's later steps (say) and reads their results on its console.
 FIFO=$SOCK_DIR/console

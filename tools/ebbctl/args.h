@@ -67,7 +67,7 @@ struct ctl_args {
 };
 
 /*
- * Parses argv into a. Returns 0, or -1 with a one-line message in err
+ * Parses argv into a. Returns 0, or -EINVAL with a one-line message in err
  * (without the "ebbctl: " prefix). Call args_free() in both cases.
  */
 int args_parse(int argc, char *const argv[], struct ctl_args *a, char *err, size_t errlen);
@@ -78,7 +78,7 @@ const char *args_cmd_name(enum ctl_cmd cmd);
 /* The command's --help text, or the overview for CMD_NONE. */
 const char *args_help(enum ctl_cmd cmd);
 
-/* Strict number parsers for option values; 0 or -1 with err set. */
+/* Strict number parsers for option values; 0 or -EINVAL with err set. */
 int args_parse_uint(const char *opt, const char *s, unsigned int min, unsigned int max,
 		    unsigned int *out, char *err, size_t errlen);
 int args_parse_seconds(const char *opt, const char *s, double *out, char *err, size_t errlen);

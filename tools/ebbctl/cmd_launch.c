@@ -41,9 +41,10 @@ static int find_ebb(const char *flag, char *out, size_t len)
 	const char *given = flag ? flag : getenv("EBB");
 	if (given && *given) {
 		if (!executable(given)) {
-			int ret = access(given, F_OK) == 0 ? -EACCES : -errno;
+			bool exists = access(given, F_OK) == 0;
+			int ret = exists ? -EACCES : -errno;
 			ctl_err("launch: %s %s: %s", flag ? "--ebb" : "$EBB", given,
-				ret == -EACCES ? "not an executable file" : strerror(-ret));
+				exists ? "not an executable file" : strerror(-ret));
 			return ret;
 		}
 		if (!realpath(given, out)) {

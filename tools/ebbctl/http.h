@@ -17,8 +17,10 @@ void http_cleanup(void);
 /*
  * Sends METHOD PATH to the server on unix socket sock, with a JSON body
  * unless body is NULL, and waits at most timeout_ms for the whole exchange.
- * Returns 0 when an HTTP answer came, whatever its status; -1 when none did,
- * with the cause in err ("connection refused", "no answer within 2.0 s"...).
+ * Returns 0 when an HTTP answer came, whatever its status; when none did, a
+ * negative errno (-ECONNREFUSED, -ETIMEDOUT, -EFBIG for an answer over the
+ * limit, -EIO, -ENOMEM) with the cause in err ("connection refused", "no
+ * answer within 2.0 s"...).
  */
 int http_request(const char *sock, const char *method, const char *path, const char *body,
 		 long timeout_ms, struct http_reply *reply, char *err, size_t errlen);

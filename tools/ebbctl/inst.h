@@ -32,17 +32,21 @@ struct inst {
 	char pidfile[INST_PATH_MAX];
 	char exitfile[INST_PATH_MAX];
 	pid_t pid; /* 0 when there is no pid file */
-	int pidfd; /* -1 when not open */
+	int pidfd; /* negative when not open */
 	bool running;
 	int exit_status; /* once ended: >= 0 exit status, < 0 -signal, FMT_EXIT_UNKNOWN */
 };
 
-/* Fills in the paths; fails if the socket path is too long for a unix socket. */
+/*
+ * Fills in the paths; fails with -ENAMETOOLONG if the socket path is too long
+ * for a unix socket.
+ */
 int inst_init(struct inst *in, const char *run_dir, const char *name, char *err, size_t errlen);
 
 /*
  * inst_init(), then reads the pid and exit files and checks the process.
- * Fails with "NAME: no such VM in RUN_DIR" when there is no entry.
+ * Fails with -ENOENT and "NAME: no such VM in RUN_DIR" when there is no
+ * entry, -EINVAL when the pid file holds no pid.
  */
 int inst_load(struct inst *in, const char *run_dir, const char *name, char *err, size_t errlen);
 
@@ -53,14 +57,15 @@ bool inst_read_exit(struct inst *in);
 void inst_open_pidfd(struct inst *in);
 void inst_close(struct inst *in);
 
-/* "NAME: not running (exit 0); see LOG" into err when the VM is not running. */
+/* -ESRCH and "NAME: not running (exit 0); see LOG" in err when the VM is not running. */
 int inst_require_running(const struct inst *in, char *err, size_t errlen);
 
 /*
  * One API call. body may be NULL. On a 2xx answer returns 0 with *answer
  * the parsed JSON (NULL for an empty body; may be NULL to ignore it). On
- * anything else returns -1 with err naming the VM, the request and the
- * cause: the API's fault_message, or what went wrong with the socket.
+ * anything else returns a negative errno with err naming the VM, the request
+ * and the cause: -EPROTO with the API's fault_message for a non-2xx answer,
+ * -EBADMSG for one that is not JSON, http_request()'s errno for the socket.
  */
 int inst_api(const struct inst *in, const char *method, const char *path, json_t *body,
 	     long timeout_ms, json_t **answer, char *err, size_t errlen);

@@ -25,19 +25,23 @@ struct spawn_files {
 
 /*
  * Starts argv[0] (a path) with argv as its arguments, stdin /dev/null.
- * Returns 0 with *pid set once it was exec'ed, or -1 with err set (exec
- * failures included).
+ * Returns 0 with *pid set once it was exec'ed, or a negative errno with err
+ * set: -EIO when the monitor reported a failure (exec's included, its cause
+ * in err), -ECHILD when it ended without starting ebb.
  */
 int proc_spawn(char *const argv[], const struct spawn_files *files, pid_t *pid, char *err,
 	       size_t errlen);
 
-/* Parses an exit file's text: exit status >= 0 or -signal. -1 if malformed. */
+/*
+ * Parses an exit file's text into *status: exit status >= 0 or -signal.
+ * -EINVAL if malformed.
+ */
 int proc_parse_exit(const char *text, int *status);
 
 /* Whether pid is alive (not a zombie) and is the ebb serving API socket sock. */
 bool proc_is_ebb(pid_t pid, const char *sock);
 
-/* A pidfd for pid, or -1 where the kernel has none. */
+/* A pidfd for pid, or a negative errno (-ENOSYS where the kernel has none). */
 int proc_pidfd(pid_t pid);
 /* Signals through the pidfd when there is one (no pid reuse race), else kill(). */
 int proc_signal(pid_t pid, int pidfd, int sig);

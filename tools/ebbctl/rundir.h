@@ -20,12 +20,18 @@
 #define RUNDIR_PID     "pid"
 #define RUNDIR_EXIT    "exit"
 
-/* A VM name: 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit. */
+/*
+ * A VM name: 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit. These
+ * checks, and the two below that take err, fail with -EINVAL and a message.
+ */
 int rundir_check_name(const char *name, char *err, size_t errlen);
 /* A --name prefix: the same rules (the -N suffix is checked later). */
 int rundir_check_prefix(const char *prefix, char *err, size_t errlen);
 
-/* Name i (1-based) of count: PREFIX when count is 1, else PREFIX-i. -1 if too long for out. */
+/*
+ * Name i (1-based) of count: PREFIX when count is 1, else PREFIX-i.
+ * -ENAMETOOLONG if too long for out.
+ */
 int rundir_vm_name(char *out, size_t len, const char *prefix, unsigned int i, unsigned int count);
 
 /* The default prefix: the config file's base name without ".json". */
@@ -39,7 +45,10 @@ int rundir_prefix_from_config(const char *config, char *out, size_t len, char *e
 int rundir_resolve(const char *flag, const char *env_dir, const char *xdg, uid_t euid,
 		   const char *cwd, char *out, size_t len, char *err, size_t errlen);
 
-/* out = dir/name/file (file may be NULL for dir/name). -1 if it does not fit. */
+/*
+ * out = dir/name/file (file may be NULL for dir/name). -ENAMETOOLONG if it
+ * does not fit.
+ */
 int rundir_path(char *out, size_t len, const char *dir, const char *name, const char *file);
 
 /* Natural order: vm-2 before vm-10. */

@@ -227,8 +227,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "guest-irq-frames: %s: %s\n", argv[3], strerror(errno));
 			ret = -1;
 		} else {
+			/* A block device's size is its end, not st_size (0). */
 			struct stat st;
-			ret = fstat(fd, &st) < 0 ? -1 : scan_fd(fd, "ram", 0, (uint64_t)st.st_size);
+			off_t size = fstat(fd, &st) < 0	   ? -1
+				     : S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END)
+							   : st.st_size;
+			if (size < 0) {
+				fprintf(stderr, "guest-irq-frames: %s: cannot tell its size: %s\n",
+					argv[3], strerror(errno));
+				ret = -1;
+			} else {
+				ret = scan_fd(fd, "ram", 0, (uint64_t)size);
+			}
 			close(fd);
 		}
 	} else {

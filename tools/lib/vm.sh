@@ -67,7 +67,8 @@ cleanup_started() {
 	local status=$? pid waited
 	if [ "$status" != 0 ]; then
 		for pid in "${STARTED_PIDS[@]}"; do
-			guest_irq_frames "$pid"
+			# Evidence only: its failing must not end the trap early.
+			guest_irq_frames "$pid" || true
 			kill -TERM "$pid" 2>/dev/null || true
 		done
 		for ((waited = 0; waited < 50 && $(alive_count) > 0; waited++)); do
