@@ -2,15 +2,15 @@
 # tools/lab/watchdog.sh: watching L1 and explaining its failures, sourced by
 # tools/lab/run.  While QEMU runs: stream CMD's output, and stop a run that
 # hit --timeout, a soft lockup or hung task in L1, a silent stall, a stopped
-# heartbeat, an L2
-# state leak CMD outlived, a boot that never came up, or a poweroff that
-# never came.  Before QEMU is killed, dump where L1 was (QEMU's threads, L1's
+# heartbeat, an L2 state leak CMD outlived, a boot that never came up, or a
+# poweroff that never came.  Before QEMU is killed, dump where L1 was (QEMU's threads, L1's
 # kernel base, every CPU's registers).
 # Afterwards: one "lab: " reason from what the run left behind.
 #
 # Uses from run: cpus, timeout, boot_timeout, lockup_limit_s, stall_limit_s,
-# heartbeat_limit_s, leak_grace_s, kernel, lab_fail, lab_note, stop_pid; from boot.sh: run_dir,
-# console_log, qemu_pid, tick_fd, up, pump, report_up, elapsed_us.
+# heartbeat_limit_s, leak_grace_s, kernel, lab_fail, lab_note, stop_pid;
+# from boot.sh: run_dir, console_log, qemu_pid, tick_fd, up, pump, report_up,
+# elapsed_us.
 # Sets: why_stopped, qemu_rc.
 
 # L1 stuck for good: under TCG its kernel has been seen to soft-lock both
