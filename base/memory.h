@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /*
  * Guest RAM. This module is the only place that turns a guest-physical
@@ -241,6 +242,9 @@ int mem_track_start(struct guest_memory *mem);
 bool mem_tracking(const struct guest_memory *mem);
 /* The VMM wrote [gpa, gpa + len): a no-op when not tracking. Any thread. */
 void mem_mark_dirty(struct guest_memory *mem, uint64_t gpa, uint64_t len);
+/* The VMM wrote the first len bytes of iov, host buffers in this memory (net, vsock receive). */
+void mem_mark_dirty_iov(struct guest_memory *mem, const struct iovec *iov, unsigned int nr,
+			uint64_t len);
 /* Pulls the guest's writes from the source into every bitmap. */
 int mem_dirty_sync(struct guest_memory *mem);
 /* Pages written since the last mem_dirty_reset() (or the start), after a sync. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/memory.h"
+#include "base/util.h"
 
 struct mem_dirty {
 	struct mem_dirty_source src;
@@ -109,16 +110,40 @@ static bool page_span(const struct guest_memory *mem, uint64_t gpa, uint64_t len
 	return true;
 }
 
+/* The pages holding [off, off + len) of the mapping were written. */
+static void mark_written(struct mem_dirty *d, uint64_t off, uint64_t len)
+{
+	uint64_t end = (off + len + MEM_TRACK_PAGE - 1) / MEM_TRACK_PAGE;
+	for (uint64_t p = off / MEM_TRACK_PAGE; p < end; p++) {
+		set_bit_atomic(d->dirty, p);
+		set_bit_atomic(d->hint_dirty, p);
+	}
+}
+
 void mem_mark_dirty(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
 	struct mem_dirty *d = mem->dirty;
-	uint64_t first, end;
-	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE) ||
-	    !page_span(mem, gpa, len, &first, &end))
+	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE) || !len)
 		return;
-	for (uint64_t p = first; p < end; p++) {
-		set_bit_atomic(d->dirty, p);
-		set_bit_atomic(d->hint_dirty, p);
+	uint8_t *hva = mem_gpa_to_hva(mem, gpa, len);
+	if (hva)
+		mark_written(d, (uint64_t)(hva - mem->base), len);
+}
+
+void mem_mark_dirty_iov(struct guest_memory *mem, const struct iovec *iov, unsigned int nr,
+			uint64_t len)
+{
+	struct mem_dirty *d = mem->dirty;
+	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE))
+		return;
+	for (unsigned int i = 0; i < nr && len; i++) {
+		uint64_t n = MIN(len, (uint64_t)iov[i].iov_len);
+		/* Wraps to a huge offset below the mapping. */
+		uint64_t off = (uint64_t)((uintptr_t)iov[i].iov_base - (uintptr_t)mem->base);
+		len -= n;
+		/* Buffers came from base/memory; one that did not is not RAM to track. */
+		if (n && off < mem->mapping_size && n <= mem->mapping_size - off)
+			mark_written(d, off, n);
 	}
 }
 

@@ -34,16 +34,6 @@ struct fixture {
 	uint64_t discards;
 };
 
-static int no_op_enable(void *opaque)
-{
-	return 0;
-}
-
-static int no_op_collect(void *opaque, unsigned int region, uint64_t *bits)
-{
-	return 0;
-}
-
 static struct fixture *current;
 
 static int64_t count_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
@@ -60,8 +50,7 @@ static struct fixture *make(bool hinting, uint64_t features)
 				    .reporting_queue_size = 64,
 				    .hinting = hinting };
 	fake_init(&fx->fd);
-	struct mem_dirty_source src = { no_op_enable, no_op_collect, NULL };
-	mem_set_dirty_source(&fx->fd.mem, &src);
+	fake_dirty_source(&fx->fd);
 	assert_int_equal(balloon_init(&fx->b, &p, &fx->fd.mem, &fx->fd.loop, 0xd0001000, 5), 0);
 	fake_attach(&fx->fd, &fx->b.transport);
 	current = fx;

@@ -142,6 +142,18 @@ static void test_tracking(void **state)
 	mem_dirty_reset(&mem);
 	assert_false(mem_page_dirty(&mem, 7));
 
+	/* Host buffers: only the first len bytes count, and only inside the mapping. */
+	uint8_t outside[64];
+	struct iovec iov[] = { { mem.base + 20 * PAGE + 10, 100 },
+			       { outside, sizeof(outside) },
+			       { mem.base + 22 * PAGE, PAGE + 1 },
+			       { mem.base + 25 * PAGE, PAGE } };
+	mem_mark_dirty_iov(&mem, iov, 4, 100 + sizeof(outside) + PAGE + 1);
+	assert_int_equal(mem_dirty_sync(&mem), 0);
+	for (uint64_t p = 0; p < SIZE / PAGE; p++)
+		assert_int_equal(mem_page_dirty(&mem, p), p == 20 || p == 22 || p == 23);
+	mem_dirty_reset(&mem);
+
 	/* Hinting: whole pages only, clean until written. */
 	guest_writes(&kvm, 40);
 	assert_int_equal(mem_hint_begin(&mem), 0);

@@ -506,6 +506,32 @@ static void test_rehold_after_restore(void **state)
 	destroy(fx);
 }
 
+/* A diff snapshot must see what the device wrote: KVM's dirty log sees only the guest's writes. */
+static void test_rx_marks_pages_dirty(void **state)
+{
+	struct fixture *fx = up(GSO | F(VIRTIO_NET_F_MRG_RXBUF));
+	fake_dirty_source(&fx->fd);
+	assert_int_equal(mem_track_start(&fx->fd.mem), 0);
+	uint64_t page[3];
+	for (unsigned int i = 0; i < 3; i++) {
+		page[i] = fake_alloc(&fx->fd, 4096, 4096);
+		struct fake_buf b = { page[i], 4096, true };
+		fake_add_chain(&fx->fd, NET_RXQ, &b, 1);
+	}
+	fake_kick(&fx->fd, NET_RXQ);
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_false(mem_page_dirty(&fx->fd.mem, page[i] / 4096));
+	peer_frame(fx, 6000, 1); /* fills the first buffer and part of the second */
+	fake_run_loop(&fx->fd, 100);
+	assert_int_equal(drain_used(fx, NET_RXQ, NULL, 0), 2);
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(mem_page_dirty(&fx->fd.mem, page[0] / 4096));
+	assert_true(mem_page_dirty(&fx->fd.mem, page[1] / 4096));
+	assert_false(mem_page_dirty(&fx->fd.mem, page[2] / 4096)); /* held, not written */
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_rx_rate_limited),
 		cmocka_unit_test(test_reset_drops_held),
 		cmocka_unit_test(test_rehold_after_restore),
+		cmocka_unit_test(test_rx_marks_pages_dirty),
 		cmocka_unit_test(test_parse_mac),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -511,9 +511,43 @@ static void test_listen_refusals(void **state)
 }
 
 /* After a restore the guest gets one TRANSPORT_RESET on the event queue; a reset cancels it. */
+/* A diff snapshot must see what the device wrote: KVM's dirty log sees only the guest's writes. */
+static void test_rx_marks_pages_dirty(void **state)
+{
+	struct fixture *fx = up();
+	struct virtio_vsock_hdr h;
+	char buf[16];
+	int ls;
+	fake_dirty_source(&fx->fd);
+	assert_int_equal(mem_track_start(&fx->fd.mem), 0);
+	uint64_t page[2];
+	for (unsigned int i = 0; i < 2; i++) {
+		page[i] = fake_alloc(&fx->fd, 2 * 4096, 4096);
+		struct fake_buf b = { page[i], 2 * 4096, true };
+		fx->rx_gpa[fake_add_chain(&fx->fd, VSOCK_RXQ, &b, 1)] = page[i];
+	}
+	fake_kick(&fx->fd, VSOCK_RXQ);
+	int fd = guest_connects(fx, &ls); /* its RESPONSE went into the first buffer */
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(mem_page_dirty(&fx->fd.mem, page[0] / 4096));
+	assert_false(mem_page_dirty(&fx->fd.mem, page[1] / 4096));
+	assert_int_equal(write(fd, "world!", 6), 6);
+	run(fx, 2);
+	assert_true(next_rx(fx, &h, buf));
+	assert_int_equal(h.len, 6);
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(mem_page_dirty(&fx->fd.mem, page[1] / 4096));
+	assert_false(mem_page_dirty(&fx->fd.mem, page[1] / 4096 + 1)); /* past the packet */
+	close(fd);
+	close(ls);
+	destroy(fx);
+}
+
 static void test_restore_sends_transport_reset(void **state)
 {
 	struct fixture *fx = up();
+	fake_dirty_source(&fx->fd);
+	assert_int_equal(mem_track_start(&fx->fd.mem), 0);
 	uint64_t ev[2];
 	for (unsigned int i = 0; i < 2; i++) {
 		ev[i] = fake_alloc(&fx->fd, 8, 8);
@@ -530,6 +564,8 @@ static void test_restore_sends_transport_reset(void **state)
 	assert_int_equal(len, sizeof(struct virtio_vsock_event));
 	assert_int_equal(*(uint32_t *)fake_ptr(&fx->fd, ev[id], 4),
 			 VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(mem_page_dirty(&fx->fd.mem, ev[id] / 4096));
 	fake_kick(&fx->fd, VSOCK_EVQ);
 	assert_false(fake_get_used(&fx->fd, VSOCK_EVQ, &id, &len)); /* once */
 	destroy(fx);
@@ -567,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_reset_closes),
 		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_listen_refusals),
+		cmocka_unit_test(test_rx_marks_pages_dirty),
 		cmocka_unit_test(test_restore_sends_transport_reset),
 		cmocka_unit_test(test_rehold_on_a_broken_ring),
 	};

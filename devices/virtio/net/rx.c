@@ -212,6 +212,8 @@ static void rx_complete(struct net *n, struct virtq *vq, uint64_t len)
 	for (uint16_t i = 0; i < used; i++) {
 		const struct net_rx_chain *h = held_at(n, 0);
 		uint32_t chain_len = (uint32_t)MIN(left, (uint64_t)h->cap);
+		/* KVM's dirty log sees only the guest's writes: a diff snapshot needs these too. */
+		mem_mark_dirty_iov(n->mem, h->iov, h->nr, chain_len);
 		vq_push(vq, h->head, chain_len);
 		left -= chain_len;
 		n->held_cap -= h->cap;

@@ -129,6 +129,8 @@ static void send_packet(struct vsock *v, struct vsock_conn *c, uint32_t src_port
 		c->owe &= (uint8_t)~OWE_CREDIT_UPDATE;
 	}
 	vq_iov_write_at(h->iov, h->nr, 0, &hdr, sizeof(hdr));
+	/* KVM's dirty log sees only the guest's writes: a diff snapshot needs these too. */
+	mem_mark_dirty_iov(v->mem, h->iov, h->nr, VSOCK_HDR_LEN + len);
 	vq_push(rxq(v), h->head, VSOCK_HDR_LEN + len);
 	virtio_mmio_used(&v->transport, VSOCK_RXQ);
 	v->rx_held = false;

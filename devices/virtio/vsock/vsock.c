@@ -235,6 +235,7 @@ static void send_reset_event(struct vsock *v)
 		hva = mem_gpa_to_hva(v->mem, chain.bufs[0].gpa, sizeof(ev));
 	if (hva) {
 		memcpy(hva, &ev, sizeof(ev));
+		mem_mark_dirty(v->mem, chain.bufs[0].gpa, sizeof(ev));
 		v->reset_event_owed = false;
 	} else {
 		bad(v, "an event buffer with no room for an event");

@@ -38,6 +38,23 @@ void fake_init(struct fake_driver *fd)
 	fake_init_ram(fd, FAKE_RAM_SIZE);
 }
 
+static int no_dirty_log_enable(void *opaque)
+{
+	return 0;
+}
+
+static int no_dirty_log_collect(void *opaque, unsigned int region, uint64_t *bits)
+{
+	return 0;
+}
+
+void fake_dirty_source(struct fake_driver *fd)
+{
+	static const struct mem_dirty_source src = { no_dirty_log_enable, no_dirty_log_collect,
+						     NULL };
+	mem_set_dirty_source(&fd->mem, &src);
+}
+
 void fake_attach(struct fake_driver *fd, struct virtio_mmio *t)
 {
 	fd->t = t;

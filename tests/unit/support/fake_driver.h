@@ -51,6 +51,11 @@ struct fake_driver {
 void fake_init(struct fake_driver *fd);
 /* The same with ram_size bytes of RAM; rings and buffers go in the top 16 MiB. */
 void fake_init_ram(struct fake_driver *fd, uint64_t ram_size);
+/*
+ * A dirty-log source for tracking without KVM: the guest writes nothing, so
+ * only what the device marks is dirty.
+ */
+void fake_dirty_source(struct fake_driver *fd);
 void fake_attach(struct fake_driver *fd, struct virtio_mmio *t);
 void fake_destroy(struct fake_driver *fd);
 
