@@ -31,6 +31,14 @@ static struct virtq *rxq(struct net *n)
 	return virtio_mmio_queue(&n->transport, NET_RXQ);
 }
 
+/* More may wait: the receive queue's notifier brings the device back on the loop's next turn. */
+static void rx_come_back(struct net *n)
+{
+	uint64_t one = 1;
+	if (write(n->transport.notifiers[NET_RXQ].fd, &one, sizeof(one)) < 0)
+		n->counters.tap_errors++;
+}
+
 static bool rx_ready(struct net *n)
 {
 	struct virtq *vq = rxq(n);
@@ -116,12 +124,13 @@ static bool rx_ring_held(const struct net *n, const struct virtq *vq)
 	return n->held_nr >= MIN((unsigned int)vq->size, NET_QUEUE_SIZE);
 }
 
-/* Takes chains until need bytes have room; false when the ring ran dry first. */
-static bool rx_fill(struct net *n, struct virtq *vq, uint32_t need)
+/* Takes chains until need bytes have room; false when the ring ran dry, or the budget, first. */
+static bool rx_fill(struct net *n, struct virtq *vq, uint32_t need, unsigned int *budget)
 {
 	struct vq_chain chain;
-	while (!rx_room(n, need) && !rx_ring_held(n, vq)) {
+	while (!rx_room(n, need) && !rx_ring_held(n, vq) && *budget) {
 		enum vq_error err;
+		--*budget;
 		int ret = vq_pop(vq, &chain, &err);
 		if (ret == 0)
 			return false;
@@ -145,9 +154,18 @@ static bool rx_fill(struct net *n, struct virtq *vq, uint32_t need)
  */
 static bool rx_fill_or_wait(struct net *n, struct virtq *vq, uint32_t need)
 {
+	/*
+	 * A ring's worth of chains: a driver that refills as fast as chains are
+	 * refused (each one completed at once) must not hold the loop.
+	 */
+	unsigned int budget = vq->size;
 	for (;;) {
-		if (rx_fill(n, vq, need))
+		if (rx_fill(n, vq, need, &budget))
 			return true;
+		if (!budget) {
+			rx_come_back(n);
+			return false;
+		}
 		if (rx_ring_held(n, vq) || vq->broken || !vq_enable_notify(vq))
 			return false;
 	}
@@ -306,10 +324,7 @@ void net_rx_run(struct net *n)
 		if (!more)
 			return;
 	}
-	/* More may wait: come back on the next turn, behind the loop's other work. */
-	uint64_t one = 1;
-	if (write(n->transport.notifiers[NET_RXQ].fd, &one, sizeof(one)) < 0)
-		n->counters.tap_errors++;
+	rx_come_back(n); /* behind the loop's other work */
 }
 
 void net_tap_event(void *opaque, uint32_t events)
