@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/e2e/run-all retries, twice at most, only what the lab calls its own
 # failure (125, a device interrupt left pending or in service in a
-# halted guest, or an interrupt delivered to a guest with interrupts off):
+# halted guest, an interrupt delivered to a guest with interrupts off, or a
+# CPU of L1 whose timer interrupt never came):
 # a script that fails once with any other status fails the run, and one
 # that passes after a lab failure passes with a WARNING. Uses a stand-in for
 # the lab, so it needs no KVM.
@@ -53,6 +54,8 @@ lost_once 40-lost-interrupt-once "$lost" vm.err
 lost_once 41-never-ended-once "${lost/pending/in service}" vm.stop.ebb.log
 # A guest's RAM held an interrupt's frame pushed with interrupts off.
 lost_once 42-irq-if-off-once 'guest-irq-frames: mapping 0x7f81ce400000+0x1f405e10: asm_sysvec_apic_timer_interrupt entered over update_vsyscall+0x11f with interrupts off (rflags 0x13)' guest-irq-frames.log
+# A CPU of L1 whose timer interrupt never came.
+lost_once 43-cpu-timer-once 'CPU 1: its next timer is 212.0 s overdue: the interrupt for it never came' cpu-timers.log
 # An IPI (vector 0xfd) pending while ebb stopped the vCPUs is not a lost one.
 cat >"$dir/50-ipi-pending.sh" <<SCRIPT
 #!/bin/bash
@@ -125,7 +128,9 @@ check "an IPI pending at the stop is not: not retried" "=== FAIL 50-ipi-pending 
 check "an interrupt delivered with interrupts off is the lab's: retried" "=== PASS 42-irq-if-off-once"
 check "and says so" "WARNING: retried after a lab failure: 42-irq-if-off-once (try 1: the hypervisor delivered an interrupt to a guest that had interrupts off"
 check "and says why" "WARNING: retried after a lab failure: 40-lost-interrupt-once (try 1: a guest's vCPU sat halted"
-if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && grep -q 41-never "$dir/warnings.txt" && grep -q 42-irq "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
+check "a CPU of L1 whose timer never fired is the lab's: retried" "=== PASS 43-cpu-timer-once"
+check "and says so" "WARNING: retried after a lab failure: 43-cpu-timer-once (try 1: a CPU of L1 never got its timer interrupt"
+if grep -q 20-lab-fails-once "$dir/warnings.txt" && grep -q 40-lost "$dir/warnings.txt" && grep -q 41-never "$dir/warnings.txt" && grep -q 42-irq "$dir/warnings.txt" && grep -q 43-cpu-timer "$dir/warnings.txt" && ! grep -qE "10-ebb|50-ipi" "$dir/warnings.txt"; then
 	echo "ok: warnings.txt names the retried scripts only (not one with a stale message)"
 else
 	echo "FAILED: warnings.txt: $(cat "$dir/warnings.txt")"

@@ -167,11 +167,14 @@ if wait_for "$OUT/rxlimit.out" 'EBB-VSOCK listening' 300 "$rx_pid" &&
 	waits=$(waits_of "$OUT/rxlimit.json.metrics" rx_rate_limited)
 	[ "${waits:-0}" -gt 0 ] && pass "rx limiter: the device waited $waits times" || fail "rx_rate_limited: ${waits:-absent}"
 else
-	fail "rx-limited transfer did not run: $(tail -n 2 "$OUT/rxlimit-send.out" 2>/dev/null)"
-	log "rxlimit: the guest received: $(grep -a 'EBB-VSOCK' "$OUT/rxlimit.out" | tail -n 1)"
 	log_stuck rxlimit "$rx_pid"
 	kill -TERM "$rx_pid" 2>/dev/null || true
 	wait_exit "$rx_pid" 30 || true
+	# One line, so that the run's failure digest carries all of it.
+	fail "rx-limited transfer did not run: $(tail -n 2 "$OUT/rxlimit-send.out" 2>/dev/null | tr '\n' ' ')|" \
+		"the guest: $(grep -a 'EBB-VSOCK' "$OUT/rxlimit.out" | tail -n 1 | tr -d '\r')|" \
+		"net at exit: $(jq -c -s 'last.net_eth0 | {rx_frames, rx_bytes, rx_rate_limited, rx_dropped, tap_errors, interrupts_raised}' "$OUT/rxlimit.json.metrics" 2>/dev/null)|" \
+		"$(grep -E '\] debug +net( eth0)?: (queue [0-9]+ at exit|interrupt status|receive at exit)' "$OUT/rxlimit.err" | sed 's/.*\] debug *//' | tr '\n' '|')"
 	log_tail rxlimit "$OUT/rxlimit.err"
 fi
 

@@ -10,3 +10,6 @@ halted_device_vector_re='halted with interrupts on and vector 0x(2[0-9a-f]|[3-9a
 # while the guest had interrupts off (tools/lib/vm.sh runs it on a guest
 # that stopped making progress).
 irq_with_if_off_re='^guest-irq-frames: .* entered over .* with interrupts off'
+# tools/lib/vm.sh's line for a CPU of L1 whose timer interrupt never came
+# (overdue_cpu_timers, run on a wait that timed out or a stuck guest).
+cpu_timer_overdue_re='^CPU [0-9]+: its next timer is [0-9.]+ s overdue: the interrupt for it never came'

@@ -51,6 +51,26 @@ guest_irq_frames() {
 	printf '%s\n' "$found" | tee -a "$OUT/guest-irq-frames.log" >&2
 }
 
+# overdue_cpu_timers: logs each CPU of the kernel this runs on (L1, in the
+# lab) whose next timer expiry passed over a second ago, to
+# $OUT/cpu-timers.log, where tests/e2e/run-all looks, and to stderr. A CPU
+# takes its timer interrupt within microseconds of that time unless its
+# interrupts stay off that long (which the kernel's lockup detector
+# reports) or the machine below never delivered it: the lab has lost L1's
+# timer interrupts, stalling all of L1 (the heartbeat watchdog's "clock
+# stopped") or one CPU, whose timers (a TCP retransmit, a guest's tick)
+# then wait for the next IPI.
+overdue_cpu_timers() {
+	local found
+	found=$(awk '/^now at / { now = $3 }
+		/^cpu: / { cpu = $2 }
+		/^ *\.expires_next *:/ {
+			if ($3 != "9223372036854775807" && now - $3 > 1e9)
+				printf "CPU %s: its next timer is %.1f s overdue: the interrupt for it never came\n", cpu, (now - $3) / 1e9
+		}' "${CPU_TIMER_LIST:-/proc/timer_list}" 2>/dev/null) || return 0
+	[ -z "$found" ] || printf '%s\n' "$found" | tee -a "$OUT/cpu-timers.log" >&2 || true
+}
+
 # alive_count: how many of STARTED_PIDS still run.
 alive_count() {
 	local pid n=0
@@ -66,6 +86,7 @@ alive_count() {
 cleanup_started() {
 	local status=$? pid waited
 	if [ "$status" != 0 ]; then
+		overdue_cpu_timers || true
 		for pid in "${STARTED_PIDS[@]}"; do
 			# Evidence only: its failing must not end the trap early.
 			guest_irq_frames "$pid" || true
@@ -154,6 +175,7 @@ wait_for() {
 		if awk -v d="$deadline" '{exit !($1 > d)}' /proc/uptime; then
 			log "timed out after ${timeout}s waiting for '$regex' in $file"
 			log_last_lines "$file"
+			overdue_cpu_timers
 			return 1
 		fi
 		sleep 0.05
@@ -175,6 +197,7 @@ wait_exit() {
 				EXIT_STATUS=timeout
 				return 1
 			fi
+			overdue_cpu_timers
 			guest_irq_frames "$pid"
 			log "process $pid still runs after ${timeout}s: SIGTERM"
 			kill -TERM "$pid" 2>/dev/null || true
@@ -319,6 +342,7 @@ thread_ticks() {
 # each vCPU's registers, and at --level debug each ring's state.
 log_stuck() {
 	local what=$1 pid=$2 v0 v1 t
+	overdue_cpu_timers
 	v0=$(thread_ticks "$pid" ebb-vcpu0) && sleep 2 && v1=$(thread_ticks "$pid" ebb-vcpu0) &&
 		log "$what: stuck; vCPU 0 used $((v1 - v0)) ticks in 2 s" || true
 	for t in /proc/"$pid"/task/*; do

@@ -315,6 +315,11 @@ void net_destroy(struct net *n)
 		 (unsigned long long)(c->tx_bytes >> 20), (unsigned long long)c->rx_dropped,
 		 (unsigned long long)c->tx_dropped,
 		 (unsigned long long)(c->tx_malformed + c->rx_bad_chains));
+	/* What receive waited for, if a guest hung on it: buffers, a frame or a token. */
+	log_debug("net %s: receive at exit: %u chains held (%llu bytes), a %u-byte frame pending, "
+		  "tap %s, limiter timer %s",
+		  n->iface_id, n->held_nr, (unsigned long long)n->held_cap, n->rx_pending_len,
+		  n->tap_readable ? "readable" : "drained", n->rx_timer.armed ? "armed" : "idle");
 	if (n->loop && n->tap_src)
 		event_loop_remove(n->loop, n->tap_src);
 	rate_timer_destroy(&n->rx_timer);
