@@ -802,6 +802,57 @@ static void test_rate_limited(void **state)
 	destroy(fx);
 }
 
+/* A page-aligned buffer of n pages, for the dirty-page checks. */
+static struct fake_buf pages_buf(struct fixture *fx, unsigned int n)
+{
+	uint64_t gpa = fake_alloc(&fx->fd, n * 4096ull, 4096);
+	return (struct fake_buf){ .gpa = gpa, .len = n * 4096, .writable = true };
+}
+
+static bool page_dirty(struct fixture *fx, uint64_t gpa)
+{
+	return mem_page_dirty(&fx->fd.mem, gpa / 4096);
+}
+
+/*
+ * Diff snapshots see what the device wrote into guest memory, and only
+ * that: a refused request's buffers, however large, are not marked.
+ */
+static void test_marks_what_it_wrote(void **state)
+{
+	struct fixture *fx = up(64);
+	fake_dirty_source(&fx->fd);
+	assert_int_equal(mem_track_start(&fx->fd.mem), 0);
+	struct fake_buf in = pages_buf(fx, 3);
+	in.len = 2 * SECTOR;
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, &in, 1, NULL), VIRTIO_BLK_S_OK);
+	uint64_t status_page = in.gpa + 3 * 4096; /* the header and status follow the buffer */
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(page_dirty(fx, in.gpa));
+	assert_false(page_dirty(fx, in.gpa + 4096));
+	assert_true(page_dirty(fx, status_page));
+	mem_dirty_reset(&fx->fd.mem);
+
+	struct fake_buf big = pages_buf(fx, 256);
+	assert_int_equal(request(fx, 99, 0, &big, 1, NULL), VIRTIO_BLK_S_UNSUPP);
+	status_page = big.gpa + 256 * 4096;
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	for (unsigned int i = 0; i < 256; i++)
+		assert_false(page_dirty(fx, big.gpa + i * 4096ull));
+	assert_true(page_dirty(fx, status_page));
+	mem_dirty_reset(&fx->fd.mem);
+
+	/* A read that failed midway wrote its first sector: marked all the same. */
+	assert_int_equal(ftruncate(fx->file, 16 * SECTOR), 0);
+	struct fake_buf cut = pages_buf(fx, 1);
+	cut.len = 2 * SECTOR;
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 15, &cut, 1, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(host(fx, &cut)[0], pattern(15 * SECTOR));
+	assert_int_equal(mem_dirty_sync(&fx->fd.mem), 0);
+	assert_true(page_dirty(fx, cut.gpa));
+	destroy(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_swap_image_changes_capacity),
 		cmocka_unit_test(test_many_requests_in_one_kick),
 		cmocka_unit_test(test_rate_limited),
+		cmocka_unit_test(test_marks_what_it_wrote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,7 @@ struct request {
 	unsigned int nr_data;
 	uint64_t data_len;
 	uint32_t written; /* bytes put into the guest's data buffers */
+	uint64_t touched; /* bytes that may have been: a read that failed midway wrote some */
 };
 
 static uint8_t refuse(struct block *b, const char *why)
@@ -192,6 +193,8 @@ static uint8_t do_rw(struct block *b, struct request *r, bool is_write)
 	if (why)
 		return refuse(b, why);
 
+	if (!is_write)
+		r->touched = r->data_len;
 	int ret = transfer(b->fd, iov, nr_iov, r->hdr.sector * BLOCK_SECTOR_SIZE, r->data_len,
 			   is_write);
 	if (ret < 0) {
@@ -243,6 +246,7 @@ static uint8_t do_get_id(struct block *b, struct request *r)
 		off += n;
 	}
 	r->written = off;
+	r->touched = off;
 	b->counters.get_ids++;
 	return VIRTIO_BLK_S_OK;
 }
@@ -297,6 +301,21 @@ static uint8_t *status_byte(struct block *b, const struct vq_chain *c)
 	return mem_gpa_to_hva(b->mem, s->gpa + s->len - 1, 1);
 }
 
+/*
+ * KVM's dirty log does not see the device's writes; Diff snapshots must.
+ * Only what was written: a refused chain's buffers, however large, cost nothing.
+ */
+static void mark_written(struct block *b, const struct request *r, const struct vq_buf *status)
+{
+	uint64_t left = r->touched;
+	for (unsigned int i = 0; i < r->nr_data && left; i++) {
+		uint64_t n = MIN(left, (uint64_t)r->data[i].len);
+		mem_mark_dirty(b->mem, r->data[i].gpa, n);
+		left -= n;
+	}
+	mem_mark_dirty(b->mem, status->gpa + status->len - 1, 1);
+}
+
 static void process_request(struct block *b, struct virtq *vq, const struct vq_chain *c)
 {
 	struct request r = { .chain = c };
@@ -313,10 +332,7 @@ static void process_request(struct block *b, struct virtq *vq, const struct vq_c
 				     : refuse(b, "a status buffer longer than one byte");
 		*status = st;
 		used = r.written + 1;
-		/* KVM's dirty log does not see these writes; Diff snapshots must. */
-		for (unsigned int i = 0; i < c->nr; i++)
-			if (c->bufs[i].device_writable)
-				mem_mark_dirty(b->mem, c->bufs[i].gpa, c->bufs[i].len);
+		mark_written(b, &r, &c->bufs[c->nr - 1]);
 	}
 	vq_push(vq, c->head, used);
 }
