@@ -92,6 +92,17 @@ static void set_bit_atomic(uint64_t *bits, uint64_t i)
 	__atomic_or_fetch(&bits[i / 64], 1ull << (i % 64), __ATOMIC_RELAXED);
 }
 
+/* Bits [first, end): a word at a time, so a guest's large range costs 64 times less. */
+static void set_bits_atomic(uint64_t *bits, uint64_t first, uint64_t end)
+{
+	while (first < end) {
+		uint64_t shift = first % 64, n = MIN(64 - shift, end - first);
+		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << shift;
+		__atomic_or_fetch(&bits[first / 64], mask, __ATOMIC_RELAXED);
+		first += n;
+	}
+}
+
 static bool test_bit(const uint64_t *bits, uint64_t i)
 {
 	return __atomic_load_n(&bits[i / 64], __ATOMIC_RELAXED) & (1ull << (i % 64));
@@ -113,11 +124,10 @@ static bool page_span(const struct guest_memory *mem, uint64_t gpa, uint64_t len
 /* The pages holding [off, off + len) of the mapping were written. */
 static void mark_written(struct mem_dirty *d, uint64_t off, uint64_t len)
 {
+	uint64_t first = off / MEM_TRACK_PAGE;
 	uint64_t end = (off + len + MEM_TRACK_PAGE - 1) / MEM_TRACK_PAGE;
-	for (uint64_t p = off / MEM_TRACK_PAGE; p < end; p++) {
-		set_bit_atomic(d->dirty, p);
-		set_bit_atomic(d->hint_dirty, p);
-	}
+	set_bits_atomic(d->dirty, first, end);
+	set_bits_atomic(d->hint_dirty, first, end);
 }
 
 void mem_mark_dirty(struct guest_memory *mem, uint64_t gpa, uint64_t len)
@@ -211,8 +221,8 @@ void mem_hint_add(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 		first++;
 	if ((gpa + len) % MEM_TRACK_PAGE)
 		end--;
-	for (uint64_t p = first; p < end; p++)
-		set_bit_atomic(d->hinted, p);
+	if (first < end)
+		set_bits_atomic(d->hinted, first, end);
 }
 
 bool mem_page_hinted_clean(const struct guest_memory *mem, uint64_t page)

@@ -154,6 +154,13 @@ static void test_tracking(void **state)
 		assert_int_equal(mem_page_dirty(&mem, p), p == 20 || p == 22 || p == 23);
 	mem_dirty_reset(&mem);
 
+	/* A range over whole bitmap words and into parts of two more: pages 60-257. */
+	mem_mark_dirty(&mem, 60 * PAGE + 8, 198 * PAGE - 16);
+	assert_int_equal(mem_dirty_sync(&mem), 0);
+	for (uint64_t p = 0; p < SIZE / PAGE; p++)
+		assert_int_equal(mem_page_dirty(&mem, p), p >= 60 && p <= 257);
+	mem_dirty_reset(&mem);
+
 	/* Hinting: whole pages only, clean until written. */
 	guest_writes(&kvm, 40);
 	assert_int_equal(mem_hint_begin(&mem), 0);
@@ -173,6 +180,9 @@ static void test_tracking(void **state)
 	/* A new run forgets the last one's hints. */
 	assert_int_equal(mem_hint_begin(&mem), 0);
 	assert_false(mem_page_hinted_clean(&mem, 34));
+	mem_hint_add(&mem, 64 * PAGE, 136 * PAGE); /* pages 64-199: whole words and part of one */
+	for (uint64_t p = 0; p < SIZE / PAGE; p++)
+		assert_int_equal(mem_page_hinted_clean(&mem, p), p >= 64 && p <= 199);
 	mem_destroy(&mem);
 }
 
