@@ -67,8 +67,9 @@ void bus_read(struct bus *bus, uint64_t addr, void *data, unsigned int len)
 	}
 	memset(data, 0xff, len);
 	uint64_t n = __atomic_add_fetch(&bus->unhandled_reads, 1, __ATOMIC_RELAXED);
-	log_debug("%s: unhandled read at 0x%llx len %u (%llu so far)", bus->name,
-		  (unsigned long long)addr, len, (unsigned long long)n);
+	if (log_nth_worthy(n))
+		log_debug("%s: unhandled read at 0x%llx len %u (%llu so far)", bus->name,
+			  (unsigned long long)addr, len, (unsigned long long)n);
 }
 
 void bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned int len)
@@ -79,6 +80,7 @@ void bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned int le
 		return;
 	}
 	uint64_t n = __atomic_add_fetch(&bus->unhandled_writes, 1, __ATOMIC_RELAXED);
-	log_debug("%s: unhandled write at 0x%llx len %u (%llu so far)", bus->name,
-		  (unsigned long long)addr, len, (unsigned long long)n);
+	if (log_nth_worthy(n))
+		log_debug("%s: unhandled write at 0x%llx len %u (%llu so far)", bus->name,
+			  (unsigned long long)addr, len, (unsigned long long)n);
 }

@@ -61,6 +61,17 @@ void log_limited(struct log_limit *l, enum log_level level, const char *file, in
 /* At teardown: a last line for what the current window suppressed. */
 void log_limit_flush(struct log_limit *l, const char *what);
 
+/*
+ * For a message kind counted with an atomic counter on several threads,
+ * where a struct log_limit would need a lock: whether its nth occurrence
+ * (from 1) is logged. The first LOG_LIMIT_BURST are, then each at a power of
+ * two, so a guest that repeats it at will adds a line per doubling.
+ */
+static inline bool log_nth_worthy(unsigned long long n)
+{
+	return n <= LOG_LIMIT_BURST || (n & (n - 1)) == 0;
+}
+
 #define log_warn_limited(l, ...)  log_limited(l, LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info_limited(l, ...)  log_limited(l, LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
 #define log_debug_limited(l, ...) log_limited(l, LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)

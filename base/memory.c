@@ -542,10 +542,12 @@ int64_t mem_discard(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 	}
 	if (ret < 0) {
 		int err = -ret;
-		__atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
-		log_err("memory: discard gpa 0x%llx len 0x%llx (%s) failed: %s",
-			(unsigned long long)start, (unsigned long long)bytes,
-			mem_backing_name(mem->backing), strerror(err));
+		uint64_t n = __atomic_add_fetch(&st->errors, 1, __ATOMIC_RELAXED);
+		if (log_nth_worthy(n))
+			log_err("memory: discard 0x%llx+0x%llx (%s) failed: %s (%llu times)",
+				(unsigned long long)start, (unsigned long long)bytes,
+				mem_backing_name(mem->backing), strerror(err),
+				(unsigned long long)n);
 		return -err;
 	}
 	__atomic_add_fetch(&st->bytes_discarded, bytes, __ATOMIC_RELAXED);
@@ -571,9 +573,11 @@ int mem_advise_huge_block(struct guest_memory *mem, uint64_t block, bool huge)
 	uint64_t len = MIN(MEM_HUGE_BLOCK, mem->mapping_size - off);
 	if (madvise(mem->base + off, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0) {
 		int err = errno;
-		log_err("memory: %s on 2 MiB block %llu of guest RAM failed: %s",
-			huge ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", (unsigned long long)block,
-			strerror(err));
+		uint64_t n = __atomic_add_fetch(&mem->advise_errors, 1, __ATOMIC_RELAXED);
+		if (log_nth_worthy(n))
+			log_err("memory: %s on 2 MiB block %llu of RAM failed: %s (%llu times)",
+				huge ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE",
+				(unsigned long long)block, strerror(err), (unsigned long long)n);
 		return -err;
 	}
 	return 0;

@@ -75,6 +75,7 @@ struct guest_memory {
 	unsigned int nr_regions;
 	struct mem_region regions[MEM_MAX_REGIONS];
 	struct mem_discard_stats discard_stats;
+	uint64_t advise_errors; /* mem_advise_huge_block's failures (atomic) */
 	/*
 	 * Read at mem_init: transparent huge pages may back guest RAM (anon,
 	 * THP "always", or "madvise" with MADV_HUGEPAGE), and khugepaged's

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/bus.h"
+#include "base/log.h"
 
 struct fake_dev {
 	uint64_t last_offset;
@@ -73,6 +74,19 @@ static void test_unhandled_is_counted_not_fatal(void **state)
 	assert_int_equal(bus.unhandled_writes, 1);
 }
 
+/* A guest's unhandled accesses are all counted, but logged less and less often. */
+static void test_unhandled_logging_thins_out(void **state)
+{
+	unsigned int logged = 0;
+	for (unsigned long long n = 1; n <= 1000000; n++)
+		logged += log_nth_worthy(n);
+	assert_int_equal(logged, LOG_LIMIT_BURST + 17); /* then 8, 16, ..., 2^19 */
+	assert_true(log_nth_worthy(1) && log_nth_worthy(LOG_LIMIT_BURST));
+	assert_false(log_nth_worthy(LOG_LIMIT_BURST + 1));
+	assert_true(log_nth_worthy(1024));
+	assert_false(log_nth_worthy(1025));
+}
+
 static void test_overlaps_refused(void **state)
 {
 	struct bus bus;
@@ -96,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_dispatch_and_offsets),
 		cmocka_unit_test(test_unhandled_is_counted_not_fatal),
 		cmocka_unit_test(test_overlaps_refused),
+		cmocka_unit_test(test_unhandled_logging_thins_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,7 @@ struct balloon_hinting {
 	uint64_t runs;
 	uint64_t hinted_bytes; /* in the current run */
 	uint64_t hints;
+	struct log_limit log_runs; /* a guest may end runs at will */
 };
 
 struct balloon_stat {

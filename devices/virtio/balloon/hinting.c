@@ -80,8 +80,9 @@ static void guest_command(struct balloon *b, uint32_t cmd)
 	h->guest_cmd_seen = true;
 	if (cmd != VIRTIO_BALLOON_CMD_ID_STOP || !was_active)
 		return;
-	log_info("balloon: free page hinting run %u: the guest hinted %llu MiB", h->host_cmd,
-		 (unsigned long long)(h->hinted_bytes >> 20));
+	log_info_limited(&h->log_runs,
+			 "balloon: free page hinting run %u: the guest hinted %llu MiB",
+			 h->host_cmd, (unsigned long long)(h->hinted_bytes >> 20));
 	if (h->ack_on_stop)
 		set_host_cmd(b, VIRTIO_BALLOON_CMD_ID_DONE);
 }
