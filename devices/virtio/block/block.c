@@ -346,12 +346,19 @@ static bool block_limited(struct block *b)
 	return true;
 }
 
-/* Returns the request's cost: one, and one more per 64 KiB moved. */
+/*
+ * A flush that syncs waits for the disk: as much as a queue's budget / 8,
+ * so that a guest's string of them cannot hold the loop for long.
+ */
+#define BLOCK_SYNC_COST (VIRTIO_QUEUE_BUDGET / 8)
+
+/* Returns the request's cost: one, and one more per 64 KiB moved, or per flush that synced. */
 static unsigned int block_chain(void *dev, struct virtq *vq, unsigned int idx,
 				const struct vq_chain *chain, enum vq_error err)
 {
 	struct block *b = to_block(dev);
 	uint64_t moved = b->counters.read_bytes + b->counters.write_bytes;
+	uint64_t flushes = b->counters.flushes;
 	if (err != VQ_ERR_NONE) {
 		/* Where a malformed chain's status would be is unknown: complete it with nothing written. */
 		b->counters.bad_requests++;
@@ -368,7 +375,8 @@ static unsigned int block_chain(void *dev, struct virtq *vq, unsigned int idx,
 		if (block_limited(b))
 			return VIRTIO_QUEUE_STOP;
 	}
-	return 1 + (unsigned int)(moved >> 16);
+	unsigned int synced = b->writeback && b->counters.flushes != flushes ? BLOCK_SYNC_COST : 0;
+	return 1 + (unsigned int)(moved >> 16) + synced;
 }
 
 static void block_queue_notify(void *dev, unsigned int idx)
