@@ -510,7 +510,6 @@ static void test_listen_refusals(void **state)
 	rmdir(dir);
 }
 
-/* After a restore the guest gets one TRANSPORT_RESET on the event queue; a reset cancels it. */
 /* A diff snapshot must see what the device wrote: KVM's dirty log sees only the guest's writes. */
 static void test_rx_marks_pages_dirty(void **state)
 {
@@ -543,6 +542,7 @@ static void test_rx_marks_pages_dirty(void **state)
 	destroy(fx);
 }
 
+/* After a restore the guest gets one TRANSPORT_RESET on the event queue; a reset cancels it. */
 static void test_restore_sends_transport_reset(void **state)
 {
 	struct fixture *fx = up();

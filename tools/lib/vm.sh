@@ -51,23 +51,30 @@ guest_irq_frames() {
 	printf '%s\n' "$found" | tee -a "$OUT/guest-irq-frames.log" >&2
 }
 
-# overdue_cpu_timers: logs each CPU of the kernel this runs on (L1, in the
-# lab) whose next timer expiry passed over a second ago, to
-# $OUT/cpu-timers.log, where tests/e2e/run-all looks, and to stderr. A CPU
-# takes its timer interrupt within microseconds of that time unless its
-# interrupts stay off that long (which the kernel's lockup detector
-# reports) or the machine below never delivered it: the lab has lost L1's
-# timer interrupts, stalling all of L1 (the heartbeat watchdog's "clock
-# stopped") or one CPU, whose timers (a TCP retransmit, a guest's tick)
-# then wait for the next IPI.
+# overdue_cpu_timers: on a wait that timed out or a stuck guest, logs each
+# CPU of the kernel this runs on (L1, in the lab) whose next high-resolution
+# timer expiry passed over a second ago, to $OUT/cpu-timers.log, where
+# tests/e2e/run-all looks, and to stderr. A CPU takes its timer interrupt
+# within microseconds of that time unless its interrupts stay off that long
+# (a kernel bug, which past about 20 s the lockup detector reports) or the
+# machine below never delivered it: the lab has lost L1's timer interrupts,
+# stalling all of L1 (the heartbeat watchdog's "clock stopped") or one CPU,
+# whose timers (a TCP retransmit, a guest's tick) then wait for the next
+# IPI. A CPU in low-resolution mode (hres_active 0) may keep a stale expiry:
+# it is left out.
 overdue_cpu_timers() {
 	local found
-	found=$(awk '/^now at / { now = $3 }
-		/^cpu: / { cpu = $2 }
-		/^ *\.expires_next *:/ {
-			if ($3 != "9223372036854775807" && now - $3 > 1e9)
-				printf "CPU %s: its next timer is %.1f s overdue: the interrupt for it never came\n", cpu, (now - $3) / 1e9
-		}' "${CPU_TIMER_LIST:-/proc/timer_list}" 2>/dev/null) || return 0
+	found=$(awk 'function check() {
+			if (cpu != "" && hres == 1 && next_exp != "9223372036854775807" && now - next_exp > 1e9)
+				printf "CPU %s: its next timer is %.1f s overdue: the interrupt for it never came\n", cpu, (now - next_exp) / 1e9
+			cpu = ""
+		}
+		/^now at / { now = $3 }
+		/^cpu: / { check(); cpu = $2; hres = 0; next_exp = "" }
+		/^ *\.expires_next *:/ { next_exp = $3 }
+		/^ *\.hres_active *:/ { hres = $3 }
+		/^Tick Device/ { check() }
+		END { check() }' "${CPU_TIMER_LIST:-/proc/timer_list}" 2>/dev/null) || return 0
 	[ -z "$found" ] || printf '%s\n' "$found" | tee -a "$OUT/cpu-timers.log" >&2 || true
 }
 
@@ -86,7 +93,6 @@ alive_count() {
 cleanup_started() {
 	local status=$? pid waited
 	if [ "$status" != 0 ]; then
-		overdue_cpu_timers || true
 		for pid in "${STARTED_PIDS[@]}"; do
 			# Evidence only: its failing must not end the trap early.
 			guest_irq_frames "$pid" || true

@@ -478,6 +478,7 @@ void balloon_destroy(struct balloon *b)
 {
 	log_summary(b);
 	log_limit_flush(&b->log_oom, "balloon");
+	log_limit_flush(&b->hinting.log_runs, "balloon: hinting runs");
 	event_loop_remove(b->loop, b->stats_src);
 	event_loop_remove(b->loop, b->oom_src);
 	event_loop_remove(b->loop, b->oom_kick_src);

@@ -9,7 +9,9 @@
  * chains are short of the largest frame, the next frame is read into a
  * pending buffer and copied once there is room for its own size (a frame no
  * ring's worth of chains can hold is dropped). The work of one wakeup is bounded
- * (NET_RX_FRAMES_PER_WAKEUP); the rest comes back through the receive
+ * (NET_RX_FRAMES_PER_WAKEUP frames, VIRTIO_QUEUE_BUDGET chains taken, so that
+ * a driver refilling with chains the device refuses cannot hold the loop
+ * either); the rest comes back through the receive
  * queue's own notifier, behind everything else the loop has to do. With no
  * room, the device waits for the driver's kick; with no token, for the
  * limiter's timer; with no frame, for the tap's next edge.
@@ -150,19 +152,15 @@ static bool rx_fill(struct net *n, struct virtq *vq, uint32_t need, unsigned int
  * Room for need bytes, or false: after asking the driver to kick when it
  * adds buffers, or at once when every chain the ring can hold is held (its
  * avail index can still move, as a driver may write anything there, and
- * waiting on it would spin for ever).
+ * waiting on it would spin for ever), or when the wakeup's budget of chains
+ * ran out (then the device comes back on the loop's next turn).
  */
-static bool rx_fill_or_wait(struct net *n, struct virtq *vq, uint32_t need)
+static bool rx_fill_or_wait(struct net *n, struct virtq *vq, uint32_t need, unsigned int *budget)
 {
-	/*
-	 * A ring's worth of chains: a driver that refills as fast as chains are
-	 * refused (each one completed at once) must not hold the loop.
-	 */
-	unsigned int budget = vq->size;
 	for (;;) {
-		if (rx_fill(n, vq, need, &budget))
+		if (rx_fill(n, vq, need, budget))
 			return true;
-		if (!budget) {
+		if (!*budget) {
 			rx_come_back(n);
 			return false;
 		}
@@ -277,12 +275,12 @@ static bool rx_frame_pending(struct net *n)
  * it, or drops it when even every chain the ring can hold has none. False:
  * wait for the driver's buffers.
  */
-static bool rx_deliver_pending(struct net *n, struct virtq *vq)
+static bool rx_deliver_pending(struct net *n, struct virtq *vq, unsigned int *budget)
 {
 	uint32_t len = n->rx_pending_len;
 	struct iovec iov[RX_MAX_IOV];
 	unsigned int nr_iov;
-	if (rx_fill_or_wait(n, vq, len) && rx_gather(n, len, iov, &nr_iov) >= len) {
+	if (rx_fill_or_wait(n, vq, len, budget) && rx_gather(n, len, iov, &nr_iov) >= len) {
 		vq_iov_write_at(iov, nr_iov, 0, n->rx_pending, len);
 		rx_complete(n, vq, len);
 	} else if (rx_ring_held(n, vq) || rx_room(n, len)) {
@@ -311,16 +309,17 @@ void net_rx_run(struct net *n)
 	if (!rx_ready(n))
 		return;
 	struct virtq *vq = rxq(n);
+	unsigned int budget = VIRTIO_QUEUE_BUDGET; /* chains taken this wakeup */
 	for (unsigned int i = 0; i < NET_RX_FRAMES_PER_WAKEUP; i++) {
 		bool more;
 		if (n->rx_pending_len)
-			more = rx_deliver_pending(n, vq);
+			more = rx_deliver_pending(n, vq, &budget);
 		else if (!n->tap_readable || rx_limited(n))
 			more = false;
-		else if (rx_fill_or_wait(n, vq, n->rx_need))
+		else if (rx_fill_or_wait(n, vq, n->rx_need, &budget))
 			more = rx_frame(n, vq);
-		else
-			more = n->mergeable && n->held_nr && rx_frame_pending(n);
+		else /* the ring ran dry, unless the budget did (and the device comes back) */
+			more = budget && n->mergeable && n->held_nr && rx_frame_pending(n);
 		if (!more)
 			return;
 	}
