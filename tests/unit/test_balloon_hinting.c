@@ -208,6 +208,31 @@ static void test_poisoning_guest_not_hinted(void **state)
 	destroy(fx);
 }
 
+/*
+ * A hint chain costs one more per 4 MiB it hints: 100 chains of Linux's
+ * 4 MiB blocks go in one pass over the queue, 100 of 32 MiB (10 units each)
+ * in two, the first stopping at VIRTIO_QUEUE_BUDGET.
+ */
+static void test_large_hints_cost_their_size(void **state)
+{
+	for (uint64_t size = BLOCK; size <= 8 * BLOCK; size *= 8) {
+		struct fixture *fx = make(true, V1 | HINT);
+		assert_int_equal(balloon_hinting_start(&fx->b, true), 0);
+		send_cmd(fx, host_cmd(fx));
+		for (unsigned int i = 0; i < 100; i++) {
+			struct fake_buf b = { 0, size, true };
+			fake_add_chain(&fx->fd, fx->hint_q, &b, 1);
+		}
+		fake_kick(&fx->fd, fx->hint_q);
+		unsigned int per_pass = VIRTIO_QUEUE_BUDGET / 10 + 1; /* the pass stops past it */
+		assert_int_equal(fx->b.counters.hinted_blocks, size == BLOCK ? 100 : per_pass);
+		fake_run_loop(&fx->fd, 100);
+		assert_int_equal(fx->b.counters.hinted_blocks, 100);
+		drain(fx);
+		destroy(fx);
+	}
+}
+
 static void test_hostile_hints(void **state)
 {
 	struct fixture *fx = make(true, V1 | HINT);
@@ -238,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_a_run),
 		cmocka_unit_test(test_poisoning_guest_not_hinted),
 		cmocka_unit_test(test_hostile_hints),
+		cmocka_unit_test(test_large_hints_cost_their_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
