@@ -25,10 +25,14 @@ else
 	fail "stats: only $updates updates"
 fi
 
-# From the first update on, no gap longer than two polling intervals.
+# From the first update on, no gap of 2.5 intervals. The lines are ebb's
+# guest-triggered debug lines, limited to 5 per 10 s (base/log.h): at one per
+# 2 s, a window's sixth is often suppressed ("and 1 more like it
+# suppressed"), a gap of two intervals plus jitter. ci69 saw 4.01 s at 2 s,
+# which the old limit of exactly two intervals failed.
 max_gap=$(awk 'NR > 1 { g = $1 - prev; if (g > m) m = g } { prev = $1 } END { printf "%.2f", m }' \
 	"$OUT/free_memory.txt")
-if awk -v g="$max_gap" -v i="$INTERVAL" 'BEGIN { exit !(g <= 2 * i) }'; then
+if awk -v g="$max_gap" -v i="$INTERVAL" 'BEGIN { exit !(g < 2.5 * i) }'; then
 	pass "stats: longest gap between updates ${max_gap}s (interval ${INTERVAL}s)"
 else
 	fail "stats: a gap of ${max_gap}s between updates (interval ${INTERVAL}s)"
