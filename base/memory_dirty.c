@@ -108,6 +108,13 @@ static bool test_bit(const uint64_t *bits, uint64_t i)
 	return __atomic_load_n(&bits[i / 64], __ATOMIC_RELAXED) & (1ull << (i % 64));
 }
 
+/* The pages holding [off, off + len) of the mapping. */
+static void pages_of(uint64_t off, uint64_t len, uint64_t *first, uint64_t *end)
+{
+	*first = off / MEM_TRACK_PAGE;
+	*end = (off + len + MEM_TRACK_PAGE - 1) / MEM_TRACK_PAGE;
+}
+
 /* The pages of [gpa, gpa + len) as offsets in the mapping; false when not RAM. */
 static bool page_span(const struct guest_memory *mem, uint64_t gpa, uint64_t len, uint64_t *first,
 		      uint64_t *end)
@@ -115,17 +122,12 @@ static bool page_span(const struct guest_memory *mem, uint64_t gpa, uint64_t len
 	uint8_t *hva = mem_gpa_to_hva(mem, gpa, len);
 	if (!hva || len == 0)
 		return false;
-	uint64_t off = (uint64_t)(hva - mem->base);
-	*first = off / MEM_TRACK_PAGE;
-	*end = (off + len + MEM_TRACK_PAGE - 1) / MEM_TRACK_PAGE;
+	pages_of((uint64_t)(hva - mem->base), len, first, end);
 	return true;
 }
 
-/* The pages holding [off, off + len) of the mapping were written. */
-static void mark_written(struct mem_dirty *d, uint64_t off, uint64_t len)
+static void mark_written(struct mem_dirty *d, uint64_t first, uint64_t end)
 {
-	uint64_t first = off / MEM_TRACK_PAGE;
-	uint64_t end = (off + len + MEM_TRACK_PAGE - 1) / MEM_TRACK_PAGE;
 	set_bits_atomic(d->dirty, first, end);
 	set_bits_atomic(d->hint_dirty, first, end);
 }
@@ -133,11 +135,11 @@ static void mark_written(struct mem_dirty *d, uint64_t off, uint64_t len)
 void mem_mark_dirty(struct guest_memory *mem, uint64_t gpa, uint64_t len)
 {
 	struct mem_dirty *d = mem->dirty;
-	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE) || !len)
+	uint64_t first, end;
+	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE) ||
+	    !page_span(mem, gpa, len, &first, &end))
 		return;
-	uint8_t *hva = mem_gpa_to_hva(mem, gpa, len);
-	if (hva)
-		mark_written(d, (uint64_t)(hva - mem->base), len);
+	mark_written(d, first, end);
 }
 
 void mem_mark_dirty_iov(struct guest_memory *mem, const struct iovec *iov, unsigned int nr,
@@ -147,13 +149,15 @@ void mem_mark_dirty_iov(struct guest_memory *mem, const struct iovec *iov, unsig
 	if (!d || !__atomic_load_n(&d->enabled, __ATOMIC_ACQUIRE))
 		return;
 	for (unsigned int i = 0; i < nr && len; i++) {
-		uint64_t n = MIN(len, (uint64_t)iov[i].iov_len);
+		uint64_t n = MIN(len, (uint64_t)iov[i].iov_len), first, end;
 		/* Wraps to a huge offset below the mapping. */
 		uint64_t off = (uint64_t)((uintptr_t)iov[i].iov_base - (uintptr_t)mem->base);
 		len -= n;
 		/* Buffers came from base/memory; one that did not is not RAM to track. */
-		if (n && off < mem->mapping_size && n <= mem->mapping_size - off)
-			mark_written(d, off, n);
+		if (!n || off >= mem->mapping_size || n > mem->mapping_size - off)
+			continue;
+		pages_of(off, n, &first, &end);
+		mark_written(d, first, end);
 	}
 }
 
