@@ -57,6 +57,15 @@ expect 1 1 "$shutdown rip 0xffffffff81104f64 info1 0x0000000000000000 info2 0x00
 # to a guest in native_safe_halt, ci33's device interrupt.
 expect 125 1 "$shutdown rip 0xffffffff8131628b info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x800000ec error_code 0x00000000"
 expect 125 1 "$shutdown rip 0xffffffff811b0fc0 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000021 error_code 0x00000000"
+# ebb's bare test guests run without EFER.NXE, so their fetch that found no
+# page or a reserved bit carries error code 0 or 8: the CI of f82e2f0's e2e
+# 31, at the instruction after a queue notify (finding 19). A write there,
+# or the same fault outside their text, stays CMD's.
+expect 125 1 "$shutdown rip 0x1000179 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000000"
+expect 125 1 "$shutdown rip 0x1000179 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000008"
+expect 1 1 "$shutdown rip 0x1000179 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000002"
+expect 1 1 "$shutdown rip 0x401a2c info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000000"
+expect 1 1 "$shutdown rip 0x2000179 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000b0e error_code 0x00000000"
 # e2e 10's own triple-fault guest, a fault in user space, a write fault, an
 # exception vector (0x0d: a #GP, type 3), an NMI (type 2), and an external
 # interrupt outside kernel text stay CMD's.
